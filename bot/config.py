@@ -1,0 +1,183 @@
+"""Settings from the environment and ``.env``; every mistake becomes one ConfigError line.
+
+Validation happens at start (``load_settings``) so a typo fails at boot, not during an incident.
+``.env.example`` lists every setting; keep the two in step (a test checks).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+OFFICIAL_TARGET = "openai"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One API endpoint to probe: the official API or an OpenAI-compatible gateway."""
+
+    name: str
+    base_url: str
+    api_key: SecretStr | None
+    key_env: str | None = None
+    official: bool = False
+
+    def __repr__(self) -> str:  # never show the key, even by accident in a log
+        return f"Target(name={self.name!r}, base_url={self.base_url!r}, official={self.official})"
+
+
+def _check_url(name: str, value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{name} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def parse_gateways(raw: str, environ: Mapping[str, str]) -> list[Target]:
+    """Parse ``SORA_GATEWAYS``: ``name=BASE_URL[|KEY_ENV]`` entries separated by commas.
+
+    Example: ``relay=https://relay.example.com/v1|RELAY_API_KEY,backup=https://b.example/v1``.
+    The key is read from the named environment variable so the URL list can be shared safely.
+    """
+    targets: list[Target] = []
+    seen = {OFFICIAL_TARGET}
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        name, sep, rest = entry.partition("=")
+        name = name.strip()
+        if not sep or not _NAME_RE.match(name):
+            raise ConfigError(
+                f"SORA_GATEWAYS: bad entry {entry!r}; expected name=https://host/v1|KEY_ENV")
+        url, _, key_env = rest.partition("|")
+        url, key_env = url.strip(), key_env.strip()
+        try:
+            url = _check_url("SORA_GATEWAYS", url)
+        except ValueError as exc:
+            raise ConfigError(f"SORA_GATEWAYS: entry {name!r}: {exc}") from None
+        if key_env and not _ENV_RE.match(key_env):
+            raise ConfigError(f"SORA_GATEWAYS: entry {name!r}: {key_env!r} is not an env var name")
+        if name in seen:
+            raise ConfigError(f"SORA_GATEWAYS: duplicate target name {name!r}")
+        seen.add(name)
+        key = environ.get(key_env) if key_env else None
+        targets.append(Target(name=name, base_url=url, api_key=SecretStr(key) if key else None,
+                              key_env=key_env or None))
+    return targets
+
+
+class Settings(BaseSettings):
+    """Every setting sora-bot reads. Names are the environment variable names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      case_sensitive=True)
+
+    DATABASE_URL: str = "sqlite:///sora-bot.db"
+    OPENAI_API_KEY: SecretStr | None = None
+    SORA_API_BASE_URL: str = "https://api.openai.com/v1"
+    SORA_GATEWAYS: str = ""
+    SORA_STATUS_URL: str = "https://status.openai.com"
+    STATUS_COMPONENTS: str = "Sora,Video generation,Video viewing"
+
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_API_URL: str | None = None
+    SLACK_ADMIN_USERS: str = ""
+    SLACK_ADMIN_GROUP: str | None = None
+
+    DISCORD_TOKEN: SecretStr | None = None
+    DISCORD_API_URL: str | None = None
+    DISCORD_GATEWAY_URL: str | None = None
+
+    PORT: int = Field(3000, ge=1, le=65535)
+    INGEST_TOKEN: SecretStr | None = None
+    INGEST_MAX_BYTES: int = Field(256 * 1024, ge=1024)
+
+    PROBE_INTERVAL: float = Field(60, ge=1)
+    STATUS_POLL_INTERVAL: float = Field(60, ge=1)
+    PROBE_TIMEOUT: float = Field(10, gt=0, le=120)
+    PROBE_GENERATE: bool = False
+    GENERATE_DAILY_BUDGET: int = Field(3, ge=0)
+    RETENTION_DAYS: int = Field(14, ge=1)
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("SORA_API_BASE_URL", "SORA_STATUS_URL")
+    @classmethod
+    def _url(cls, value: str, info) -> str:  # type: ignore[no-untyped-def]
+        return _check_url(info.field_name, value)
+
+    @field_validator("SLACK_API_URL", "DISCORD_API_URL", "DISCORD_GATEWAY_URL")
+    @classmethod
+    def _opt_url(cls, value: str | None, info) -> str | None:  # type: ignore[no-untyped-def]
+        if not value:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https", "ws", "wss") or not parsed.netloc:
+            raise ValueError(f"{info.field_name} must be a URL, got {value!r}")
+        return value
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql+psycopg://")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    # Derived views -------------------------------------------------------------------------
+
+    @property
+    def components(self) -> list[str]:
+        return [c.strip() for c in self.STATUS_COMPONENTS.split(",") if c.strip()]
+
+    @property
+    def slack_admin_users(self) -> set[str]:
+        return {u.strip() for u in self.SLACK_ADMIN_USERS.split(",") if u.strip()}
+
+    def targets(self, environ: Mapping[str, str] | None = None) -> list[Target]:
+        """The official API first, then the gateways, in configured order."""
+        env = os.environ if environ is None else environ
+        official = Target(name=OFFICIAL_TARGET, base_url=self.SORA_API_BASE_URL,
+                          api_key=self.OPENAI_API_KEY, key_env="OPENAI_API_KEY", official=True)
+        return [official, *parse_gateways(self.SORA_GATEWAYS, env)]
+
+
+def _one_line(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    name = ".".join(str(p) for p in err.get("loc", ())) or "setting"
+    msg = str(err.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    value = err.get("input")
+    if isinstance(value, str) and "SECRET" not in name and "TOKEN" not in name and "KEY" not in name:
+        return f"{name}: {msg} (got {value!r})" if repr(value) not in msg else f"{name}: {msg}"
+    return f"{name}: {msg}"
+
+
+def load_settings(env_file: str | None = ".env", **overrides: object) -> Settings:
+    """Load and validate settings; raise ConfigError with one line naming the bad setting."""
+    try:
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings.targets()  # validates SORA_GATEWAYS now
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+    return settings

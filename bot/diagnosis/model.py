@@ -1,0 +1,70 @@
+"""The Diagnosis result (Contract 1). ``to_dict`` gives exactly the contract's JSON fields."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+CATEGORIES: tuple[str, ...] = (
+    "auth", "permission", "not_found", "bad_request", "content_policy", "risk_control",
+    "rate_limit", "quota", "server", "network", "unknown",
+)
+PROVIDERS: tuple[str, ...] = ("openai", "azure", "gateway", "unknown")
+VERDICTS: tuple[str, ...] = ("provider", "account", "request", "network", "unknown")
+
+CONTRACT_FIELDS: tuple[str, ...] = (
+    "category", "retryable", "http_status", "error_type", "error_code", "message", "param",
+    "provider", "summary", "causes", "actions", "retry_after_s", "fingerprint", "redacted",
+    "verdict",
+)
+
+
+@dataclass(frozen=True)
+class Cause:
+    id: str
+    title: str
+    likelihood: float
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "likelihood": round(self.likelihood, 3),
+                "why": self.why}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    category: str
+    retryable: bool | None
+    http_status: int | None
+    error_type: str | None
+    error_code: str | None
+    message: str | None
+    param: str | None
+    provider: str
+    summary: str
+    causes: tuple[Cause, ...]
+    actions: tuple[str, ...]
+    retry_after_s: float | None
+    fingerprint: str
+    redacted: str
+    verdict: str | None = None
+    # Not part of the contract JSON; shown in chat context lines.
+    request_id: str | None = field(default=None, compare=False)
+    verdict_reason: str | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in CONTRACT_FIELDS:
+            value = getattr(self, name)
+            if name == "causes":
+                value = [c.to_dict() for c in value]
+            elif name == "actions":
+                value = list(value)
+            out[name] = value
+        return out
+
+    def evolve(self, **changes: Any) -> "Diagnosis":
+        return replace(self, **changes)
+
+
+__all__ = ["CATEGORIES", "PROVIDERS", "VERDICTS", "CONTRACT_FIELDS", "Cause", "Diagnosis", "asdict"]
