@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -80,7 +80,10 @@ class Settings(BaseSettings):
     """Every setting sora-bot reads. Names are the environment variable names."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      case_sensitive=True)
+                                      case_sensitive=True, env_ignore_empty=True)
+
+    # Gateway keys are read by name from the environment or the .env file (see parse_gateways).
+    _environ: dict[str, str] = PrivateAttr(default_factory=dict)
 
     DATABASE_URL: str = "sqlite:///sora-bot.db"
     OPENAI_API_KEY: SecretStr | None = None
@@ -156,7 +159,7 @@ class Settings(BaseSettings):
 
     def targets(self, environ: Mapping[str, str] | None = None) -> list[Target]:
         """The official API first, then the gateways, in configured order."""
-        env = os.environ if environ is None else environ
+        env = ({**self._environ, **os.environ} if environ is None else environ)
         official = Target(name=OFFICIAL_TARGET, base_url=self.SORA_API_BASE_URL,
                           api_key=self.OPENAI_API_KEY, key_env="OPENAI_API_KEY", official=True)
         return [official, *parse_gateways(self.SORA_GATEWAYS, env)]
@@ -177,6 +180,10 @@ def load_settings(env_file: str | None = ".env", **overrides: object) -> Setting
     """Load and validate settings; raise ConfigError with one line naming the bad setting."""
     try:
         settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        if env_file and os.path.exists(env_file):
+            from dotenv import dotenv_values
+
+            settings._environ = {k: v for k, v in dotenv_values(env_file).items() if v}
         settings.targets()  # validates SORA_GATEWAYS now
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None

@@ -1,0 +1,107 @@
+"""The shell adapter: a terminal chat, the embedded default and the test chat backend.
+
+Each message is a ``/sora …`` command or a pasted error (which may span lines); messages are
+separated by a blank line. Non-interactive input is read to the end and answered in order; on a
+terminal there is a prompt with line-editing history. Alerts are printed by ``ShellSink``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import IO, Iterable, Iterator
+
+from adapters.shell.render import render_text
+from bot.commands.model import Caller, ChannelRef, Command
+from bot.commands.reply import Reply
+from bot.commands.router import Router
+
+SHELL_CHANNEL = ChannelRef("shell", "local", "terminal")
+PROMPT = "sora> "
+CONTINUATION = "....> "
+
+
+def split_messages(lines: Iterable[str]) -> Iterator[str]:
+    """Group lines into messages: a blank line ends a message.
+
+    A ``/sora`` command on one line is a message of its own even without a blank line after it,
+    so ``printf '/sora help\\n/sora status\\n'`` gives two messages.
+    """
+    buf: list[str] = []
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            if buf:
+                yield "\n".join(buf)
+                buf = []
+            continue
+        if line.lstrip().startswith("/sora") and not buf:
+            yield line.strip()
+            continue
+        buf.append(line)
+    if buf:
+        yield "\n".join(buf)
+
+
+class ShellAdapter:
+    def __init__(self, router: Router, *, out: IO[str] | None = None, color: bool | None = None,
+                 channel: ChannelRef = SHELL_CHANNEL, user: str = "you") -> None:
+        self.router = router
+        self.out = out or sys.stdout
+        self.color = self.out.isatty() if color is None else color
+        self.channel = channel
+        self.caller = Caller(user_id=user, display=user, can_manage=True)
+        self._lock = asyncio.Lock()
+
+    async def reply_to(self, message: str) -> Reply:
+        text = message.strip()
+        if text.startswith("/sora"):
+            return await self.router.handle_text(text, self.channel, self.caller)
+        # In a 1:1 terminal, anything that is not a command is meant to be diagnosed.
+        return await self.router.dispatch(Command("diagnose", text, self.channel, self.caller))
+
+    async def print(self, text: str) -> None:
+        async with self._lock:
+            self.out.write(text + "\n\n")
+            self.out.flush()
+
+    async def handle(self, message: str) -> Reply:
+        reply = await self.reply_to(message)
+        await self.print(render_text(reply, color=self.color))
+        return reply
+
+    async def run_stream(self, stream: IO[str]) -> int:
+        """Answer every message of a non-interactive stream in order; exit code 0."""
+        lines = await asyncio.to_thread(stream.readlines)
+        for message in split_messages(lines):
+            await self.handle(message)
+        return 0
+
+    async def run_interactive(self) -> int:
+        """A prompt with history (readline); a blank line sends a multi-line paste."""
+        try:
+            import readline  # noqa: F401  (enables history and line editing for input())
+        except ImportError:  # pragma: no cover - not on every platform
+            pass
+        await self.print("sora-bot shell. Type /sora help, or paste an error and end it with an "
+                         "empty line. Ctrl-D to quit.")
+        while True:
+            try:
+                first = await asyncio.to_thread(input, PROMPT)
+            except (EOFError, KeyboardInterrupt):
+                return 0
+            if not first.strip():
+                continue
+            if first.strip().startswith("/sora"):
+                await self.handle(first)
+                continue
+            buf = [first]
+            while True:
+                try:
+                    more = await asyncio.to_thread(input, CONTINUATION)
+                except (EOFError, KeyboardInterrupt):
+                    more = ""
+                if not more.strip():
+                    break
+                buf.append(more)
+            await self.handle("\n".join(buf))

@@ -1,0 +1,348 @@
+"""Composition root: builds the core from settings and runs it (``sora-bot run``).
+
+Only this module knows every part; the parts know only their own inputs. Adapters are imported
+here lazily, by token, and register their delivery sinks with the notify worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.clock import utcnow
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+
+log = logging.getLogger("bot.app")
+
+MONITOR_EVAL_INTERVAL_S = 5.0
+OUTBOX_DRAIN_INTERVAL_S = 1.0
+RETENTION_INTERVAL_S = 3600.0
+
+
+def _open_store(settings: Settings, *, upgrade: bool = True):
+    from bot.store import open_store
+
+    store = open_store(settings.DATABASE_URL)
+    if upgrade:
+        store.upgrade()
+    else:
+        store.check_schema()
+    return store
+
+
+def _services(settings: Settings, store, **kw):
+    from bot.service import CoreServices
+
+    return CoreServices(settings, store, **kw)
+
+
+# One-shot CLI entry points ---------------------------------------------------------------------
+
+def db_upgrade() -> str:
+    settings = load_settings()
+    store = _open_store(settings)
+    return store.current_revision()
+
+
+async def status_once():
+    """``sora-bot status``: answer from stored evidence, refreshing first when it is stale."""
+    settings = load_settings()
+    store = _open_store(settings)
+    services = _services(settings, store)
+    if services.is_stale():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(services.refresh(), settings.PROBE_TIMEOUT + 5)
+    return await services.status_report()
+
+
+async def probe_once(target: str | None):
+    settings = load_settings()
+    store = _open_store(settings)
+    services = _services(settings, store)
+    return await services.run_probes(target)
+
+
+async def gather_evidence_once():
+    settings = load_settings()
+    store = _open_store(settings)
+    services = _services(settings, store)
+    if services.is_stale():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(services.refresh(), settings.PROBE_TIMEOUT + 5)
+    return services.evidence()
+
+
+# The long-running bot ----------------------------------------------------------------------------
+
+@dataclass
+class Runtime:
+    """Everything ``run`` started, so shutdown can stop it in reverse order."""
+
+    settings: Settings
+    store: Any
+    services: Any
+    router: Any
+    monitor: Any
+    worker: Any
+    scheduler: Any
+    metrics: Any
+    sinks: dict[str, Any] = field(default_factory=dict)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    leader: Any = None
+    web_server: Any = None
+    demo: Any = None
+    closers: list[Any] = field(default_factory=list)
+
+
+def _demo_settings(settings: Settings, fakes) -> Settings:
+    """Point the bot at the loopback fakes, with fast intervals and a throwaway database."""
+    db_dir = tempfile.mkdtemp(prefix="sora-bot-demo-")
+    return settings.model_copy(update={
+        "SORA_API_BASE_URL": fakes.sora_base_url,
+        "SORA_STATUS_URL": fakes.status_base_url,
+        "OPENAI_API_KEY": __import__("pydantic").SecretStr("sk-demo-0000000000000000000000"),
+        "SORA_GATEWAYS": "",
+        "PROBE_INTERVAL": 2.0,
+        "STATUS_POLL_INTERVAL": 2.0,
+        "PROBE_TIMEOUT": 1.5,
+        "DATABASE_URL": f"sqlite:///{os.path.join(db_dir, 'demo.db')}",
+        "SLACK_BOT_TOKEN": None, "SLACK_APP_TOKEN": None, "DISCORD_TOKEN": None,
+    })
+
+
+def _jobs(rt: Runtime):
+    from bot.scheduler import JobSpec
+
+    s = rt.settings
+
+    async def probes() -> None:
+        results = await rt.services.run_probes()
+        for r in results:
+            rt.metrics.observe_probe(r)
+        await evaluate()
+
+    async def status() -> None:
+        prev = rt.services.last_snapshot
+        snap = await rt.services.poll_status()
+        changes = rt.services.status_changes(prev, snap)
+        if changes:
+            rt.monitor.feed_status_changes(changes)
+            await evaluate()
+
+    async def evaluate() -> None:
+        decisions = rt.monitor.evaluate_and_apply()
+        if decisions:
+            await drain()
+
+    async def drain() -> None:
+        result = await rt.worker.drain()
+        return result
+
+    async def retention() -> None:
+        cutoff = utcnow() - timedelta(days=s.RETENTION_DAYS)
+        pruned = rt.store.prune(cutoff)
+        if any(pruned.values()):
+            log.info("retention: pruned %s", pruned)
+
+    return [
+        JobSpec("probes", probes, s.PROBE_INTERVAL, jitter_s=min(5.0, s.PROBE_INTERVAL * 0.1)),
+        JobSpec("status_poll", status, s.STATUS_POLL_INTERVAL, jitter_s=min(5.0, s.STATUS_POLL_INTERVAL * 0.1)),
+        JobSpec("monitor", evaluate, min(MONITOR_EVAL_INTERVAL_S, s.PROBE_INTERVAL)),
+        JobSpec("outbox", drain, OUTBOX_DRAIN_INTERVAL_S),
+        JobSpec("retention", retention, RETENTION_INTERVAL_S),
+    ]
+
+
+async def run(demo: bool = False) -> int:
+    from bot.logs import setup_logging
+
+    settings = load_settings()
+    setup_logging(settings.LOG_LEVEL)
+    fakes = None
+    if demo:
+        from bot.fakes.demo import start_demo_fakes
+
+        fakes = start_demo_fakes()
+        settings = _demo_settings(settings, fakes)
+        log.info("demo mode: fake Sora API at %s, fake status page at %s",
+                 fakes.sora_base_url, fakes.status_base_url)
+    try:
+        return await _run(settings, demo_fakes=fakes)
+    finally:
+        if fakes is not None:
+            fakes.stop()
+
+
+async def _run(settings: Settings, *, demo_fakes=None) -> int:
+    from bot.commands.router import Router
+    from bot.monitor import Monitor
+    from bot.monitor.service import MonitorService
+    from bot.notify import DeliveryWorker
+    from bot.scheduler import LeaderElector, Scheduler, always_leader
+    from bot.web.metrics import Metrics
+
+    store = _open_store(settings)
+    log.info("database ready (%s)", store.describe_url())
+    metrics = Metrics()
+    monitor = MonitorService(store, Monitor())
+    monitor.restore()
+    services = _services(settings, store, monitor=monitor)
+    router = Router(services)
+    has_slack = settings.SLACK_BOT_TOKEN is not None
+    has_discord = settings.DISCORD_TOKEN is not None
+    shell_mode = not (has_slack or has_discord)
+    services.auto_refresh = shell_mode
+
+    rt = Runtime(settings=settings, store=store, services=services, router=router, monitor=monitor,
+                 worker=None, scheduler=None, metrics=metrics, demo=demo_fakes)
+    extra_routes: list[Any] = []
+    shell = None
+    if shell_mode:
+        from adapters.shell import ShellAdapter, ShellSink, SHELL_CHANNEL
+
+        shell = ShellAdapter(router)
+        rt.sinks["shell"] = ShellSink(shell, log_path=_shell_log_path(settings))
+        services.subscribe(SHELL_CHANNEL, "all", "shell")
+    if has_slack:
+        from adapters.slack.runtime import start_slack
+
+        slack = await start_slack(settings, router)
+        rt.sinks["slack"] = slack.sink
+        extra_routes.extend(slack.routes)
+        rt.closers.append(slack.close)
+    if has_discord:
+        log.warning("DISCORD_TOKEN is set but the Discord adapter is not available in this "
+                    "version; Discord is ignored")
+
+    rt.worker = DeliveryWorker(store, rt.sinks, on_outcome=metrics.count_delivery)
+    rt.scheduler = Scheduler(_jobs(rt), record=store.record_job_run)
+    elector = None
+    if store.dialect == "postgresql":
+        elector = LeaderElector(store.engine)
+    rt.leader = elector
+
+    async def on_elected() -> None:
+        rt.scheduler.start()
+
+    async def on_lost() -> None:
+        await rt.scheduler.stop()
+
+    if elector is not None:
+        rt.tasks.append(asyncio.create_task(elector.run(on_elected, on_lost, rt.stop)))
+    else:
+        rt.tasks.append(asyncio.create_task(always_leader(on_elected, on_lost, rt.stop)))
+
+    await _start_web(rt, extra_routes, required=not shell_mode)
+    _install_signal_handlers(rt.stop)
+
+    try:
+        if shell is not None:
+            if sys.stdin is not None and sys.stdin.isatty():
+                shell_task = asyncio.create_task(shell.run_interactive())
+                await _first(shell_task, rt.stop)
+            else:
+                if sys.stdin is not None:
+                    await shell.run_stream(sys.stdin)
+                if demo_fakes is not None:
+                    await _wait_demo(rt)
+        else:
+            await rt.stop.wait()
+    finally:
+        await _shutdown(rt)
+    return 0
+
+
+def _shell_log_path(settings: Settings) -> str:
+    url = settings.DATABASE_URL
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        base = os.path.dirname(os.path.abspath(url[len("sqlite:///"):]))
+    else:
+        base = os.getcwd()
+    return os.path.join(base, "sora-bot-notices.log")
+
+
+async def _first(task: asyncio.Task, stop: asyncio.Event) -> None:
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    for t in (task, waiter):
+        if t not in done:
+            t.cancel()
+
+
+async def _wait_demo(rt: Runtime) -> None:
+    """Non-interactive demo: keep running until the scripted incident has resolved."""
+    deadline = rt.demo.timeline_seconds + 60
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while loop.time() < end and not rt.stop.is_set():
+        if rt.demo.finished() and rt.store.open_incident_count() == 0 and rt.store.outbox_pending_count() == 0:
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(rt.stop.wait(), 0.5)
+
+
+async def _start_web(rt: Runtime, extra_routes: list[Any], *, required: bool) -> None:
+    import uvicorn
+
+    from bot.web.app import build_web_app
+
+    class _Health:
+        def scheduler_alive(self) -> bool:
+            return bool(rt.scheduler and rt.scheduler.running)
+
+        def is_leader(self) -> bool:
+            return rt.leader.is_leader if rt.leader is not None else True
+
+    app = build_web_app(store=rt.store, settings=rt.settings, health=_Health(), metrics=rt.metrics,
+                        on_events=rt.monitor.feed_error_events, extra_routes=extra_routes)
+    config = uvicorn.Config(app, host=os.environ.get("HOST", "0.0.0.0"), port=rt.settings.PORT,
+                            log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if task.done():
+        msg = f"PORT: cannot listen on port {rt.settings.PORT} (in use?)"
+        if required:
+            raise ConfigError(msg)
+        log.warning("%s; web app (/healthz, /metrics, ingest) not started", msg)
+        return
+    log.info("web app listening on port %s", rt.settings.PORT)
+    rt.web_server = server
+    rt.tasks.append(task)
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def _shutdown(rt: Runtime) -> None:
+    """Graceful stop: no new jobs, in-flight deliveries finish (bounded), then close."""
+    rt.stop.set()
+    if rt.scheduler is not None:
+        await rt.scheduler.stop(timeout=5.0)
+    if rt.web_server is not None:
+        rt.web_server.should_exit = True
+    for closer in rt.closers:
+        with contextlib.suppress(Exception):
+            await closer()
+    for task in rt.tasks:
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, 5.0)
+    if rt.worker is not None:
+        await rt.worker.release()
+    log.info("sora-bot stopped")

@@ -1,0 +1,225 @@
+"""Live evidence: "is it me or them?"
+
+Evidence = the official page's state for the components that matter, the latest probe result per
+target, and the team's recent error mix. ``decide`` turns it into an overall state and a verdict
+with a reason a person can read; ``apply_evidence`` folds the verdict into a Diagnosis (re-ranking
+causes and naming a fallback target). Everything here is pure: callers gather the evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Sequence
+
+from bot.diagnosis.model import Cause, Diagnosis
+
+ERROR_WINDOW_S = 900
+PROVIDER_INDICATORS = ("degraded_performance", "partial_outage", "major_outage", "under_maintenance")
+INDICATOR_RANK = {"operational": 0, "under_maintenance": 1, "degraded_performance": 2,
+                  "partial_outage": 3, "major_outage": 4}
+PROVIDER_SIDE_CATEGORIES = frozenset({"server"})
+ACCOUNT_CATEGORIES = frozenset({"auth", "permission", "quota", "risk_control", "rate_limit"})
+REQUEST_CATEGORIES = frozenset({"bad_request", "content_policy", "not_found"})
+# Causes that a provider-side verdict makes more likely, and that an account verdict makes less.
+PROVIDER_CAUSE_IDS = frozenset({"temporary_server_issue", "server_overload", "provider_incident",
+                                "upstream_outage", "gateway_upstream"})
+
+
+@dataclass(frozen=True)
+class ProbeView:
+    target: str
+    kind: str
+    ok: bool
+    http_status: int | None
+    latency_ms: float | None
+    category: str | None
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "kind": self.kind, "ok": self.ok,
+                "http_status": self.http_status,
+                "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+                "category": self.category, "at": self.at.isoformat().replace("+00:00", "Z")}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    indicator: str = "unknown"               # worst status of the components that matter
+    components: tuple[dict[str, str], ...] = ()
+    incidents: tuple[dict[str, Any], ...] = ()
+    indicator_since: datetime | None = None
+    probes: tuple[ProbeView, ...] = ()
+    errors_total: int = 0
+    errors_by_category: dict[str, int] = field(default_factory=dict)
+    targets: dict[str, str] = field(default_factory=dict)  # name -> base URL
+    official_target: str = "openai"
+
+
+@dataclass(frozen=True)
+class Decision:
+    overall: str   # ok | degraded | down | unknown
+    verdict: str | None
+    reason: str
+    fallback: tuple[str, str] | None = None  # (target name, base URL) to switch to
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    evidence: Evidence
+    decision: Decision
+
+    def to_dict(self) -> dict[str, Any]:
+        ev, dec = self.evidence, self.decision
+        return {
+            "overall": dec.overall,
+            "reason": dec.reason,
+            "verdict": dec.verdict,
+            "official": {
+                "indicator": ev.indicator,
+                "components": [{"name": c["name"], "status": c["status"]} for c in ev.components],
+                "incidents": [{k: i.get(k) for k in ("name", "status", "url", "updated_at", "latest_update")}
+                              for i in ev.incidents],
+            },
+            "probes": [p.to_dict() for p in ev.probes],
+            "errors": {"window_s": ERROR_WINDOW_S, "total": ev.errors_total,
+                       "by_category": dict(ev.errors_by_category)},
+        }
+
+
+def _target_health(probes: Sequence[ProbeView]) -> dict[str, list[ProbeView]]:
+    out: dict[str, list[ProbeView]] = {}
+    for p in probes:
+        out.setdefault(p.target, []).append(p)
+    return out
+
+
+def _failing(views: Sequence[ProbeView]) -> bool:
+    return any(not p.ok for p in views)
+
+
+def _since(ev: Evidence) -> str:
+    return f" since {ev.indicator_since.strftime('%H:%M')} UTC" if ev.indicator_since else ""
+
+
+def _component_phrase(ev: Evidence) -> str:
+    bad = [c["name"] for c in ev.components if c.get("status") in PROVIDER_INDICATORS]
+    return " / ".join(bad) if bad else "the API"
+
+
+def decide(ev: Evidence) -> Decision:
+    """Combine page, probes and team errors into (overall, verdict, reason, fallback)."""
+    by_target = _target_health(ev.probes)
+    official = by_target.get(ev.official_target, [])
+    official_fail = _failing(official)
+    fail_cats = {p.category for p in official if not p.ok}
+    gateways_ok = [name for name, views in by_target.items()
+                   if name != ev.official_target and views and not _failing(views)]
+    gateways_fail = [name for name, views in by_target.items()
+                     if name != ev.official_target and _failing(views)]
+    fallback = None
+    if official_fail and gateways_ok:
+        fallback = (gateways_ok[0], ev.targets.get(gateways_ok[0], ""))
+    elif gateways_fail and official and not official_fail:
+        fallback = (ev.official_target, ev.targets.get(ev.official_target, ""))
+
+    page_bad = ev.indicator in PROVIDER_INDICATORS
+    all_official_down = bool(official) and all(not p.ok for p in official)
+    if page_bad:
+        overall = "down" if ev.indicator == "major_outage" or (all_official_down and fail_cats <= {"server"}) else "degraded"
+        probe_note = ""
+        if official_fail:
+            probe_note = f"; your probes fail with {', '.join(sorted(c or 'errors' for c in fail_cats))}"
+        reason = (f"official page shows {ev.indicator.replace('_', ' ')} of {_component_phrase(ev)}"
+                  f"{_since(ev)}{probe_note} → provider side, wait and retry")
+        return Decision(overall, "provider", reason, fallback)
+    if official_fail:
+        if fail_cats & {"server"} or (fail_cats and fail_cats <= PROVIDER_SIDE_CATEGORIES):
+            overall = "down" if all_official_down else "degraded"
+            return Decision(overall, "provider",
+                            f"your probes of {ev.official_target} fail with server errors while the "
+                            f"official page shows {ev.indicator.replace('_', ' ')} → provider side, "
+                            "wait and retry", fallback)
+        if fail_cats and fail_cats <= {"network"}:
+            everything_fails = all(_failing(v) for v in by_target.values())
+            where = "every target" if everything_fails else ev.official_target
+            return Decision("degraded", "network",
+                            f"probes cannot reach {where} (timeouts / connection errors) → "
+                            "network side: check your network, proxy, DNS and firewall", fallback)
+        if fail_cats & ACCOUNT_CATEGORIES:
+            return Decision("degraded", "account",
+                            f"the API answers, but probes are rejected with "
+                            f"{', '.join(sorted(c for c in fail_cats if c))} → account side: check "
+                            "the key, billing and limits", fallback)
+        return Decision("degraded", "unknown", "some probes fail for an unclear reason", fallback)
+    if ev.indicator == "unknown" and not official:
+        return Decision("unknown", "unknown" if ev.errors_total else None,
+                        "no evidence yet: the status page could not be read and no probe has run",
+                        fallback)
+    if gateways_fail:
+        return Decision("degraded", "provider",
+                        f"gateway {', '.join(gateways_fail)} fails while {ev.official_target} is healthy",
+                        fallback)
+    healthy = "probes healthy" if official else "no probes yet"
+    page = "page operational" if ev.indicator == "operational" else f"page {ev.indicator}"
+    if ev.errors_total:
+        top = max(ev.errors_by_category.items(), key=lambda kv: kv[1])[0] if ev.errors_by_category else "errors"
+        return Decision("ok", _verdict_for_category(top),
+                        f"{healthy}, {page}; only your requests fail ({ev.errors_total} errors in "
+                        f"15 min, mostly {top}) → account or request side", fallback)
+    return Decision("ok", None, f"{healthy}, {page}, no team errors in the last 15 minutes", fallback)
+
+
+def _verdict_for_category(category: str | None) -> str:
+    if category in ACCOUNT_CATEGORIES:
+        return "account"
+    if category in REQUEST_CATEGORIES:
+        return "request"
+    if category == "network":
+        return "network"
+    if category == "server":
+        return "provider"
+    return "unknown"
+
+
+def _rerank(causes: Sequence[Cause], provider_side: bool) -> tuple[Cause, ...]:
+    """Scale likelihoods by the verdict and sort; provider-side causes go up or down."""
+    out = []
+    for c in causes:
+        is_provider = c.id in PROVIDER_CAUSE_IDS
+        factor = (1.8 if is_provider else 0.7) if provider_side else (0.4 if is_provider else 1.1)
+        out.append(replace(c, likelihood=max(0.01, min(0.99, c.likelihood * factor))))
+    return tuple(sorted(out, key=lambda c: -c.likelihood))
+
+
+def apply_evidence(d: Diagnosis, ev: Evidence) -> Diagnosis:
+    """Fill ``verdict`` for a pasted error and re-rank its causes by the live evidence."""
+    decision = decide(ev)
+    actions = list(d.actions)
+    causes = tuple(d.causes)
+    if decision.verdict == "provider":
+        verdict = "provider"
+        reason = decision.reason
+        causes = _rerank(causes, provider_side=True)
+        if not any(c.id in PROVIDER_CAUSE_IDS for c in causes):
+            causes = (Cause("provider_incident", "Provider-side incident", 0.8,
+                            "Live evidence shows the provider degraded right now."),) + causes
+        actions.insert(0, "The provider is degraded right now: wait for the incident to clear "
+                          "(follow https://status.openai.com) and retry with backoff.")
+    elif decision.verdict == "network" and d.category == "network":
+        verdict, reason = "network", decision.reason
+    elif decision.overall == "unknown":
+        verdict, reason = "unknown", "no live evidence yet (status page unread, no probes)"
+    else:
+        verdict = _verdict_for_category(d.category)
+        if verdict == "provider":  # a 5xx while everything looks healthy: probably transient
+            reason = (f"{decision.reason}; a server error while probes look healthy is usually "
+                      "transient → retry with backoff")
+        else:
+            reason = (f"probes healthy, page {ev.indicator.replace('_', ' ')}; only your requests "
+                      f"fail with this error → account/request side")
+            causes = _rerank(causes, provider_side=False)
+    if decision.fallback:
+        name, url = decision.fallback
+        actions.append(f"Fail over to `{name}` ({url}), which is healthy right now.")
+    return replace(d, verdict=verdict, verdict_reason=reason, causes=causes, actions=tuple(actions))

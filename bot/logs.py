@@ -1,0 +1,45 @@
+"""Logging for operators: one line per event, secrets redacted before anything is written."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in every record (message and args) before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from bot.diagnosis.redact import redact
+
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            if redact(str(exc)) != str(exc):
+                record.exc_info = None
+                record.msg = f"{record.msg} ({type(exc).__name__}: {redact(str(exc))})"
+        return True
+
+
+def setup_logging(level: str = "INFO", stream=None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_sora_bot", False):
+            root.removeHandler(h)
+    handler._sora_bot = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Libraries that log request URLs/headers at INFO are kept at WARNING.
+    for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn.access", "slack_bolt", "slack_sdk",
+                  "discord", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)
+                                              if isinstance(logging.getLevelName(level), int) else logging.WARNING))

@@ -1,0 +1,93 @@
+"""Leader election: with PostgreSQL, exactly one replica schedules.
+
+The leader holds a session-level ``pg_try_advisory_lock`` on a dedicated connection; the lock
+lives exactly as long as that connection, so when the leader dies (or its connection drops) the
+server releases it and another replica's next try wins. SQLite means one process: always leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x50_4A_B0_7  # "sora-bot" scheduler lock; any fixed bigint
+
+
+async def always_leader(on_elected: Callable[[], Awaitable[None]], on_lost: Callable[[], Awaitable[None]],
+                        stop: asyncio.Event) -> None:
+    await on_elected()
+    await stop.wait()
+    await on_lost()
+
+
+class LeaderElector:
+    def __init__(self, engine: Engine, *, retry_s: float = 5.0, keepalive_s: float = 5.0,
+                 key: int = LOCK_KEY) -> None:
+        self.engine = engine
+        self.retry_s = retry_s
+        self.keepalive_s = keepalive_s
+        self.key = key
+        self.is_leader = False
+
+    def _try_lock(self):
+        conn = self.engine.connect()
+        try:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+            conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        if got:
+            return conn
+        conn.close()
+        return None
+
+    @staticmethod
+    def _alive(conn) -> None:
+        conn.execute(text("SELECT 1")).scalar()
+        conn.commit()
+
+    async def run(self, on_elected: Callable[[], Awaitable[None]],
+                  on_lost: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+        """Loop until ``stop``: try to lead; while leading, keep the connection alive."""
+        while not stop.is_set():
+            try:
+                conn = await asyncio.to_thread(self._try_lock)
+            except Exception as exc:
+                log.warning("leader election: database unavailable: %s", type(exc).__name__)
+                conn = None
+            if conn is None:
+                try:
+                    await asyncio.wait_for(stop.wait(), self.retry_s)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            self.is_leader = True
+            log.info("this replica is the scheduler leader")
+            await on_elected()
+            try:
+                while not stop.is_set():
+                    try:
+                        await asyncio.wait_for(stop.wait(), self.keepalive_s)
+                    except asyncio.TimeoutError:
+                        pass
+                    if stop.is_set():
+                        break
+                    try:
+                        await asyncio.to_thread(self._alive, conn)
+                    except Exception as exc:
+                        log.warning("leader lost its lock connection: %s", type(exc).__name__)
+                        break
+            finally:
+                self.is_leader = False
+                await on_lost()
+                try:
+                    await asyncio.to_thread(conn.close)
+                except Exception:
+                    pass

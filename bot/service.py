@@ -1,0 +1,141 @@
+"""CoreServices: the one facade the command router (and the CLI) use to reach the core.
+
+It gathers evidence from the store, runs probes and status polls on demand, and records what
+they find, so every surface answers from the same data the scheduler keeps fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+import httpx
+
+from bot.clock import Clock, as_utc, utcnow
+from bot.commands.model import ChannelRef
+from bot.config import OFFICIAL_TARGET, Settings
+from bot.diagnosis.model import Diagnosis
+from bot.errors import ConfigError
+from bot.evidence import ERROR_WINDOW_S, INDICATOR_RANK, Evidence, ProbeView, StatusReport, decide
+
+log = logging.getLogger(__name__)
+
+
+class CoreServices:
+    def __init__(self, settings: Settings, store: Any, *, now: Clock = utcnow,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 monitor: Any | None = None) -> None:
+        from bot.probes import Prober
+        from bot.status_page import StatusWatcher
+
+        self.settings = settings
+        self.store = store
+        self.now = now
+        self.targets = settings.targets()
+        self.monitor = monitor  # bot.monitor.service.MonitorService, when the scheduler runs
+        self.prober = Prober(self.targets, timeout=settings.PROBE_TIMEOUT, transport=transport,
+                             now=now, generate=settings.PROBE_GENERATE,
+                             budget=self._take_generate_budget)
+        self.watcher = StatusWatcher(settings.SORA_STATUS_URL, settings.components,
+                                     transport=transport, timeout=settings.PROBE_TIMEOUT, now=now)
+        self._refresh_lock = asyncio.Lock()
+
+    # Evidence --------------------------------------------------------------------------------
+
+    def _take_generate_budget(self) -> bool:
+        day = self.now().strftime("%Y-%m-%d")
+        return self.store.take_budget("generate", day, self.settings.GENERATE_DAILY_BUDGET)
+
+    def evidence(self) -> Evidence:
+        now = self.now()
+        snap = self.store.latest_status_snapshot()
+        probes = tuple(
+            ProbeView(target=r.target, kind=r.kind, ok=r.ok, http_status=r.http_status,
+                      latency_ms=r.latency_ms, category=r.category, at=as_utc(r.at))
+            for r in self.store.latest_probe_results()
+            if r.target in {t.name for t in self.targets}
+        )
+        counts = self.store.error_counts(now - timedelta(seconds=ERROR_WINDOW_S))
+        total = sum(counts.values())
+        indicator, components, incidents, since = "unknown", (), (), None
+        if snap is not None:
+            indicator = snap.indicator or "unknown"
+            components = tuple(snap.components or ())
+            incidents = tuple(snap.incidents or ())
+            since = self.store.indicator_since(indicator) if hasattr(self.store, "indicator_since") else None
+        return Evidence(indicator=indicator, components=components, incidents=incidents,
+                        indicator_since=since, probes=probes, errors_total=total,
+                        errors_by_category=counts,
+                        targets={t.name: t.base_url for t in self.targets},
+                        official_target=OFFICIAL_TARGET)
+
+    def is_stale(self) -> bool:
+        """True when stored evidence is missing or older than its poll interval."""
+        now = self.now()
+        snap = self.store.latest_status_snapshot()
+        if snap is None or (now - as_utc(snap.fetched_at)).total_seconds() > self.settings.STATUS_POLL_INTERVAL:
+            return True
+        latest = self.store.latest_probe_results()
+        if not latest:
+            return True
+        newest = max(as_utc(r.at) for r in latest)
+        return (now - newest).total_seconds() > self.settings.PROBE_INTERVAL
+
+    async def status_report(self, refresh: bool = False) -> StatusReport:
+        if refresh:
+            await self.refresh()
+        ev = self.evidence()
+        return StatusReport(ev, decide(ev))
+
+    # Live work -------------------------------------------------------------------------------
+
+    async def poll_status(self):
+        snap = await self.watcher.poll()
+        self.store.add_status_snapshot(snap)
+        return snap
+
+    async def run_probes(self, target: str | None = None, kinds: Sequence[str] | None = None):
+        if target is not None and target not in {t.name for t in self.targets}:
+            names = ", ".join(t.name for t in self.targets)
+            raise ConfigError(f"unknown probe target {target!r}; configured: {names}")
+        results = await self.prober.run(kinds=kinds, target=target)
+        self.store.add_probe_results(results)
+        if self.monitor is not None:
+            self.monitor.feed_probe_results(results)
+        return results
+
+    async def refresh(self) -> None:
+        """Poll the page and run probes concurrently; used when evidence is stale."""
+        async with self._refresh_lock:
+            await asyncio.gather(self.poll_status(), self.run_probes())
+
+    # Channels --------------------------------------------------------------------------------
+
+    def subscribe(self, channel: ChannelRef, kinds: str, by: str | None) -> bool:
+        return self.store.subscribe(channel.platform, channel.workspace, channel.channel, kinds, by)
+
+    def unsubscribe(self, channel: ChannelRef) -> bool:
+        return self.store.unsubscribe(channel.platform, channel.workspace, channel.channel)
+
+    def mute(self, channel: ChannelRef, until: datetime, by: str | None) -> None:
+        self.store.mute(channel.platform, channel.workspace, channel.channel, until, by)
+
+    def history(self, limit: int = 10) -> list:
+        return self.store.recent_incidents(limit)
+
+    def paste_settings(self, channel: ChannelRef) -> tuple[bool, bool]:
+        s = self.store.channel_settings(channel.platform, channel.workspace, channel.channel)
+        if s is None:
+            return True, True
+        return bool(s.paste_detection), bool(s.count_pastes)
+
+    def record_paste(self, diagnosis: Diagnosis, channel: ChannelRef) -> None:
+        event = {"at": self.now(), "source": "chat", "target": None,
+                 "category": diagnosis.category, "fingerprint": diagnosis.fingerprint,
+                 "http_status": diagnosis.http_status, "error_code": diagnosis.error_code,
+                 "channel_key": channel.key, "redacted": diagnosis.redacted}
+        self.store.add_error_events([event])
+        if self.monitor is not None:
+            self.monitor.feed_error_events([event])
