@@ -1,0 +1,62 @@
+"""The Store's plumbing: sessions, short transactions, one-line errors, dialect helpers.
+
+Split from the query methods so each area (evidence, incidents, outbox) reads on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, Table
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock, utcnow
+from bot.errors import StoreError
+from bot.store.db import READ_ONLY, connect_error, describe
+
+
+def check_value(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    """Reject a value outside its table of allowed values (a typo fails loudly, at once)."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+class StoreBase:
+    """Owns the Engine and hands out short transactions (one per public method)."""
+
+    def __init__(self, engine: Engine, *, now: Clock = utcnow) -> None:
+        self.engine = engine
+        self.now = now
+        self.dialect = engine.dialect.name
+        self._session = sessionmaker(engine, expire_on_commit=False)
+        self._read_session = sessionmaker(engine.execution_options(**{READ_ONLY: True}),
+                                          expire_on_commit=False)
+
+    @contextmanager
+    def _tx(self, *, read_only: bool = False) -> Iterator[Session]:
+        """One transaction; commits on success. Database failures become one-line StoreErrors."""
+        maker = self._read_session if read_only else self._session
+        try:
+            with maker.begin() as session:
+                yield session
+        except OperationalError as exc:
+            if exc.connection_invalidated or "connect" in str(exc.orig).lower():
+                raise connect_error(self.engine, exc) from exc
+            raise StoreError(f"database error: {describe(exc)}") from exc
+        except DBAPIError as exc:
+            raise StoreError(f"database error: {describe(exc)}") from exc
+
+    def _insert(self, table: type[Any] | Table) -> Any:
+        """The dialect's INSERT, which has on_conflict_do_nothing / on_conflict_do_update."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    def close(self) -> None:
+        self.engine.dispose()

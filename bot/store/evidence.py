@@ -1,0 +1,189 @@
+"""Evidence: probe results, status-page snapshots, the team's error events, and retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from bot.store.base import StoreBase, check_value
+from bot.store.models import (
+    DETAIL_MAX, EVENT_SOURCES, REDACTED_MAX, SNAPSHOT_FORMATS, DeliveryAttempt, ErrorEvent,
+    Incident, Outbox, ProbeResult, StatusSnapshot,
+)
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    return None if text is None else text[:limit]
+
+
+@dataclass(frozen=True)
+class NewErrorEvent:
+    """One error of the team's stream, text already redacted (the store only truncates)."""
+
+    source: str  # 'probe' | 'chat' | 'ingest'
+    category: str
+    redacted: str = ""
+    fingerprint: str | None = None
+    target: str | None = None
+    http_status: int | None = None
+    error_code: str | None = None
+    channel_key: str | None = None
+    at: datetime | None = None
+
+
+class EvidenceMixin(StoreBase):
+    # -- probes ---------------------------------------------------------------------------
+
+    def add_probe_result(self, *, target: str, kind: str, ok: bool,
+                         http_status: int | None = None, latency_ms: float | None = None,
+                         category: str | None = None, error_code: str | None = None,
+                         request_id: str | None = None, detail: str | None = None,
+                         at: datetime | None = None) -> ProbeResult:
+        """Store one probe outcome (``detail`` must already be redacted; clipped to 2000)."""
+        row = ProbeResult(target=target, kind=kind, ok=ok, http_status=http_status,
+                          latency_ms=latency_ms, category=category,
+                          error_code=_clip(error_code, 200), request_id=_clip(request_id, 200),
+                          detail=_clip(detail, DETAIL_MAX), at=at or self.now())
+        with self._tx() as s:
+            s.add(row)
+        return row
+
+    def latest_probe_results(self) -> list[ProbeResult]:
+        """The newest result per (target, kind), ordered by target then kind."""
+        rank = func.row_number().over(
+            partition_by=(ProbeResult.target, ProbeResult.kind),
+            order_by=(ProbeResult.at.desc(), ProbeResult.id.desc())).label("rank")
+        ranked = select(ProbeResult.id, rank).subquery()
+        stmt = (select(ProbeResult).join(ranked, ranked.c.id == ProbeResult.id)
+                .where(ranked.c.rank == 1).order_by(ProbeResult.target, ProbeResult.kind))
+        with self._tx(read_only=True) as s:
+            return list(s.scalars(stmt))
+
+    def recent_probe_results(self, target: str, since: datetime,
+                             kind: str | None = None) -> list[ProbeResult]:
+        """Results of one target at or after ``since``, oldest first."""
+        stmt = select(ProbeResult).where(ProbeResult.target == target, ProbeResult.at >= since)
+        if kind is not None:
+            stmt = stmt.where(ProbeResult.kind == kind)
+        with self._tx(read_only=True) as s:
+            return list(s.scalars(stmt.order_by(ProbeResult.at, ProbeResult.id)))
+
+    # -- status page ----------------------------------------------------------------------
+
+    def add_status_snapshot(self, *, url: str, ok: bool, format: str | None = None,
+                            indicator: str | None = None,
+                            components: Iterable[Mapping[str, Any]] = (),
+                            incidents: Iterable[Mapping[str, Any]] = (),
+                            etag: str | None = None, last_modified: str | None = None,
+                            error: str | None = None,
+                            fetched_at: datetime | None = None) -> StatusSnapshot:
+        """Store one poll of the status page (also failed polls: ok=False with ``error``)."""
+        if format is not None:
+            check_value("format", format, SNAPSHOT_FORMATS)
+        row = StatusSnapshot(url=url, ok=ok, format=format, indicator=indicator,
+                             components=[dict(c) for c in components],
+                             incidents=[dict(i) for i in incidents], etag=_clip(etag, 500),
+                             last_modified=_clip(last_modified, 100),
+                             error=_clip(error, DETAIL_MAX), fetched_at=fetched_at or self.now())
+        with self._tx() as s:
+            s.add(row)
+        return row
+
+    def latest_status_snapshot(self, url: str | None = None, *,
+                               ok_only: bool = False) -> StatusSnapshot | None:
+        """The newest snapshot (of ``url`` if given; only successful polls if ``ok_only``)."""
+        stmt = select(StatusSnapshot)
+        if url is not None:
+            stmt = stmt.where(StatusSnapshot.url == url)
+        if ok_only:
+            stmt = stmt.where(StatusSnapshot.ok.is_(True))
+        stmt = stmt.order_by(StatusSnapshot.fetched_at.desc(), StatusSnapshot.id.desc()).limit(1)
+        with self._tx(read_only=True) as s:
+            return s.scalars(stmt).first()
+
+    # -- error events ---------------------------------------------------------------------
+
+    def add_error_events(self, events: Iterable[NewErrorEvent | Mapping[str, Any]]) -> int:
+        """Store a batch of error events in one transaction; returns how many were stored."""
+        now = self.now()
+        rows = []
+        for event in events:
+            data = asdict(event) if isinstance(event, NewErrorEvent) else dict(event)
+            check_value("source", data["source"], EVENT_SOURCES)
+            rows.append(ErrorEvent(
+                at=data.get("at") or now, source=data["source"], target=data.get("target"),
+                category=data["category"], fingerprint=_clip(data.get("fingerprint"), 100),
+                http_status=data.get("http_status"),
+                error_code=_clip(data.get("error_code"), 200),
+                channel_key=_clip(data.get("channel_key"), 300),
+                redacted=_clip(data.get("redacted") or "", REDACTED_MAX)))
+        if rows:
+            with self._tx() as s:
+                s.add_all(rows)
+        return len(rows)
+
+    def _error_filter(self, stmt: Any, since: datetime, target: str | None,
+                      source: str | None) -> Any:
+        stmt = stmt.where(ErrorEvent.at >= since)
+        if target is not None:
+            stmt = stmt.where(ErrorEvent.target == target)
+        if source is not None:
+            stmt = stmt.where(ErrorEvent.source == source)
+        return stmt
+
+    def error_counts(self, since: datetime, *, target: str | None = None,
+                     source: str | None = None) -> dict[str, int]:
+        """Error events at or after ``since`` counted by category (only non-zero categories)."""
+        stmt = self._error_filter(select(ErrorEvent.category, func.count()), since, target,
+                                  source).group_by(ErrorEvent.category)
+        with self._tx(read_only=True) as s:
+            return {category: int(n) for category, n in s.execute(stmt)}
+
+    def error_total(self, since: datetime, *, target: str | None = None,
+                    source: str | None = None) -> int:
+        return sum(self.error_counts(since, target=target, source=source).values())
+
+    def error_events_since(self, since: datetime, target: str | None = None, *,
+                           limit: int | None = None) -> list[ErrorEvent]:
+        """Events at or after ``since`` (of one target if given), oldest first."""
+        stmt = self._error_filter(select(ErrorEvent), since, target, None)
+        stmt = stmt.order_by(ErrorEvent.at, ErrorEvent.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._tx(read_only=True) as s:
+            return list(s.scalars(stmt))
+
+    # -- retention ------------------------------------------------------------------------
+
+    def prune(self, older_than: datetime) -> dict[str, int]:
+        """Delete evidence older than ``older_than``; returns rows deleted per table.
+
+        Keeps the newest status snapshot whatever its age (the status view needs one), and keeps
+        incidents and their timelines (history); finished outbox rows of resolved incidents go
+        with their delivery attempts.
+        """
+        done = ("sent", "dead", "suppressed")
+        with self._tx() as s:
+            counts = {
+                "probe_results": s.execute(
+                    delete(ProbeResult).where(ProbeResult.at < older_than)).rowcount,
+                "error_events": s.execute(
+                    delete(ErrorEvent).where(ErrorEvent.at < older_than)).rowcount,
+            }
+            newest = s.scalar(select(StatusSnapshot.id).order_by(
+                StatusSnapshot.fetched_at.desc(), StatusSnapshot.id.desc()).limit(1))
+            counts["status_snapshots"] = s.execute(delete(StatusSnapshot).where(
+                StatusSnapshot.fetched_at < older_than, StatusSnapshot.id != newest)).rowcount \
+                if newest is not None else 0
+            # Rows of open incidents stay: their 'opened' message id threads later updates.
+            resolved = select(Incident.id).where(Incident.state == "resolved")
+            old = (Outbox.status.in_(done), Outbox.created_at < older_than,
+                   Outbox.incident_id.in_(resolved))
+            counts["delivery_attempts"] = s.execute(delete(DeliveryAttempt).where(
+                DeliveryAttempt.outbox_id.in_(select(Outbox.id).where(*old)))).rowcount
+            counts["outbox"] = s.execute(delete(Outbox).where(*old)).rowcount
+        return counts
