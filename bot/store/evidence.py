@@ -7,13 +7,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
 from bot.store.base import StoreBase, check_value
 from bot.store.models import (
     DETAIL_MAX, EVENT_SOURCES, REDACTED_MAX, SNAPSHOT_FORMATS, DeliveryAttempt, ErrorEvent,
     Incident, Outbox, ProbeResult, StatusSnapshot,
 )
+
+
+_SNAPSHOT_FIELDS = ("url", "ok", "format", "indicator", "components", "incidents", "etag",
+                   "last_modified", "error", "fetched_at")
 
 
 def _clip(text: str | None, limit: int) -> str | None:
@@ -52,6 +56,26 @@ class EvidenceMixin(StoreBase):
             s.add(row)
         return row
 
+    def add_probe_results(self, results: Iterable[Any]) -> int:
+        """Store a batch in one transaction: bot.probes.ProbeResult objects (their
+        ``to_record()``), or mappings of add_probe_result's arguments. Skipped probes (no key,
+        budget spent) are left out: they are not evidence either way."""
+        rows = []
+        for result in results:
+            if getattr(result, "skipped", False):
+                continue
+            data = result.to_record() if hasattr(result, "to_record") else dict(result)
+            rows.append(ProbeResult(
+                target=data["target"], kind=data["kind"], ok=bool(data["ok"]),
+                http_status=data.get("http_status"), latency_ms=data.get("latency_ms"),
+                category=data.get("category"), error_code=_clip(data.get("error_code"), 200),
+                request_id=_clip(data.get("request_id"), 200),
+                detail=_clip(data.get("detail"), DETAIL_MAX), at=data.get("at") or self.now()))
+        if rows:
+            with self._tx() as s:
+                s.add_all(rows)
+        return len(rows)
+
     def latest_probe_results(self) -> list[ProbeResult]:
         """The newest result per (target, kind), ordered by target then kind."""
         rank = func.row_number().over(
@@ -74,14 +98,26 @@ class EvidenceMixin(StoreBase):
 
     # -- status page ----------------------------------------------------------------------
 
-    def add_status_snapshot(self, *, url: str, ok: bool, format: str | None = None,
+    def add_status_snapshot(self, snapshot: Any = None, /, *, url: str | None = None,
+                            ok: bool | None = None, format: str | None = None,
                             indicator: str | None = None,
                             components: Iterable[Mapping[str, Any]] = (),
                             incidents: Iterable[Mapping[str, Any]] = (),
                             etag: str | None = None, last_modified: str | None = None,
                             error: str | None = None,
                             fetched_at: datetime | None = None) -> StatusSnapshot:
-        """Store one poll of the status page (also failed polls: ok=False with ``error``)."""
+        """Store one poll of the status page (also failed polls: ok=False with ``error``).
+
+        Pass the fields as keywords, or one object (the watcher's snapshot): its
+        ``to_record()`` mapping if it has one, else its attributes of the same names.
+        """
+        if snapshot is not None:
+            data = snapshot.to_record() if hasattr(snapshot, "to_record") else {
+                name: getattr(snapshot, name) for name in _SNAPSHOT_FIELDS
+                if hasattr(snapshot, name)}
+            return self.add_status_snapshot(**data)
+        if url is None or ok is None:
+            raise TypeError("add_status_snapshot needs url and ok")
         if format is not None:
             check_value("format", format, SNAPSHOT_FORMATS)
         row = StatusSnapshot(url=url, ok=ok, format=format, indicator=indicator,
@@ -104,6 +140,27 @@ class EvidenceMixin(StoreBase):
         stmt = stmt.order_by(StatusSnapshot.fetched_at.desc(), StatusSnapshot.id.desc()).limit(1)
         with self._tx(read_only=True) as s:
             return s.scalars(stmt).first()
+
+    def indicator_since(self, indicator: str, url: str | None = None) -> datetime | None:
+        """When the page started showing ``indicator`` without a break ("partial outage since
+        08:41"): the first successful poll of the newest run of polls with that indicator.
+        Failed polls (timeouts, garbage) neither start nor break a run. None if not current."""
+        ok = [StatusSnapshot.ok.is_(True)]
+        if url is not None:
+            ok.append(StatusSnapshot.url == url)
+        with self._tx(read_only=True) as s:
+            latest = s.scalars(select(StatusSnapshot).where(*ok).order_by(
+                StatusSnapshot.fetched_at.desc(), StatusSnapshot.id.desc()).limit(1)).first()
+            if latest is None or latest.indicator != indicator:
+                return None
+            changed = s.scalar(select(func.max(StatusSnapshot.fetched_at)).where(
+                *ok, or_(StatusSnapshot.indicator != indicator,
+                         StatusSnapshot.indicator.is_(None))))
+            since = select(func.min(StatusSnapshot.fetched_at)).where(
+                *ok, StatusSnapshot.indicator == indicator)
+            if changed is not None:
+                since = since.where(StatusSnapshot.fetched_at > changed)
+            return s.scalar(since)
 
     # -- error events ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -188,6 +188,11 @@ class IncidentsMixin(StoreBase):
         with self._tx(read_only=True) as s:
             return list(s.scalars(select(Incident).where(Incident.state == "open")
                                   .order_by(Incident.opened_at, Incident.id)))
+
+    def open_incident_count(self) -> int:
+        with self._tx(read_only=True) as s:
+            return int(s.scalar(select(func.count()).select_from(Incident).where(
+                Incident.state == "open")) or 0)
 
     def recent_incidents(self, limit: int = 10) -> list[Incident]:
         """Newest first (for `/sora history`)."""

@@ -181,6 +181,12 @@ class OutboxMixin(StoreBase):
             return {status: int(n) for status, n in s.execute(
                 select(Outbox.status, func.count()).group_by(Outbox.status))}
 
+    def outbox_pending_count(self) -> int:
+        """Rows not yet delivered nor given up on (pending or being sent): the outbox depth."""
+        with self._tx(read_only=True) as s:
+            return int(s.scalar(select(func.count()).select_from(Outbox).where(
+                Outbox.status.in_(IN_FLIGHT))) or 0)
+
     def outbox_rows(self, *, incident_id: int | None = None, status: str | None = None,
                     limit: int | None = None) -> list[Outbox]:
         stmt = select(Outbox).order_by(Outbox.id)

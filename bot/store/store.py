@@ -34,6 +34,9 @@ class Store(EvidenceMixin, IncidentsMixin, ChannelsMixin, OutboxMixin):
         """DATABASE_URL with the password masked."""
         return mask_url(self.engine.url)
 
+    def describe_url(self) -> str:
+        return self.url
+
     def ping(self) -> None:
         """Raise StoreError (one line) unless the database answers (for /healthz)."""
         try:

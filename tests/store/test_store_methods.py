@@ -335,6 +335,77 @@ def test_database_error_is_one_line_store_error(store: Store) -> None:
     with store.engine.begin() as conn:
         from sqlalchemy import text
         conn.execute(text("DROP TABLE job_runs"))
-    with pytest.raises(StoreError) as info:
-        store.job_runs()
-    assert str(info.value).startswith("database error:") and "\n" not in str(info.value)
+    try:
+        with pytest.raises(StoreError) as info:
+            store.job_runs()
+        assert str(info.value).startswith("database error:") and "\n" not in str(info.value)
+    finally:  # the PostgreSQL database is shared by the session's tests
+        from bot.store import Base
+        Base.metadata.tables["job_runs"].create(store.engine)
+
+
+# -- batch/object forms used by the services ---------------------------------------------
+
+def test_add_probe_results_takes_objects_and_skips_skipped(store: Store, clock: FakeClock) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Result:  # the shape of bot.probes.ProbeResult
+        target: str
+        kind: str
+        ok: bool
+        skipped: bool = False
+
+        def to_record(self) -> dict:
+            return {"target": self.target, "kind": self.kind, "ok": self.ok,
+                    "http_status": 200 if self.ok else 503, "latency_ms": 12.0,
+                    "category": None if self.ok else "server", "error_code": None,
+                    "request_id": None, "detail": "", "at": clock()}
+
+    n = store.add_probe_results([Result("openai", "auth", True), Result("openai", "videos", False),
+                                 Result("openai", "generate", False, skipped=True),
+                                 {"target": "gw", "kind": "auth", "ok": True}])
+    assert n == 3
+    assert [(r.target, r.kind, r.http_status) for r in store.latest_probe_results()] == [
+        ("gw", "auth", None), ("openai", "auth", 200), ("openai", "videos", 503)]
+
+
+def test_add_status_snapshot_takes_an_object(store: Store, clock: FakeClock) -> None:
+    class Snap:
+        url, ok, format, indicator = "https://s", True, "statuspage", "major_outage"
+        components = ({"name": "Sora", "status": "major_outage"},)
+        incidents = ()
+        etag, last_modified, error, fetched_at = None, None, None, clock()
+
+    store.add_status_snapshot(Snap())
+    got = store.latest_status_snapshot()
+    assert got.indicator == "major_outage" and got.components == [dict(Snap.components[0])]
+
+
+def test_indicator_since(store: Store, clock: FakeClock) -> None:
+    def poll(indicator: str | None, ok: bool = True) -> None:
+        store.add_status_snapshot(url="u", ok=ok, indicator=indicator)
+        clock.advance(60)
+
+    assert store.indicator_since("operational") is None
+    poll("partial_outage")          # an earlier run, broken below
+    poll("operational")
+    start = clock()
+    poll("partial_outage")
+    poll(None, ok=False)            # a failed poll does not break the run
+    poll("partial_outage")
+    assert store.indicator_since("partial_outage") == start
+    assert store.indicator_since("operational") is None   # not the current indicator
+    poll("operational")
+    assert store.indicator_since("operational") == start + timedelta(seconds=180)
+
+
+def test_counts_for_health_and_demo(store: Store) -> None:
+    assert store.open_incident_count() == 0 and store.outbox_pending_count() == 0
+    store.subscribe("slack", "T1", "C1", "all")
+    store.subscribe("slack", "T1", "C2", "all")
+    store.open_incident("outage:a", "outage", title="a")
+    assert store.open_incident_count() == 1
+    assert store.outbox_pending_count() == 2
+    assert store.outbox_counts() == {"pending": 2}
+    assert store.describe_url().startswith(("sqlite:///", "postgresql+psycopg://"))
