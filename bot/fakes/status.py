@@ -121,6 +121,7 @@ class FakeStatusPage(LoopbackServer):
         self._changed_at = self.clock()
         self._scenario: Scenario[StatusStep] | None = None
         self._applied_step: int | None = None
+        self._raw: dict[str, Any] = {}
 
     @staticmethod
     def _ulid(i: int) -> str:
@@ -152,6 +153,18 @@ class FakeStatusPage(LoopbackServer):
         self._failure = mode
 
     set_mode = set_failure
+
+    def set_payload(self, fmt: str, payload: Any | None) -> None:
+        """Serve ``payload`` verbatim as the ``incidentio`` or ``statuspage`` body (e.g. a
+        recorded real page) instead of the scripted state; None goes back to the state."""
+        if fmt not in ("incidentio", "statuspage"):
+            raise ValueError("set_payload format must be 'incidentio' or 'statuspage'")
+        with self.lock:
+            if payload is None:
+                self._raw.pop(fmt, None)
+            else:
+                self._raw[fmt] = payload
+            self._changed_at = self.clock()
 
     def set_state(self, state: str, incident: Mapping[str, Any] | None = None,
                   affected: Mapping[str, str] | Sequence[str] | None = None) -> None:
@@ -338,7 +351,7 @@ class FakeStatusPage(LoopbackServer):
                                 content_type="text/plain")
         return None
 
-    def _conditional(self, request: web.Request, payload: dict[str, Any]) -> web.Response:
+    def _conditional(self, request: web.Request, payload: Any) -> web.Response:
         body = json.dumps(payload, sort_keys=True).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         with self.lock:
@@ -368,7 +381,8 @@ class FakeStatusPage(LoopbackServer):
         if self._format == "statuspage":
             raise web.HTTPNotFound(text="Not Found")
         self._sync_scenario()
-        return self._conditional(request, self.render_incidentio())
+        raw = self._raw.get("incidentio")
+        return self._conditional(request, raw if raw is not None else self.render_incidentio())
 
     async def _summary(self, request: web.Request) -> web.StreamResponse:
         broken = await self._broken()
@@ -377,7 +391,8 @@ class FakeStatusPage(LoopbackServer):
         if self._format == "incidentio":
             raise web.HTTPNotFound(text="Not Found")
         self._sync_scenario()
-        return self._conditional(request, self.render_statuspage())
+        raw = self._raw.get("statuspage")
+        return self._conditional(request, raw if raw is not None else self.render_statuspage())
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
         broken = await self._broken()
