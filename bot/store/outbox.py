@@ -11,16 +11,26 @@ or sending), so a channel's notices go out in order — an incident's updates ne
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot.store.base import StoreBase
 from bot.store.models import DETAIL_MAX, DeliveryAttempt, Outbox
 
 IN_FLIGHT = ("pending", "sending")
+
+
+def _blocked() -> Any:
+    """True for a row with an earlier row of its channel still pending or being sent."""
+    earlier = aliased(Outbox)
+    return exists().where(
+        earlier.platform == Outbox.platform, earlier.workspace == Outbox.workspace,
+        earlier.channel == Outbox.channel, earlier.id < Outbox.id,
+        earlier.status.in_(IN_FLIGHT))
 
 
 class OutboxMixin(StoreBase):
@@ -36,12 +46,7 @@ class OutboxMixin(StoreBase):
         platforms = list(platforms)
         if not platforms or limit <= 0:
             return []
-        earlier = aliased(Outbox)
-        blocked = exists().where(
-            earlier.platform == Outbox.platform, earlier.workspace == Outbox.workspace,
-            earlier.channel == Outbox.channel, earlier.id < Outbox.id,
-            earlier.status.in_(IN_FLIGHT))
-        due = and_(Outbox.status == "pending", Outbox.next_attempt_at <= at, ~blocked)
+        due = and_(Outbox.status == "pending", Outbox.next_attempt_at <= at, ~_blocked())
         expired = and_(Outbox.status == "sending", Outbox.locked_until < at)
         stmt = (select(Outbox).where(Outbox.platform.in_(platforms), or_(due, expired))
                 .order_by(Outbox.id).limit(limit)
@@ -104,7 +109,8 @@ class OutboxMixin(StoreBase):
             return attempt.id
 
     def _finish(self, outbox_id: int, worker_id: str, attempt_id: int | None,
-                attempt_values: dict[str, object], **row_values: object) -> bool:
+                attempt_values: dict[str, object], *,
+                also: Callable[[Session], None] | None = None, **row_values: object) -> bool:
         with self._tx() as s:
             won = s.execute(update(Outbox).where(
                 Outbox.id == outbox_id, Outbox.status == "sending", Outbox.locked_by == worker_id)
@@ -114,20 +120,41 @@ class OutboxMixin(StoreBase):
                 s.execute(update(DeliveryAttempt).where(DeliveryAttempt.id == attempt_id)
                           .values(**attempt_values)
                           .execution_options(synchronize_session=False))
+            if won == 1 and also is not None:
+                also(s)
         return won == 1
 
     def mark_sent(self, outbox_id: int, worker_id: str, *, message_id: str,
                   thread_id: str | None = None, attempt_id: int | None = None,
-                  reason: str | None = None, now: datetime | None = None) -> bool:
-        """The notice is delivered (or was found delivered); False if the lease was lost."""
+                  reason: str | None = None, now: datetime | None = None,
+                  channel_interval_s: float = 0.0) -> bool:
+        """The notice is delivered (or was found delivered); False if the lease was lost.
+
+        ``channel_interval_s`` paces the channel: its next pending row is not due before
+        ``now + interval`` (Slack allows about one message per second per channel), so the
+        worker does not provoke a 429 it could foresee.
+        """
         at = now or self.now()
         values: dict[str, object] = {"status": "sent", "platform_message_id": message_id,
                                      "sent_at": at, "last_error": reason}
         if thread_id is not None:
             values["thread_id"] = thread_id
+        not_before = at + timedelta(seconds=channel_interval_s)
+
+        def pace(s: Session) -> None:
+            sent = s.get(Outbox, outbox_id)
+            assert sent is not None
+            s.execute(update(Outbox).where(
+                Outbox.platform == sent.platform, Outbox.workspace == sent.workspace,
+                Outbox.channel == sent.channel, Outbox.status == "pending",
+                Outbox.next_attempt_at < not_before)
+                .values(next_attempt_at=not_before)
+                .execution_options(synchronize_session=False))
+
         return self._finish(outbox_id, worker_id, attempt_id,
                             {"finished_at": at, "outcome": "sent",
-                             "platform_message_id": message_id}, **values)
+                             "platform_message_id": message_id},
+                            also=pace if channel_interval_s > 0 else None, **values)
 
     def mark_retry(self, outbox_id: int, worker_id: str, *, next_attempt_at: datetime,
                    error: str, attempt_id: int | None = None, maybe_sent: bool = False,
@@ -200,11 +227,12 @@ class OutboxMixin(StoreBase):
             return list(s.scalars(stmt))
 
     def next_outbox_due(self, platforms: Iterable[str] | None = None) -> datetime | None:
-        """When the earliest pending row is due or leased row's lease ends; None if none."""
+        """When the next row becomes claimable: the earliest due time of a channel's head row,
+        or the end of a lease; None if nothing is waiting."""
         where = [] if platforms is None else [Outbox.platform.in_(list(platforms))]
         with self._tx(read_only=True) as s:
             pending = s.scalar(select(func.min(Outbox.next_attempt_at)).where(
-                Outbox.status == "pending", *where))
+                Outbox.status == "pending", ~_blocked(), *where))
             leased = s.scalar(select(func.min(Outbox.locked_until)).where(
                 Outbox.status == "sending", *where))
         times = [t for t in (pending, leased) if t is not None]
