@@ -1,0 +1,115 @@
+"""The diagnosis pipeline: redact → extract → classify → explain → fingerprint.
+
+``diagnose_text`` never raises: the stages are written to be total and linear on any input,
+and a last-resort guard turns an unexpected exception into an ``unknown`` diagnosis (with the
+redacted text) instead of a traceback in a chat channel.
+"""
+
+from __future__ import annotations
+
+from bot.diagnosis.classify import classify
+from bot.diagnosis.explain import explain, param_from_message
+from bot.diagnosis.extract import Extracted, extract
+from bot.diagnosis.fingerprint import fingerprint
+from bot.diagnosis.knowledge import CATEGORY_DEFAULTS, CAUSES, ACTIONS
+from bot.diagnosis.model import Cause, Diagnosis
+from bot.diagnosis.redact import redact
+
+MAX_INPUT = 16 * 1024 * 1024  # longer pastes are cut (and say so) before any work
+
+
+def _as_text(text: object) -> str:
+    """Accept str, bytes (UTF-8, undecodable bytes replaced), None, or anything printable."""
+    if isinstance(text, str):
+        value = text
+    elif isinstance(text, (bytes, bytearray, memoryview)):
+        value = bytes(text[:MAX_INPUT]).decode("utf-8", errors="replace")
+    elif text is None:
+        value = ""
+    else:
+        try:
+            value = str(text)
+        except Exception:  # noqa: BLE001 - a broken __str__ must not break diagnosis
+            value = ""
+    if len(value) > MAX_INPUT:
+        value = value[:MAX_INPUT]
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value
+
+
+def _diagnose(text: str) -> Diagnosis:
+    redacted = redact(text)
+    ex = extract(redacted)
+    return build(ex, redacted)
+
+
+def build(ex: Extracted, redacted: str) -> Diagnosis:
+    """Classify and explain extracted evidence (exposed for tests and re-ranking)."""
+    rule = classify(ex)
+    category = rule.category if rule is not None else "unknown"
+    retryable = rule.retryable if rule is not None else None
+    param = ex.param
+    if category == "bad_request" and not param:
+        param = param_from_message(ex.message)
+    # Fields that come from the paste are redacted again: JSON escapes such as \u0073k- can
+    # hide a key from the first pass and reappear once the JSON is decoded.
+    message = redact(ex.message) if ex.message else None
+    error_type = redact(ex.error_type) if ex.error_type else None
+    error_code = redact(ex.error_code) if ex.error_code else None
+    param = redact(param) if param else None
+    summary, causes, actions = explain(rule, category, ex, param, retryable)
+    fp = fingerprint(
+        rule_id=rule.id if rule is not None else "unknown", category=category,
+        provider=ex.provider, error_type=error_type, error_code=error_code,
+        param=ex.param, message=message or ex.hay[:300],
+    )
+    return Diagnosis(
+        category=category,
+        retryable=retryable,
+        http_status=ex.status,
+        error_type=error_type,
+        error_code=error_code,
+        message=message,
+        param=param,
+        provider=ex.provider,
+        summary=summary,          # templates filled with already-redacted values
+        causes=causes,
+        actions=actions,
+        retry_after_s=ex.retry_after_s,
+        fingerprint=fp,
+        redacted=redacted,
+        verdict=None,
+        request_id=redact(ex.request_id) if ex.request_id else None,
+    )
+
+
+def _fallback(text: str) -> Diagnosis:
+    """The ``unknown`` diagnosis used when something unexpected went wrong."""
+    try:
+        redacted = redact(text)
+    except Exception:  # noqa: BLE001
+        redacted = ""
+    summary, causes_spec, actions_spec = CATEGORY_DEFAULTS["unknown"]
+    return Diagnosis(
+        category="unknown", retryable=None, http_status=None, error_type=None, error_code=None,
+        message=None, param=None, provider="unknown", summary=summary,
+        causes=tuple(Cause(c, CAUSES[c][0], lk, CAUSES[c][1]) for c, lk in causes_spec),
+        actions=tuple(ACTIONS[a] for a in actions_spec), retry_after_s=None,
+        fingerprint="fp_0000000000000000", redacted=redacted, verdict=None,
+    )
+
+
+def diagnose_text(text: str | bytes) -> Diagnosis:
+    """Diagnose any pasted text (or bytes). Never raises."""
+    value = ""
+    try:
+        value = _as_text(text)
+        return _diagnose(value)
+    except Exception:  # noqa: BLE001 - last-resort guard; parsers are meant to be total
+        return _fallback(value)
+    except RecursionError:  # pragma: no cover - subclass of Exception, kept for clarity
+        return _fallback(value)
+
+
+__all__ = ["build", "diagnose_text"]

@@ -1,0 +1,665 @@
+"""Find the error in whatever people paste.
+
+Input is already redacted. Output is an ``Extracted``: the payload fields (``type``, ``code``,
+``message``, ``param``), the HTTP status *only when the text shows it*, exception class names
+(the last exception of a traceback counts), Node/undici error codes, HTML page facts, header
+hints (``retry-after``, ``x-request-id``), the provider, and ``hay``: the short evidence text
+the knowledge rules match on.
+
+Linear and bounded by construction:
+
+* Only a *window* of the paste is read: all of it up to 48 KiB, else the first and last 24 KiB
+  (errors sit at the start of a response or at the end of a log/traceback).
+* JSON / Python-repr objects are found with an iterative, string-aware bracket matcher with a
+  depth limit, a per-object size limit, a candidate limit and a global step budget.
+* Regexes use bounded repetition, and the case-insensitive ones run on short texts only.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.diagnosis.knowledge import PROVIDER_PATTERNS
+
+HEAD = 24 * 1024
+TAIL = 24 * 1024
+MAX_DEPTH = 48            # deeper brackets are not an error body
+MAX_OBJECT = 32 * 1024    # longest object we try to parse
+MAX_CANDIDATES = 64       # '{' positions tried per text
+STEP_BUDGET = 60_000      # bracket-matcher tokens per text
+MAX_UNWRAP = 3            # errors wrapped in errors' message strings
+FIELD_CAP = 2000          # longest field value kept
+
+
+@dataclass
+class Payload:
+    """The fields of one error body."""
+
+    message: str | None = None
+    error_type: str | None = None
+    error_code: str | None = None
+    param: str | None = None
+    status: int | None = None
+    codes: set[str] = field(default_factory=set)
+    messages: list[str] = field(default_factory=list)   # outer and inner messages
+    job_failed: bool = False
+    openai_shape: bool = False   # {"message","type","param","code"} or a Sora video object
+
+
+@dataclass
+class Extracted:
+    """Everything the classifier and the explainer need from one paste."""
+
+    status: int | None = None
+    error_type: str | None = None
+    error_code: str | None = None
+    message: str | None = None
+    param: str | None = None
+    codes: frozenset[str] = frozenset()
+    exceptions: frozenset[str] = frozenset()
+    exception_line: str | None = None
+    html: bool = False
+    html_title: str | None = None
+    retry_after_s: float | None = None
+    request_id: str | None = None
+    provider: str = "unknown"
+    hay: str = ""
+    hay_lower: str = ""
+    job_failed: bool = False
+    has_payload: bool = False
+
+    def facts(self) -> frozenset[str]:
+        """The predicates of ``knowledge.PREDICATES`` that hold for this paste."""
+        out = {"param_set" if self.param else "param_null"}
+        if self.status is None:
+            out.add("no_status")
+        if self.html:
+            out.add("html")
+        if self.job_failed:
+            out.add("job_failed")
+        if self.has_payload:
+            out.add("has_payload")
+        return frozenset(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# window
+# ---------------------------------------------------------------------------------------------
+def window(text: str) -> str:
+    """The part of the paste we read: all of a normal paste, head and tail of a huge one."""
+    if len(text) <= HEAD + TAIL:
+        return text
+    return text[:HEAD] + "\n" + text[-TAIL:]
+
+
+def _head_tail(text: str, n: int) -> str:
+    return text if len(text) <= 2 * n else text[:n] + "\n" + text[-n:]
+
+
+# ---------------------------------------------------------------------------------------------
+# objects: JSON, Python reprs, escaped JSON
+# ---------------------------------------------------------------------------------------------
+_TOKENS = re.compile(r"[{}\[\]\"'\\]")
+
+
+class _Budget:
+    __slots__ = ("steps",)
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+
+def _match_end(text: str, start: int, budget: _Budget) -> int | None:
+    """Index just after the bracket that closes ``text[start]`` (a ``{``), or None.
+
+    Iterative; skips brackets inside single- or double-quoted strings and escaped characters;
+    gives up beyond ``MAX_DEPTH`` nesting, ``MAX_OBJECT`` characters or the step budget.
+    """
+    depth = 0
+    quote = ""
+    skip = -1
+    end = min(len(text), start + MAX_OBJECT)
+    for m in _TOKENS.finditer(text, start, end):
+        budget.steps -= 1
+        if budget.steps < 0:
+            return None
+        i = m.start()
+        if i == skip:
+            continue
+        c = text[i]
+        if c == "\\":
+            skip = i + 1
+        elif quote:
+            if c == quote:
+                quote = ""
+        elif c == '"' or c == "'":
+            quote = c
+        elif c == "{" or c == "[":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return None
+        else:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+            if depth < 0:
+                return None
+    return None
+
+
+def _parse(segment: str) -> Any:
+    """JSON, then JSON escaped inside a string, then a Python literal; None when none fits."""
+    if '"' in segment:
+        try:
+            return json.loads(segment)
+        except (ValueError, RecursionError):
+            pass
+        if '\\"' in segment:
+            try:
+                return json.loads(json.loads('"' + segment + '"'))
+            except (ValueError, RecursionError, TypeError):
+                pass
+            try:
+                return json.loads(segment.replace('\\"', '"'))
+            except (ValueError, RecursionError):
+                pass
+    if "'" in segment or "None" in segment or "True" in segment or "False" in segment:
+        try:
+            return ast.literal_eval(segment)
+        except Exception:  # noqa: BLE001 - literal_eval raises many kinds on junk
+            return None
+    return None
+
+
+def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
+    """Every JSON/repr object in ``text``, in order (bounded work)."""
+    budget = budget or _Budget(STEP_BUDGET)
+    found: list[Any] = []
+    pos = 0
+    for _ in range(MAX_CANDIDATES):
+        start = text.find("{", pos)
+        if start == -1 or budget.steps <= 0:
+            break
+        end = _match_end(text, start, budget)
+        if end is not None:
+            obj = _parse(text[start:end])
+            if obj is not None:
+                found.append(obj)
+                pos = end
+                continue
+        pos = start + 1
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# error payloads inside parsed objects
+# ---------------------------------------------------------------------------------------------
+_MSG_KEYS = ("message", "msg", "error_message", "errorMessage", "error_msg", "detail",
+             "error_description", "description")
+_STATUS_KEYS = ("status", "statusCode", "status_code", "http_status", "httpStatus")
+_ERRORISH_KEYS = ("code", "type", "status", "statusCode", "status_code", "error_code",
+                  "errorCode", "errno", "success", "error_type", "param")
+
+
+def _s(value: Any) -> str | None:
+    """A field as a short string; None for empty, null and containers."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return value[:FIELD_CAP] if value and value.lower() not in ("null", "none") else None
+    return None
+
+
+def _status_of(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and 100 <= value <= 599:
+        return value
+    if isinstance(value, str) and len(value) == 3 and value.isdigit() and "1" <= value[0] <= "5":
+        return int(value)
+    return None
+
+
+def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
+    p = Payload()
+    p.message = next((_s(err.get(k)) for k in _MSG_KEYS if _s(err.get(k))), None)
+    p.error_type = _s(err.get("type")) or _s(err.get("error_type"))
+    code = err.get("code", err.get("error_code", err.get("errorCode")))
+    p.error_code = _s(code)
+    p.param = _s(err.get("param"))
+    p.openai_shape = ("message" in err and "type" in err and "param" in err) or (
+        parent.get("object") == "video")
+    for container in (err, parent):
+        for key in _STATUS_KEYS:
+            status = _status_of(container.get(key))
+            if status and isinstance(container.get(key), int):
+                p.status = p.status or status
+    if p.status is None and isinstance(code, int):
+        p.status = _status_of(code)
+    for key in ("status",):  # Google style: "status": "RESOURCE_EXHAUSTED"
+        value = err.get(key)
+        if isinstance(value, str) and not value.isdigit():
+            p.codes.add(value.lower())
+    inner = err.get("innererror") or err.get("inner_error")
+    if isinstance(inner, dict):
+        inner_code = _s(inner.get("code"))
+        if inner_code:
+            p.codes.add(inner_code.lower())
+    parent_type = _s(parent.get("type")) if parent is not err else None
+    if parent_type:
+        p.codes.add(parent_type.lower())
+    return p
+
+
+def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
+    """The error described by this dict itself, or None (its children are searched apart)."""
+    job_failed = isinstance(d.get("status"), str) and d["status"].lower() == "failed"
+    err = d.get("error")
+    if isinstance(err, dict) and err:
+        nested = err.get("error")
+        if isinstance(nested, dict) and nested:
+            d, err = err, nested
+        p = _from_error_dict(err, d)
+        p.job_failed = job_failed
+        if p.message or p.error_code or p.error_type:
+            return p
+    if isinstance(err, str) and _s(err):
+        message = next((_s(d.get(k)) for k in _MSG_KEYS if _s(d.get(k))), None)
+        p = _from_error_dict(d, d)
+        p.message = message or _s(err)
+        if message and not p.error_type:
+            p.error_type = _s(err)
+        p.job_failed = job_failed
+        return p
+    errors = d.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return _payload_from_dict({"error": errors[0]})
+    detail = d.get("detail")
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        first = detail[0]
+        p = Payload(message=_s(first.get("msg")), error_type=_s(first.get("type")))
+        loc = first.get("loc")
+        if isinstance(loc, list) and loc:
+            p.param = _s(loc[-1])
+        if p.message:
+            return p
+    message = next((_s(d.get(k)) for k in _MSG_KEYS if _s(d.get(k))), None)
+    if message and (isinstance(detail, str) or any(k in d for k in _ERRORISH_KEYS)):
+        p = _from_error_dict(d, d)
+        p.message = message
+        p.job_failed = job_failed
+        return p
+    return None
+
+
+def find_payload(obj: Any) -> Payload | None:
+    """Breadth-first search (bounded) for the first error-bearing dict in a parsed object."""
+    queue: deque[tuple[Any, int]] = deque([(obj, 0)])
+    seen = 0
+    while queue and seen < 2000:
+        node, depth = queue.popleft()
+        seen += 1
+        if isinstance(node, dict):
+            payload = _payload_from_dict(node)
+            if payload is not None:
+                return payload
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node[:64]
+        else:
+            continue
+        if depth < 16:
+            queue.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return None
+
+
+def _unwrap(payload: Payload, level: int, budget: _Budget) -> Payload:
+    """Errors wrapped in another error's message (gateways): take the innermost real one."""
+    payload.messages.append(payload.message or "")
+    message = payload.message or ""
+    if level >= MAX_UNWRAP or "{" not in message:
+        return payload
+    inner = None
+    for obj in parse_objects(message, budget):
+        found = find_payload(obj)
+        if found is not None and (found.message or found.error_code):
+            inner = found
+    if inner is None:
+        return payload
+    inner = _unwrap(inner, level + 1, budget)
+    inner.messages = payload.messages + inner.messages
+    inner.status = inner.status or payload.status
+    inner.codes |= payload.codes
+    for name in ("error_type", "error_code", "param"):
+        if getattr(inner, name) is None and name != "param":
+            setattr(inner, name, getattr(payload, name))
+    inner.job_failed = inner.job_failed or payload.job_failed
+    inner.openai_shape = inner.openai_shape or payload.openai_shape
+    return inner
+
+
+# Fields found by regex when no object parses (truncated JSON, JS inspect output, escaped).
+def _field_re(names: str, value: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![A-Za-z_])(?:" + names + r")\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}" + value)
+
+
+_F_MESSAGE = _field_re("message|msg|error_message",
+                       r"\\?([\"'])(.{1,2000}?)(?<!\\)\\?\1(?=[ \t]{0,3}[,}\n\r]|$)")
+_F_CODE = _field_re("code", r"\\?[\"']?([A-Za-z0-9_.\-]{1,80})")
+_F_TYPE = _field_re("type", r"\\?[\"']?([A-Za-z0-9_.\-]{1,80})")
+_F_PARAM = _field_re("param", r"\\?[\"']?([A-Za-z0-9_.\[\]\-]{1,80})")
+
+
+def _payload_from_fields(text: str) -> Payload | None:
+    p = Payload()
+    m = _F_MESSAGE.search(text)
+    if m:
+        p.message = _s(m.group(2).replace('\\"', '"'))
+    for regex, name in ((_F_CODE, "error_code"), (_F_TYPE, "error_type"), (_F_PARAM, "param")):
+        m = regex.search(text)
+        if m:
+            setattr(p, name, _s(m.group(1)))
+    if p.message is None and p.error_code is None:
+        return None
+    if p.error_code and p.error_code.isdigit():
+        p.status = _status_of(p.error_code)
+    return p
+
+
+def extract_payload(text: str) -> Payload | None:
+    """The last error body in the text (tracebacks: the last exception), unwrapped."""
+    budget = _Budget(STEP_BUDGET)
+    payload = None
+    for obj in parse_objects(text, budget):
+        found = find_payload(obj)
+        if found is not None:
+            payload = found
+    if payload is None:
+        if not ("message" in text or "msg" in text or "code" in text):
+            return None
+        payload = _payload_from_fields(_head_tail(text, 8192))
+        if payload is None:
+            return None
+    return _unwrap(payload, 0, budget)
+
+
+# ---------------------------------------------------------------------------------------------
+# exception lines (Python, Node, SDKs)
+# ---------------------------------------------------------------------------------------------
+_EXC_SUFFIX = re.compile(
+    r"(?:Error|Exception|Timeout|Exceeded|gaierror|timeout)(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?"
+    r"(?::|[ \t]*(?:\r?\n|$))"
+)
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
+
+
+@dataclass(frozen=True)
+class ExceptionLine:
+    name: str        # qualified as written: openai.RateLimitError
+    short: str       # RateLimitError
+    line: str        # the whole line, trimmed
+
+
+def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
+    """The last ``keep`` exception lines (``Name: message``) in the text, in order."""
+    found: deque[ExceptionLine] = deque(maxlen=keep)
+    for m in _EXC_SUFFIX.finditer(text):
+        start = m.start()
+        b = start
+        floor = max(0, start - 200)
+        while b > floor and text[b - 1] in _NAME_CHARS:
+            b -= 1
+        name = text[b:start] + re.match(r"[A-Za-z]+", m.group()).group()  # type: ignore[union-attr]
+        name = name.lstrip(".")
+        short = name.rsplit(".", 1)[-1]
+        if not short or not (short[0].isupper() or short in ("gaierror", "timeout")):
+            continue
+        if short == "timeout" and "." not in name:
+            continue
+        line_start = text.rfind("\n", max(0, b - 300), b) + 1
+        line_end = text.find("\n", m.end() - 1 if m.group().endswith("\n") else m.end())
+        if line_end == -1 or line_end - m.end() > 1000:
+            line_end = min(len(text), m.end() + 1000)
+        line = text[line_start:line_end].strip()
+        found.append(ExceptionLine(name, short, line[:FIELD_CAP]))
+    return list(found)
+
+
+_NODE_CODES = re.compile(
+    r"\b(E(?:CONNRESET|TIMEDOUT|CONNREFUSED|NOTFOUND|AI_AGAIN|PIPE|HOSTUNREACH|NETUNREACH"
+    r"|CONNABORTED)|UND_ERR_[A-Z_]{2,30}|ERR_SOCKET_CONNECTION_TIMEOUT|CERT_HAS_EXPIRED"
+    r"|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT"
+    r"|ERR_TLS_CERT_ALTNAME_INVALID)\b"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP status: only when the text shows one
+# ---------------------------------------------------------------------------------------------
+_REASONS = (r"Too Many Requests|Bad Gateway|Service (?:Temporarily )?Unavailable|Gateway Time-?out"
+            r"|Internal Server Error|Unauthori[sz]ed|Forbidden|Not Found|Bad Request"
+            r"|Payment Required|Request Time-?out|Unprocessable Entity|Conflict"
+            r"|Request Entity Too Large|Payload Too Large|Method Not Allowed|Client Error"
+            r"|Server Error|Web server is returning an unknown error|Web server is down"
+            r"|Connection timed out|Origin is unreachable|A timeout occurred"
+            r"|SSL handshake failed|Site Overloaded")
+STATUS_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"HTTP/\d(?:\.\d)?[ \t]+(\d{3})\b"),
+    re.compile(r"Error code:?[ \t]*(\d{3})\b"),
+    re.compile(r"HTTP(?:[ _]?(?:[Ee]rror|[Ss]tatus|[Cc]ode))?[ \t:]{1,3}(\d{3})\b"),
+    re.compile(r"(?:[Ss]tatus(?:[ _]?[Cc]ode)?|STATUS)\\?[\"']?[ \t]{0,3}[:=]?[ \t]{0,3}"
+               r"\\?[\"']?(\d{3})\b(?![.,:]\d)"),
+    re.compile(r"(?:Error|Exception)(?:[ \t]?\[\w{1,40}\])?:[ \t]*(\d{3})\b(?![.,:]\d)"),
+    re.compile(r"\b(\d{3})[ \t]*(?:[:\-][ \t]*)?(?:" + _REASONS + r")\b"),
+    re.compile(r"<title>[^<\d]{0,80}?(\d{3})\b"),
+)
+
+
+def find_status(text: str, lines: list[ExceptionLine]) -> int | None:
+    """The HTTP status shown in the text; the last exception line is asked first."""
+    for source in ([lines[-1].line] if lines else []) + [text]:
+        best: tuple[int, int] | None = None
+        for pattern in STATUS_PATTERNS:
+            m = pattern.search(source)
+            if m:
+                value = int(m.group(1))
+                if 100 <= value <= 599 and (best is None or m.start() < best[0]):
+                    best = (m.start(), value)
+        if best is not None:
+            return best[1]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# headers and hints
+# ---------------------------------------------------------------------------------------------
+_SEP = r"\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}\\?[\"']?"
+_RETRY_MS = re.compile(r"[Rr]etry-[Aa]fter-[Mm][Ss]" + _SEP + r"(\d{1,9})")
+_RETRY_S = re.compile(r"[Rr]etry-[Aa]fter(?!-)" + _SEP + r"(\d{1,7}(?:\.\d{1,3})?)\b")
+_RESET = re.compile(r"x-ratelimit-reset-(?:requests|tokens)" + _SEP + r"([0-9hms.]{1,20})",
+                    re.IGNORECASE)
+_TRY_AGAIN = re.compile(r"(?:try again|retry|retrying) (?:in|after) ((?:\d{1,6}(?:\.\d{1,3})?"
+                        r" ?(?:ms|milliseconds?|seconds?|secs?|s|minutes?|mins?|m|hours?|h)"
+                        r"(?![A-Za-z]) ?){1,3})", re.IGNORECASE)
+_DURATION = re.compile(r"(\d{1,6}(?:\.\d{1,3})?) ?(ms|milliseconds?|seconds?|secs?|s|minutes?"
+                       r"|mins?|m|hours?|h)(?![A-Za-z])", re.IGNORECASE)
+_UNIT = {"ms": 0.001, "milli": 0.001, "s": 1.0, "se": 1.0, "m": 60.0, "mi": 60.0, "h": 3600.0,
+         "ho": 3600.0}
+
+
+def parse_duration(text: str) -> float | None:
+    """'7s', '20ms', '1m30s', '6m0s', '2 seconds' → seconds."""
+    total = 0.0
+    hit = False
+    for value, unit in _DURATION.findall(text):
+        unit = unit.lower()
+        factor = (_UNIT["ms"] if unit.startswith("ms") or unit.startswith("milli")
+                  else _UNIT["m"] if unit.startswith("m") else _UNIT["h"] if unit.startswith("h")
+                  else 1.0)
+        total += float(value) * factor
+        hit = True
+    return round(total, 3) if hit else None
+
+
+def find_retry_after(text: str, hay: str) -> float | None:
+    m = _RETRY_MS.search(text)
+    if m:
+        return int(m.group(1)) / 1000.0
+    m = _RETRY_S.search(text)
+    if m:
+        return float(m.group(1))
+    m = _TRY_AGAIN.search(hay)
+    if m:
+        return parse_duration(m.group(1))
+    m = _RESET.search(_head_tail(text, 4096))
+    if m:
+        return parse_duration(m.group(1))
+    return None
+
+
+_REQ_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
+_REQ_HEADER = re.compile(r"(?:[Xx]-[Rr]equest-[Ii][Dd]|apim-request-id|[Rr]equest[ _-]?[Ii][Dd]"
+                         r"|requestId)\\?[\"']?[ \t]{0,3}[:=]?[ \t]{0,3}\\?[\"']?([\w\-]{6,80})")
+_RAY_ID = re.compile(r"Ray ID:?[ \t]*(?:<[^<>]{0,60}>)?[ \t]*([0-9a-f]{16})\b")
+
+
+def find_request_id(text: str) -> str | None:
+    m = _REQ_ID.search(text)
+    if m:
+        return m.group()
+    for m in _REQ_HEADER.finditer(text):
+        value = m.group(1)
+        if any(ch.isdigit() for ch in value):
+            return value
+    m = _RAY_ID.search(text)
+    return m.group(1) if m else None
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML pages
+# ---------------------------------------------------------------------------------------------
+_HTML = re.compile(r"<(?:!doctype html|html|head|title|body)\b", re.IGNORECASE)
+_TITLE = re.compile(r"<title[^>]{0,100}>([^<]{0,300})</title>", re.IGNORECASE)
+_H1 = re.compile(r"<h1[^>]{0,200}>([^<]{1,300})<", re.IGNORECASE)
+_SCRIPT = re.compile(r"<(script|style)\b[^>]{0,300}>.{0,20000}?</\1>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^<>]{0,2000}>")
+_SPACE = re.compile(r"\s+")
+
+
+def html_facts(text: str) -> tuple[str | None, str] | None:
+    """(title or h1, visible text) when the paste is an HTML page, else None."""
+    head = text[:8192]
+    if "<" not in head or not _HTML.search(head):
+        return None
+    m = _TITLE.search(head) or _H1.search(head)
+    title = _SPACE.sub(" ", m.group(1)).strip() if m else None
+    visible = _SPACE.sub(" ", _TAG.sub(" ", _SCRIPT.sub(" ", head))).strip()[:3000]
+    return title or None, visible
+
+
+# ---------------------------------------------------------------------------------------------
+# provider
+# ---------------------------------------------------------------------------------------------
+_HOST = re.compile(r"(?:https?://|host=['\"]?|connect to host )([A-Za-z0-9.\-]{1,253})"
+                   r"(?::\d{1,5})?(/[^\s\"'<>)]{0,200})?")
+_OPENAI_HOSTS = ("openai.com",)
+_API_PATH = re.compile(r"/v1\b|/openai/|/videos|/chat/completions|/responses|/models")
+
+
+def find_provider(text: str, hay: str, openai_shape: bool = False) -> str:
+    """azure, gateway, openai or unknown, from hints in the text, API hosts and body shape."""
+    sample = _head_tail(text, 4096)
+    probe = (hay + "\n" + sample).lower()
+    for name, matcher in PROVIDER_PATTERNS:
+        if name == "openai":
+            break
+        if matcher.search(probe):
+            return name
+    for m in _HOST.finditer(sample):
+        host = m.group(1).lower().rstrip(".")
+        path = m.group(2) or ""
+        is_api = m.group(0).startswith(("host", "connect")) or bool(_API_PATH.search(path))
+        if not is_api:
+            continue
+        if host.endswith(".openai.azure.com") or host.endswith(".azure-api.net"):
+            return "azure"
+        if host == "api.openai.com":
+            return "openai"
+        if not host.endswith(_OPENAI_HOSTS) and "." in host:
+            return "gateway"
+    if openai_shape:
+        return "openai"
+    for name, matcher in PROVIDER_PATTERNS:
+        if name == "openai" and matcher.search(probe):
+            return "openai"
+    return "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# everything together
+# ---------------------------------------------------------------------------------------------
+def extract(text: str) -> Extracted:
+    """All evidence from one (redacted) paste."""
+    win = window(text)
+    ex = Extracted()
+    payload = extract_payload(win)
+    lines = exception_lines(win)
+    node_codes = {c.lower() for c in _NODE_CODES.findall(_head_tail(win, 8192))} if "E" in win else set()
+    page = html_facts(win)
+
+    hay_parts: list[str] = []
+    codes: set[str] = set(node_codes)
+    if payload is not None:
+        ex.has_payload = True
+        ex.message = payload.message
+        ex.error_type = payload.error_type
+        ex.error_code = payload.error_code
+        ex.param = payload.param
+        ex.job_failed = payload.job_failed
+        codes |= payload.codes
+        for value in (payload.error_code, payload.error_type):
+            if value:
+                codes.add(value.lower())
+        hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
+    if lines:
+        ex.exceptions = frozenset({x.name for x in lines} | {x.short for x in lines})
+        ex.exception_line = lines[-1].line
+        hay_parts.extend(x.line for x in lines)
+        if ex.message is None:
+            ex.message = lines[-1].line
+    if node_codes:
+        hay_parts.append(" ".join(sorted(node_codes)))
+        if ex.error_code is None:
+            ex.error_code = sorted(node_codes)[0].upper()
+    if page is not None:
+        ex.html = True
+        ex.html_title = page[0]
+        hay_parts.append(page[1])
+        if ex.message is None:
+            ex.message = page[0]
+    if not hay_parts:
+        hay_parts.append(_head_tail(win, 1024))
+    ex.hay = "\n".join(hay_parts)
+    ex.hay_lower = ex.hay.lower()
+    ex.codes = frozenset(codes)
+    ex.status = find_status(win, lines) or (payload.status if payload else None)
+    ex.retry_after_s = find_retry_after(win, ex.hay)
+    ex.request_id = find_request_id(win)
+    ex.provider = find_provider(win, ex.hay, payload is not None and payload.openai_shape)
+    return ex
+
+
+__all__ = [
+    "ExceptionLine", "Extracted", "Payload", "STATUS_PATTERNS",
+    "exception_lines", "extract", "extract_payload", "find_payload", "find_provider",
+    "find_request_id", "find_retry_after", "find_status", "html_facts", "parse_duration",
+    "parse_objects", "window",
+]

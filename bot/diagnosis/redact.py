@@ -1,0 +1,161 @@
+"""Mask secrets in pasted text before anything else reads it.
+
+People paste errors together with the request that caused them: API keys, bearer headers,
+Slack tokens, query strings with ``api_key=``. The engine redacts the whole input first and
+extracts from the redacted text, so no output field can echo a secret back.
+
+Cost is linear and small even on a megabyte of junk. Python's regex engine is fast only when a
+pattern starts with a literal, so secrets come in two kinds:
+
+* *prefixed* secrets (``sk-``, ``xoxb-``, ``AKIA``…) whose regex starts with that literal and
+  runs over the whole text when a plain ``in`` check finds the literal;
+* *named* secrets (``api_key=…``, ``Authorization: …``, ``Bearer …``) whose name may be in any
+  case: we find the names with ``str.find`` and run the case-insensitive regexes only in small
+  windows around them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MASK = "[REDACTED]"
+
+# Characters that make up a token value (keys, bearer tokens). No quotes, spaces, brackets.
+_TOKEN = r"[A-Za-z0-9_\-*~+/=.]"
+
+
+def _keep_group_1(m: re.Match[str]) -> str:
+    return m.group(1) + MASK
+
+
+def _mask_openai_key(m: re.Match[str]) -> str:
+    return "sk-" + (m.group(1) or "") + MASK
+
+
+@dataclass(frozen=True)
+class SecretPattern:
+    """One kind of secret: literal ``triggers`` (exact case) that must occur for the regex to
+    run, the regex, and how to rebuild a match with the secret part masked."""
+
+    name: str
+    triggers: tuple[str, ...]
+    regex: re.Pattern[str]
+    replace: Callable[[re.Match[str]], str] = _keep_group_1
+
+
+PREFIXED: tuple[SecretPattern, ...] = (
+    # OpenAI (and look-alike) keys: sk-…, sk-proj-…, sk-svcacct-…, sk-live-…, also provider-masked
+    # ones like sk-proj-AbCd****wXyZ. The look-behind after the literal keeps "risk-…" intact.
+    SecretPattern(
+        "openai_key", ("sk-",),
+        re.compile(r"sk-(?<![A-Za-z0-9_\-]sk-)((?:proj|svcacct|admin|live|test|ant)-)?"
+                   r"[A-Za-z0-9_\-*]{12,}"),
+        _mask_openai_key,
+    ),
+    SecretPattern("slack", ("xox", "xapp-"),
+                  re.compile(r"(xox[abprse]-|xapp-)[A-Za-z0-9\-]{8,}")),
+    SecretPattern("slack_webhook", ("hooks.slack.com",),
+                  re.compile(r"(hooks\.slack\.com/services/)[A-Za-z0-9/_\-]{8,}")),
+    SecretPattern("discord_webhook", ("/api/webhooks/",),
+                  re.compile(r"(/api/webhooks/\d{5,25}/)[A-Za-z0-9_\-]{20,}")),
+    SecretPattern("aws_access_key", ("AKIA", "ASIA"),
+                  re.compile(r"()(?:AKIA|ASIA)(?<![A-Za-z0-9]....)[0-9A-Z]{16}(?![0-9A-Za-z])")),
+    SecretPattern("google_key", ("AIza",), re.compile(r"()AIza[0-9A-Za-z_\-]{30,}")),
+    SecretPattern("jwt", ("eyJ",),
+                  re.compile(r"()eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
+    SecretPattern("url_password", ("://",),
+                  re.compile(r"(://[^/\s:@]{1,64}:)[^/\s@]{1,128}(?=@)")),
+)
+
+# Names that announce a secret value; found case-insensitively by ``_name_hits``.
+NAME_ANCHORS: tuple[str, ...] = ("key", "token", "secret", "passw", "authorization", "bearer")
+
+NAMED: tuple[SecretPattern, ...] = (
+    # Authorization header values, whatever the scheme.
+    SecretPattern(
+        "authorization", (),
+        re.compile(r"((?i:authorization)\\?[\"']?[ \t]{0,5}[:=][ \t]{0,5}\\?[\"']?"
+                   r"(?:(?i:bearer|basic|token|bot)[ \t]{1,5})?)" + _TOKEN + r"{4,}"),
+    ),
+    SecretPattern("bearer", (), re.compile(r"((?i:bearer)[ \t]{1,10})" + _TOKEN + r"{8,}")),
+    # Named values in headers, JSON, reprs, env lines and query strings:
+    # api-key: …, "api_key": "…", OPENAI_API_KEY=…, ?key=…&, token=…, Ocp-Apim-Subscription-Key: …
+    SecretPattern(
+        "named_value", (),
+        re.compile(
+            r"((?<![A-Za-z0-9])(?i:api[_\-]?key|apikey|x-api-key|subscription-key|key|"
+            r"access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|id[_\-]?token|token|"
+            r"client[_\-]?secret|secret[_\-]?key|secret|password|passwd)"
+            r"\\?[\"']?[ \t]{0,5}[:=][ \t]{0,5}\\?[\"']?)"
+            r"(?!null\b|None\b|true\b|false\b)[^\s\"'&,;<>\\(){}\[\]]{4,}"
+        ),
+    ),
+)
+
+_BEFORE = 64      # a named match starts at most this far before its anchor
+_AFTER = 1024     # and ends at most this far after it (secret values are short)
+_VARIANTS: tuple[str, ...] = tuple(
+    v for a in NAME_ANCHORS for v in dict.fromkeys((a, a.capitalize(), a.upper()))
+)
+
+
+def _name_hits(text: str) -> list[int]:
+    """Positions of secret names, found at C speed with ``str.find``.
+
+    ASCII text (the usual paste) is lowered once and searched for each name; other text is
+    searched for the usual casings (key, Key, KEY) because lowering it costs more than that.
+    """
+    if text.isascii():
+        haystack, needles = text.lower(), NAME_ANCHORS
+    else:
+        haystack, needles = text, _VARIANTS
+    hits: list[int] = []
+    for v in needles:
+        i = haystack.find(v)
+        while i != -1:
+            hits.append(i)
+            i = haystack.find(v, i + 1)
+    hits.sort()
+    return hits
+
+
+def _redact_named(text: str) -> str:
+    hits = _name_hits(text)
+    if not hits:
+        return text
+    windows: list[list[int]] = []
+    for p in hits:
+        lo, hi = max(0, p - _BEFORE), min(len(text), p + _AFTER)
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], hi)
+        else:
+            windows.append([lo, hi])
+    out: list[str] = []
+    last = 0
+    for lo, hi in windows:
+        chunk = text[lo:hi]
+        for pattern in NAMED:
+            chunk = pattern.regex.sub(pattern.replace, chunk)
+        out.append(text[last:lo])
+        out.append(chunk)
+        last = hi
+    out.append(text[last:])
+    return "".join(out)
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every secret we recognise replaced by ``[REDACTED]``.
+
+    Idempotent: redacting twice gives the same result. Never raises on str input.
+    """
+    if not text:
+        return text
+    for pattern in PREFIXED:
+        if any(t in text for t in pattern.triggers):
+            text = pattern.regex.sub(pattern.replace, text)
+    return _redact_named(text)
+
+
+__all__ = ["MASK", "NAMED", "PREFIXED", "SecretPattern", "redact"]
