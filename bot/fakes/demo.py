@@ -77,12 +77,11 @@ class DemoFakes:
         self.stop()
 
 
-def start_demo_fakes(timeline_seconds: float = 60, *, clock: Clock = utcnow,
-                     slow_seconds: float = 30.0) -> DemoFakes:
+def start_demo_fakes(timeline_seconds: float = 60, *, clock: Clock = utcnow) -> DemoFakes:
     """Start both fakes and the scripted outage; call ``stop()`` (or use ``with``) when done."""
     if timeline_seconds <= 0:
         raise ValueError("timeline_seconds must be > 0")
-    sora = FakeSoraAPI(clock=clock, slow_seconds=slow_seconds, poll_after_ms=500)
+    sora = FakeSoraAPI(clock=clock, poll_after_ms=500)
     status = FakeStatusPage(clock=clock)
     sora.start()
     try:

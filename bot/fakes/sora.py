@@ -270,7 +270,7 @@ class FakeSoraAPI(LoopbackServer):
             return self._error(mode)
         return None
 
-    # routes -----------------------------------------------------------------------------------------
+    # routes --------------------------------------------------------------------------------
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/models", self._models)

@@ -394,7 +394,7 @@ class Prober:
             return self._from_error(target, kind, ex)
         return self._from_response(target, kind, ex, ok_statuses)
 
-    # the kinds --------------------------------------------------------------------------------------
+    # the kinds -----------------------------------------------------------------------------
 
     async def _probe_listing(self, client: httpx.AsyncClient, target: Target,
                              kind: str) -> ProbeResult:

@@ -59,7 +59,7 @@ class _Failed(Exception):
 
 
 class StatusWatcher:
-    """Poll one status page; ``poll()`` → StatusSnapshot, ``poll_changes()`` → (snapshot, changes)."""
+    """Poll one page: ``poll()`` → StatusSnapshot; ``poll_changes()`` → (snapshot, changes)."""
 
     def __init__(self, base_url: str, components: Sequence[str] = DEFAULT_COMPONENTS, *,
                  transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0,
