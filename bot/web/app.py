@@ -1,0 +1,280 @@
+"""The one ASGI app of ``sora-bot run``: ingest API, /healthz, /metrics, plus mounted routes.
+
+Why one app: a team opens a single port (``PORT``) for Slack's HTTP mode, their own apps'
+error reports and the monitoring system. The Slack endpoint is built by the Slack adapter and
+passed in as ``extra_routes``, so ``bot.web`` never imports an adapter.
+
+Every answer is JSON with one clear line in ``{"error": ...}`` when something is wrong; no
+traceback and no submitted value is ever echoed. The store is synchronous (SQLAlchemy), so every
+database call and the CPU-bound diagnosis run in the thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import inspect
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.clock import Clock, as_utc, utcnow
+from bot.config import OFFICIAL_TARGET, Settings
+from bot.diagnosis import diagnose
+from bot.errors import StoreError
+from bot.web.ingest import IngestError, diagnose_items, parse_body
+from bot.web.metrics import CONTENT_TYPE, Metrics
+
+log = logging.getLogger(__name__)
+
+EventsCallback = Callable[[list[dict[str, Any]]], Awaitable[None] | None]
+# A health check must answer even when the database hangs; past this the DB counts as down.
+DB_CHECK_TIMEOUT_S = 3.0
+# A job is overdue when its last success is older than this many of its intervals (+ grace).
+STALE_INTERVALS = 3
+STALE_GRACE_S = 30.0
+ERROR_LINE_MAX = 200
+
+
+@runtime_checkable
+class HealthSource(Protocol):
+    """What /healthz asks the scheduler. ``job_intervals`` (name -> seconds) is optional:
+    when present, a job whose last success is older than 3 intervals makes the status degraded.
+    """
+
+    def scheduler_alive(self) -> bool: ...
+
+    def is_leader(self) -> bool: ...
+
+
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=dict(headers or {}))
+
+
+def _one_line(text: str | None) -> str | None:
+    if text is None:
+        return None
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    return (lines[0] if lines else "")[:ERROR_LINE_MAX]
+
+
+# /healthz ------------------------------------------------------------------------------------
+
+def job_health(rows: Sequence[Any], now: datetime,
+               intervals: Mapping[str, float] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Per-job ages and errors from job_runs rows, and the names of jobs failing or overdue.
+
+    A job is failing when its latest run ended in an error (no success since it started);
+    overdue when its interval is known and its last success is older than 3 intervals + 30 s.
+    """
+    jobs: dict[str, Any] = {}
+    bad: list[str] = []
+    for row in rows:
+        success = as_utc(row.last_success_at) if row.last_success_at else None
+        started = as_utc(row.last_started_at) if row.last_started_at else None
+        age = None if success is None else round(max(0.0, (now - success).total_seconds()), 3)
+        failing = row.last_error is not None and (
+            success is None or (started is not None and started > success))
+        interval = (intervals or {}).get(row.name)
+        overdue = (interval is not None and age is not None
+                   and age > STALE_INTERVALS * interval + STALE_GRACE_S)
+        jobs[row.name] = {"last_success_age_s": age, "last_error": _one_line(row.last_error)}
+        if failing or overdue:
+            bad.append(row.name)
+    return jobs, bad
+
+
+def overall_health(db_ok: bool, alive: bool, leader: bool, bad_jobs: Sequence[str]) -> str:
+    """``fail`` when the DB is down or the leading scheduler is dead; ``degraded`` when a job
+    fails or is overdue; else ``ok``. Only ``fail`` makes /healthz answer 503."""
+    if not db_ok or (leader and not alive):
+        return "fail"
+    return "degraded" if bad_jobs else "ok"
+
+
+def _safe_bool(fn: Callable[[], bool], what: str) -> bool:
+    try:
+        return bool(fn())
+    except Exception as exc:  # a broken health source is a failed check, not a 500
+        log.warning("healthz: %s check raised %s", what, type(exc).__name__)
+        return False
+
+
+# The app ---------------------------------------------------------------------------------------
+
+class _Ingest:
+    """POST /v1/events. Order of checks: enabled → token → declared size → streamed size → body."""
+
+    def __init__(self, *, store: Any, settings: Settings, metrics: Metrics,
+                 on_events: EventsCallback | None, now: Clock) -> None:
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.on_events = on_events
+        self.now = now
+        self.max_bytes = settings.INGEST_MAX_BYTES
+        self.targets = frozenset(t.name for t in settings.targets())
+        token = settings.INGEST_TOKEN.get_secret_value() if settings.INGEST_TOKEN else ""
+        self._token = token.encode() if token.strip() else None
+
+    def _authorized(self, request: Request) -> JSONResponse | None:
+        if self._token is None:
+            return _error(503, "ingest disabled: set INGEST_TOKEN")
+        challenge = {"WWW-Authenticate": 'Bearer realm="sora-bot"'}
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            return _error(401, "missing bearer token: send Authorization: Bearer <INGEST_TOKEN>",
+                          challenge)
+        if not hmac.compare_digest(value.strip().encode(), self._token):
+            return _error(401, "invalid ingest token", challenge)
+        return None
+
+    def _too_large(self, size: int | None = None) -> JSONResponse:
+        got = "" if size is None else f" ({size} bytes)"
+        return _error(413, f"body too large{got}: at most {self.max_bytes} bytes per request")
+
+    async def _read(self, request: Request) -> bytes | JSONResponse:
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                return _error(400, "bad Content-Length header")
+            if size > self.max_bytes:
+                return self._too_large(size)
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > self.max_bytes:  # stop reading: never buffer an unbounded body
+                    return self._too_large()
+                chunks.append(chunk)
+        except ClientDisconnect:
+            return _error(400, "client disconnected before the body was complete")
+        return b"".join(chunks)
+
+    def _diagnose(self, body: bytes, content_type: str | None) -> list[tuple[dict[str, Any], Any]]:
+        """Parse and diagnose (which redacts) every event; CPU work, run in a worker thread."""
+        items = parse_body(body, content_type, now=self.now(), default_target=OFFICIAL_TARGET,
+                           targets=self.targets)
+        return diagnose_items(items, diagnose)
+
+    async def handle(self, request: Request) -> Response:
+        denied = self._authorized(request)
+        if denied is not None:
+            return denied
+        body = await self._read(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            diagnosed = await run_in_threadpool(self._diagnose, body,
+                                                request.headers.get("content-type"))
+        except IngestError as exc:
+            return _error(exc.status, str(exc))
+        events = [event for event, _ in diagnosed]
+        try:  # one transaction: all events or none, so a client may simply resend
+            await run_in_threadpool(self.store.add_error_events, events)
+        except (StoreError, SQLAlchemyError) as exc:
+            log.warning("ingest: cannot store events: %s", _one_line(str(exc)) or
+                        type(exc).__name__)
+            return _error(503, "cannot store events right now; retry later",
+                          {"Retry-After": "5"})
+        for (category, source), n in Counter((e["category"], "ingest") for e in events).items():
+            self.metrics.count_errors(category, source, n)
+        await self._notify(events)
+        return JSONResponse(
+            {"accepted": len(events),
+             "events": [{"category": d.category, "fingerprint": d.fingerprint,
+                         "retryable": d.retryable} for _, d in diagnosed]},
+            status_code=202)
+
+    async def _notify(self, events: list[dict[str, Any]]) -> None:
+        """Hand stored events to the monitor; its failure must not fail an accepted request."""
+        if self.on_events is None:
+            return
+        try:
+            result = self.on_events(events)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("ingest: on_events callback failed (events are stored)")
+
+
+def build_web_app(*, store: Any, settings: Settings, health: HealthSource, metrics: Metrics,
+                  on_events: EventsCallback | None = None,
+                  extra_routes: Sequence[BaseRoute] = (), now: Clock = utcnow) -> Starlette:
+    """The web app: ``POST /v1/events``, ``GET /healthz``, ``GET /metrics`` and ``extra_routes``.
+
+    ``on_events(events)`` (sync or async) receives each accepted batch of error-event dicts
+    (the shape ``Store.add_error_events`` takes) after they are stored.
+    """
+    if not metrics.has_store:
+        metrics.attach_store(store)
+    ingest = _Ingest(store=store, settings=settings, metrics=metrics, on_events=on_events,
+                     now=now)
+
+    async def healthz(request: Request) -> Response:
+        alive = _safe_bool(health.scheduler_alive, "scheduler_alive")
+        leader = _safe_bool(health.is_leader, "is_leader")
+        intervals_fn = getattr(health, "job_intervals", None)
+        intervals = None
+        if callable(intervals_fn):
+            try:
+                intervals = dict(intervals_fn())
+            except Exception as exc:
+                log.warning("healthz: job_intervals raised %s", type(exc).__name__)
+        db_ok, rows = False, []
+        try:
+            rows = await asyncio.wait_for(run_in_threadpool(_db_check, store), DB_CHECK_TIMEOUT_S)
+            db_ok = True
+        except Exception as exc:
+            log.warning("healthz: database check failed: %s",
+                        _one_line(str(exc)) or type(exc).__name__)
+        jobs, bad = job_health(rows, now(), intervals)
+        status = overall_health(db_ok, alive, leader, bad)
+        body = {"status": status, "db": db_ok, "scheduler": {"alive": alive, "leader": leader},
+                "jobs": jobs}
+        return JSONResponse(body, status_code=503 if status == "fail" else 200,
+                            headers={"Cache-Control": "no-store"})
+
+    async def metrics_endpoint(request: Request) -> Response:
+        text = await run_in_threadpool(metrics.render)
+        return Response(text, media_type=CONTENT_TYPE)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _error(exc.status_code, str(exc.detail), exc.headers)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error("web: unhandled %s on %s %s", type(exc).__name__, request.method,
+                  request.url.path)
+        return _error(500, "internal error")
+
+    routes: list[BaseRoute] = [
+        Route("/v1/events", ingest.handle, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *extra_routes,
+    ]
+    return Starlette(routes=routes,
+                     exception_handlers={HTTPException: http_error, Exception: server_error})
+
+
+def _db_check(store: Any) -> list[Any]:
+    """Reach the database and read job_runs in one go (a successful read proves it is up)."""
+    return list(store.job_runs().values())
+
+
+__all__ = ["build_web_app", "HealthSource", "EventsCallback", "job_health", "overall_health"]

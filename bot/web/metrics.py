@@ -1,0 +1,140 @@
+"""Prometheus metrics of one sora-bot process, in a registry of its own.
+
+Why a dedicated ``CollectorRegistry``: tests (and a process that builds several apps) create many
+``Metrics`` objects; the global registry would refuse the second set of the same names.
+
+Counters and histograms are pushed by the parts that see the events (probes, the outbox worker,
+the ingest API, the monitor); numbers that live in the database (outbox depth, open incidents)
+are read from the store at scrape time by a custom collector, so every replica reports the same
+truth and a restart does not reset them to zero.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+# Probe latencies: a healthy API edge answers in tens of milliseconds, a slow one in seconds;
+# the top buckets cover PROBE_TIMEOUT (default 10 s, at most 120 s).
+LATENCY_BUCKETS_S: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
+OUTBOX_STATES_REPORTED: tuple[str, ...] = ("pending", "sending", "sent", "dead", "suppressed")
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class ProbeLike(Protocol):
+    """What ``observe_probe`` reads from a probe result (``bot.probes`` result or store row)."""
+
+    target: str
+    kind: str
+    ok: bool
+    latency_ms: float | None
+
+
+class _StoreCollector(Collector):
+    """Gauges read from the store at scrape time; a failing store yields ``sora_bot_db_up 0``."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def describe(self) -> list[Metric]:
+        # Declared without values so registration never touches the database.
+        return [GaugeMetricFamily("sora_bot_db_up", "1 when the last scrape could read the store"),
+                GaugeMetricFamily("sora_bot_outbox_depth", "Outbox rows by status",
+                                  labels=["status"]),
+                GaugeMetricFamily("sora_bot_incidents_open", "Incidents currently open")]
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("sora_bot_db_up", "1 when the last scrape could read the store")
+        try:
+            depth = dict(self.store.outbox_counts())
+            open_incidents = len(self.store.open_incidents())
+        except Exception as exc:  # the scrape must still answer: report the store as down
+            log.warning("metrics: cannot read the store: %s", str(exc).splitlines()[0][:200]
+                        if str(exc) else type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        gauge = GaugeMetricFamily("sora_bot_outbox_depth", "Outbox rows by status",
+                                  labels=["status"])
+        for status in sorted(set(OUTBOX_STATES_REPORTED) | set(depth)):
+            gauge.add_metric([status], float(depth.get(status, 0)))
+        yield gauge
+        yield GaugeMetricFamily("sora_bot_incidents_open", "Incidents currently open",
+                                value=open_incidents)
+
+
+class Metrics:
+    """The metric objects others call; one instance per process, shared by every component.
+
+    >>> m = Metrics(); m.count_delivery("slack", "sent"); b"sora_bot_deliveries_total" in m.render()
+    True
+    """
+
+    def __init__(self, store: Any | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.probes = Counter("sora_bot_probes", "Probe runs by target, kind and outcome",
+                              ["target", "kind", "ok"], registry=self.registry)
+        self.probe_latency = Histogram("sora_bot_probe_latency_seconds",
+                                       "Probe latency by target and kind", ["target", "kind"],
+                                       buckets=LATENCY_BUCKETS_S, registry=self.registry)
+        self.incidents = Counter("sora_bot_incidents", "Incidents opened, by kind", ["kind"],
+                                 registry=self.registry)
+        self.deliveries = Counter("sora_bot_deliveries", "Notice delivery attempts by outcome",
+                                  ["platform", "outcome"], registry=self.registry)
+        self.errors = Counter("sora_bot_errors", "Error events by category and source",
+                              ["category", "source"], registry=self.registry)
+        self._store_collector: _StoreCollector | None = None
+        if store is not None:
+            self.attach_store(store)
+
+    def attach_store(self, store: Any) -> None:
+        """Read outbox depth and open incidents from ``store`` at scrape time (one collector)."""
+        if self._store_collector is not None:
+            self._store_collector.store = store
+            return
+        self._store_collector = _StoreCollector(store)
+        self.registry.register(self._store_collector)
+
+    @property
+    def has_store(self) -> bool:
+        return self._store_collector is not None
+
+    # Calls made by the rest of the bot ---------------------------------------------------------
+
+    def observe_probe(self, result: ProbeLike) -> None:
+        """Count one probe result and, when it has one, record its latency."""
+        self.probes.labels(result.target, result.kind, "true" if result.ok else "false").inc()
+        if result.latency_ms is not None:
+            self.probe_latency.labels(result.target, result.kind).observe(
+                max(0.0, float(result.latency_ms)) / 1000.0)
+
+    def count_incident(self, kind: str) -> None:
+        """An incident of ``kind`` (outage, surge, official, flapping) was opened."""
+        self.incidents.labels(kind).inc()
+
+    def count_delivery(self, platform: str, outcome: str) -> None:
+        """One delivery attempt finished: outcome 'sent', 'retry', 'dead' or 'suppressed'."""
+        self.deliveries.labels(platform, outcome).inc()
+
+    def count_errors(self, category: str, source: str, n: int = 1) -> None:
+        """``n`` error events of ``category`` arrived from ``source`` (probe, chat, ingest)."""
+        if n > 0:
+            self.errors.labels(category, source).inc(n)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of this registry (reads the store: call off-loop)."""
+        return generate_latest(self.registry)
+
+
+__all__ = ["Metrics", "ProbeLike", "CONTENT_TYPE", "LATENCY_BUCKETS_S"]
