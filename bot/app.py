@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from pydantic import SecretStr
+
 from bot.clock import utcnow
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
@@ -109,8 +111,8 @@ def _demo_settings(settings: Settings, fakes) -> Settings:
     db_dir = tempfile.mkdtemp(prefix="sora-bot-demo-")
     return settings.model_copy(update={
         "SORA_API_BASE_URL": fakes.sora_base_url,
-        "SORA_STATUS_URL": fakes.status_base_url,
-        "OPENAI_API_KEY": __import__("pydantic").SecretStr("sk-demo-0000000000000000000000"),
+        "SORA_STATUS_URL": fakes.status_url,
+        "OPENAI_API_KEY": SecretStr(fakes.env()["OPENAI_API_KEY"]),
         "SORA_GATEWAYS": "",
         "PROBE_INTERVAL": 2.0,
         "STATUS_POLL_INTERVAL": 2.0,
@@ -132,21 +134,15 @@ def _jobs(rt: Runtime):
         await evaluate()
 
     async def status() -> None:
-        prev = rt.services.last_snapshot
-        snap = await rt.services.poll_status()
-        changes = rt.services.status_changes(prev, snap)
-        if changes:
-            rt.monitor.feed_status_changes(changes)
-            await evaluate()
+        await rt.services.poll_status()
+        await evaluate()
 
     async def evaluate() -> None:
-        decisions = rt.monitor.evaluate_and_apply()
-        if decisions:
-            await drain()
+        if rt.monitor.evaluate_and_apply():
+            await rt.worker.drain()
 
     async def drain() -> None:
-        result = await rt.worker.drain()
-        return result
+        await rt.worker.drain()
 
     async def retention() -> None:
         cutoff = utcnow() - timedelta(days=s.RETENTION_DAYS)
@@ -175,7 +171,7 @@ async def run(demo: bool = False) -> int:
         fakes = start_demo_fakes()
         settings = _demo_settings(settings, fakes)
         log.info("demo mode: fake Sora API at %s, fake status page at %s",
-                 fakes.sora_base_url, fakes.status_base_url)
+                 fakes.sora_base_url, fakes.status_url)
     try:
         return await _run(settings, demo_fakes=fakes)
     finally:
@@ -208,10 +204,10 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
     extra_routes: list[Any] = []
     shell = None
     if shell_mode:
-        from adapters.shell import ShellAdapter, ShellSink, SHELL_CHANNEL
+        from adapters.shell import SHELL_CHANNEL, ShellAdapter, shell_sink
 
         shell = ShellAdapter(router)
-        rt.sinks["shell"] = ShellSink(shell, log_path=_shell_log_path(settings))
+        rt.sinks["shell"] = shell_sink(shell, _shell_log_path(settings))
         services.subscribe(SHELL_CHANNEL, "all", "shell")
     if has_slack:
         from adapters.slack.runtime import start_slack
@@ -281,11 +277,12 @@ async def _first(task: asyncio.Task, stop: asyncio.Event) -> None:
 
 async def _wait_demo(rt: Runtime) -> None:
     """Non-interactive demo: keep running until the scripted incident has resolved."""
-    deadline = rt.demo.timeline_seconds + 60
     loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
+    end = loop.time() + rt.demo.timeline_seconds + 60
     while loop.time() < end and not rt.stop.is_set():
-        if rt.demo.finished() and rt.store.open_incident_count() == 0 and rt.store.outbox_pending_count() == 0:
+        timeline_over = (utcnow() - rt.demo.started_at).total_seconds() >= rt.demo.timeline_seconds
+        if (timeline_over and rt.store.open_incident_count() == 0
+                and rt.store.outbox_pending_count() == 0):
             return
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(rt.stop.wait(), 0.5)

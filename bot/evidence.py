@@ -107,6 +107,15 @@ def _component_phrase(ev: Evidence) -> str:
     return " / ".join(bad) if bad else "the API"
 
 
+def _failure_phrase(views: Sequence[ProbeView]) -> str:
+    """"HTTP 503, 500" or "timeouts / connection errors" for a reason line."""
+    statuses = sorted({p.http_status for p in views if not p.ok and p.http_status})
+    if statuses:
+        classes = sorted({f"{s // 100}xx" for s in statuses})
+        return f"{'/'.join(classes)} (HTTP {', '.join(map(str, statuses))})"
+    return "timeouts / connection errors"
+
+
 def decide(ev: Evidence) -> Decision:
     """Combine page, probes and team errors into (overall, verdict, reason, fallback)."""
     by_target = _target_health(ev.probes)
@@ -129,7 +138,7 @@ def decide(ev: Evidence) -> Decision:
         overall = "down" if ev.indicator == "major_outage" or (all_official_down and fail_cats <= {"server"}) else "degraded"
         probe_note = ""
         if official_fail:
-            probe_note = f"; your probes fail with {', '.join(sorted(c or 'errors' for c in fail_cats))}"
+            probe_note = f"; your probes fail with {_failure_phrase(official)}"
         reason = (f"official page shows {ev.indicator.replace('_', ' ')} of {_component_phrase(ev)}"
                   f"{_since(ev)}{probe_note} → provider side, wait and retry")
         return Decision(overall, "provider", reason, fallback)

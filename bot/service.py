@@ -41,6 +41,10 @@ class CoreServices:
         self.watcher = StatusWatcher(settings.SORA_STATUS_URL, settings.components,
                                      transport=transport, timeout=settings.PROBE_TIMEOUT, now=now)
         self._refresh_lock = asyncio.Lock()
+        self._primed = False
+        # Shell and CLI refresh stale evidence before answering /sora status; chat platforms
+        # answer from what the scheduler keeps fresh (set by the composition root).
+        self.auto_refresh = False
 
     # Evidence --------------------------------------------------------------------------------
 
@@ -83,17 +87,30 @@ class CoreServices:
         newest = max(as_utc(r.at) for r in latest)
         return (now - newest).total_seconds() > self.settings.PROBE_INTERVAL
 
-    async def status_report(self, refresh: bool = False) -> StatusReport:
-        if refresh:
-            await self.refresh()
+    async def status_report(self, refresh: bool | None = None) -> StatusReport:
+        if refresh or (refresh is None and self.auto_refresh and self.is_stale()):
+            try:
+                await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
+            except asyncio.TimeoutError:
+                log.warning("status refresh timed out; answering from stored evidence")
         ev = self.evidence()
         return StatusReport(ev, decide(ev))
 
     # Live work -------------------------------------------------------------------------------
 
     async def poll_status(self):
-        snap = await self.watcher.poll()
+        """Poll the official page, store the snapshot, hand any change to the monitor."""
+        if self.watcher.last is None and not self._primed:
+            self._primed = True
+            row = self.store.latest_status_snapshot()
+            if row is not None:  # compare against what we saw before a restart
+                from bot.status_page import StatusSnapshot
+
+                self.watcher.prime(StatusSnapshot.from_record(row))
+        snap, changes = await self.watcher.poll_changes()
         self.store.add_status_snapshot(snap)
+        if changes and self.monitor is not None:
+            self.monitor.feed_status_changes(changes)
         return snap
 
     async def run_probes(self, target: str | None = None, kinds: Sequence[str] | None = None):

@@ -105,3 +105,15 @@ class ShellAdapter:
                     break
                 buf.append(more)
             await self.handle("\n".join(buf))
+
+
+def shell_sink(shell: ShellAdapter, log_path: str):
+    """Alerts for the terminal: printed as they are delivered, and kept in an append-only log
+    that lets the outbox reconcile after a crash instead of printing a notice twice."""
+    from bot.notify import JsonlFileSink
+
+    def echo(text: str) -> None:
+        shell.out.write(text + "\n\n")
+        shell.out.flush()
+
+    return JsonlFileSink(log_path, echo=echo)

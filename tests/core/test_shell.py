@@ -1,0 +1,44 @@
+"""The shell adapter as the test chat backend: messages in, rendered replies out."""
+
+import io
+
+from adapters.shell.adapter import ShellAdapter, split_messages
+from bot.commands.router import Router, parse_duration
+
+SEED = '{"error":{"code":"invalid_request","message":"Unable to process request","param":null,"type":"invalid_request_error"}}'
+
+
+def test_split_messages_blank_lines_and_commands():
+    text = "/sora help\n/sora status\n\nTraceback (most recent call last):\n  File \"x\"\nopenai.APIConnectionError: Connection error.\n\n\n" + SEED + "\n"
+    msgs = list(split_messages(io.StringIO(text).readlines()))
+    assert msgs[0] == "/sora help" and msgs[1] == "/sora status"
+    assert msgs[2].startswith("Traceback") and msgs[2].endswith("Connection error.")
+    assert msgs[3] == SEED and len(msgs) == 4
+
+
+async def test_seed_error_through_shell():
+    out = io.StringIO()
+    shell = ShellAdapter(Router(None), out=out, color=False)
+    code = await shell.run_stream(io.StringIO(f"/sora help\n\n{SEED}\n\n/sora nope\n"))
+    assert code == 0
+    text = out.getvalue()
+    assert "sora-bot help" in text
+    assert "risk_control" in text and "Likely causes" in text
+    assert "Unknown subcommand `nope`" in text
+    assert text.index("sora-bot help") < text.index("risk_control") < text.index("Unknown subcommand")
+
+
+async def test_diagnose_command_without_paste_gives_usage():
+    shell = ShellAdapter(Router(None), out=io.StringIO(), color=False)
+    reply = await shell.reply_to("/sora diagnose")
+    assert reply.kind == "error" and "diagnose" in reply.title
+
+
+def test_parse_duration():
+    assert parse_duration("30m").total_seconds() == 1800
+    assert parse_duration("1h").total_seconds() == 3600
+    assert parse_duration("1h30m").total_seconds() == 5400
+    assert parse_duration("2d").total_seconds() == 172800
+    assert parse_duration("45").total_seconds() == 2700
+    for bad in ("", "soon", "0m", "-5m", "1x"):
+        assert parse_duration(bad) is None, bad
