@@ -20,6 +20,7 @@ from bot.store import Store, open_store
 from bot.web import Metrics, WebServer, build_web_app
 
 TOKEN = "ingest-test-token-0123456789"
+OPENAI_KEY_SAMPLE = "sk-proj-PgPgPgPgPgPgPgPgPgPg0123456789abcdefABCDEF"
 GATEWAY = "relay"
 
 
