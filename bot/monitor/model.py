@@ -113,11 +113,13 @@ class Verdict:
 
 @dataclass(frozen=True)
 class OfficialChange:
-    """A status-page change, as ``bot.status_page`` reports it (duck-typed objects work too).
+    """A status-page change. ``bot.status_page.model.StatusChange`` works as is (duck-typed:
+    ``kind``, ``incident``, and the new indicator in ``indicator`` or, for
+    'indicator_changed', in ``new``).
 
-    ``kind``: 'indicator' (the page's worst relevant status changed), 'incident_opened',
-    'incident_updated' or 'incident_resolved'. ``incident`` is the stored shape
-    ``{id, name, status, url, updated_at, latest_update}`` (plus ``impact`` when known).
+    ``kind``: 'indicator'/'indicator_changed' (the page's worst relevant status changed),
+    'incident_opened', 'incident_updated' or 'incident_resolved'. ``incident`` is the stored
+    shape ``{id, name, status, url, updated_at, latest_update}`` (plus ``impact`` when known).
     """
 
     kind: str

@@ -259,6 +259,8 @@ class Monitor:
         for change in changes:
             kind = _CHANGE_KINDS.get(str(getattr(change, "kind", "")).lower())
             indicator = getattr(change, "indicator", None)
+            if indicator is None and kind == "indicator":
+                indicator = getattr(change, "new", None)  # bot.status_page.StatusChange
             if indicator and indicator != "unknown":
                 self._indicator = str(indicator)
             if kind is None:
@@ -299,6 +301,28 @@ class Monitor:
                 decisions.append(d)
                 self._note(key, "official", "page indicator changed", [d], now)
         return decisions
+
+    def official_sync(self, listed: Iterable[Mapping[str, Any]]) -> list[Decision]:
+        """Resolve posted official incidents the page no longer lists.
+
+        Call with the open incidents of a *readable* snapshot (never of an unreadable page). It
+        covers what a diff cannot: an incident that ended while this process was down, after
+        ``restore`` brought it back as open.
+        """
+        now = self.now()
+        ids = {f"official:{i.get('id') or i.get('name')}" for i in listed}
+        out: list[Decision] = []
+        for key, posted in list(self._official.items()):
+            if key in ids:
+                continue
+            del self._official[key]
+            d = Decision(action="resolve", key=key, kind="official", target=None,
+                         severity=posted.severity, reason=RESOLVED,
+                         title="Official: incident closed",
+                         summary="The status page no longer lists this incident.", at=now)
+            self._note(key, "official", "no longer listed on the status page", [d], now)
+            out.append(d)
+        return out
 
     def _official_change(self, key: str, kind: str, incident: Mapping[str, Any],
                          now: datetime) -> list[Decision]:

@@ -131,6 +131,16 @@ class MonitorService:
         self._pending.extend(decisions)
         return decisions
 
+    def sync_status(self, snapshot: Any) -> list[Decision]:
+        """After each poll: resolve official incidents a *readable* page no longer lists
+        (one that ended while the bot was down is never in a diff). Unreadable polls
+        (``ok`` false) say nothing and are ignored."""
+        if snapshot is None or not _get(snapshot, "ok", False):
+            return []
+        decisions = self.monitor.official_sync(_get(snapshot, "incidents") or ())
+        self._pending.extend(decisions)
+        return decisions
+
     # -- the scheduler's job -------------------------------------------------------------
 
     def evaluate_and_apply(self) -> list[Decision]:

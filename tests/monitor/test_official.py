@@ -105,3 +105,37 @@ def test_restored_official_incident_does_not_repost_the_same_update(clock: FakeC
     [new] = restarted.official(OfficialChange(
         "incident_updated", incident("monitoring", "2026-01-01T00:30:00Z"), "partial_outage"))
     assert (new.action, new.reason) == ("update", "official update")
+
+
+def test_status_page_changes_from_the_real_watcher_diff(clock: FakeClock) -> None:
+    """bot.status_page's own StatusChange objects, from its diff of two snapshots."""
+    from bot.status_page.model import StatusSnapshot, diff_snapshots
+
+    def snap(indicator: str, incidents: list[dict]) -> StatusSnapshot:
+        return StatusSnapshot(indicator=indicator, components=[], incidents=incidents,
+                              fetched_at=clock(), format="incidentio", ok=True)
+
+    m = Monitor(now=clock)
+    calm = snap("operational", [])
+    down = snap("partial_outage", [incident()])
+    [opened] = m.official_batch(diff_snapshots(calm, down))
+    assert (opened.action, opened.severity) == ("open", "error")
+    worse = snap("major_outage", [incident()])
+    [severity] = m.official_batch(diff_snapshots(down, worse))
+    assert (severity.reason, severity.severity) == ("severity changed", "critical")
+    unreadable = StatusSnapshot(indicator="unknown", components=[], incidents=[],
+                                fetched_at=clock(), format=None, ok=False, error="timeout")
+    assert m.official_batch(diff_snapshots(worse, unreadable)) == []
+    gone = snap("operational", [])                     # the incident left the page: resolved
+    assert [d.action for d in m.official_batch(diff_snapshots(worse, gone))] == ["resolve"]
+
+
+def test_an_incident_that_ended_while_the_bot_was_down_is_resolved_on_the_next_poll(
+        clock: FakeClock) -> None:
+    m = Monitor(now=clock)
+    m.restore([SimpleNamespace(key="official:01KSORA", severity="error", opened_at=clock(),
+                               updated_at=clock(), official_update_at="x")])
+    assert m.official_sync([incident()]) == []           # still listed: nothing
+    [d] = m.official_sync([])                            # gone from the page
+    assert (d.action, d.key, d.reason) == ("resolve", "official:01KSORA", "resolved")
+    assert m.official_sync([]) == []

@@ -217,3 +217,17 @@ def test_error_events_from_probes_are_not_counted_twice_and_targetless_go_to_def
                                    "channel_key": f"slack:T1:C{i}"} for i in range(6)]) == 6
     [d] = tick(svc, clock, 10)
     assert (d.key, d.target) == ("outage:openai", "openai")
+
+
+def test_sync_status_resolves_what_ended_during_downtime_and_ignores_unreadable_pages(
+        store: Store, clock: FakeClock) -> None:
+    svc = service(store, clock)
+    svc.feed_status_changes([OfficialChange("incident_opened", INCIDENT, "partial_outage")])
+    assert [d.action for d in svc.evaluate_and_apply()] == ["open"]
+    restarted = service(store, clock)
+    restarted.restore()
+    assert restarted.sync_status({"ok": False, "incidents": []}) == []   # page unreadable
+    assert restarted.evaluate_and_apply() == []
+    restarted.sync_status({"ok": True, "incidents": []})
+    assert [d.action for d in restarted.evaluate_and_apply()] == ["resolve"]
+    assert notices(store, "official:01KSORA", "C-status") == [("opened", 1), ("resolved", 2)]
