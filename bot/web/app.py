@@ -114,7 +114,8 @@ def _safe_bool(fn: Callable[[], bool], what: str) -> bool:
 # The app ---------------------------------------------------------------------------------------
 
 class _Ingest:
-    """POST /v1/events. Order of checks: enabled → token → declared size → streamed size → body."""
+    """POST /v1/events. Checks in order: enabled, token, encoding, declared size, streamed size,
+    body; so an unauthenticated caller never makes the server read a byte of its body."""
 
     def __init__(self, *, store: Any, settings: Settings, metrics: Metrics,
                  on_events: EventsCallback | None, now: Clock) -> None:
@@ -150,6 +151,9 @@ class _Ingest:
         return _error(413, f"body too large{got}: at most {self.max_bytes} bytes per request")
 
     async def _read(self, request: Request) -> bytes | JSONResponse:
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):  # a compressed body would be diagnosed as junk
+            return _error(415, "Content-Encoding is not supported: send the body uncompressed")
         declared = request.headers.get("content-length")
         if declared is not None:
             try:

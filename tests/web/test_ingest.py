@@ -139,6 +139,17 @@ async def test_body_at_the_limit_is_accepted(live: Live) -> None:
     assert r.status_code == 202, r.text
 
 
+async def test_compressed_body_is_refused(live: Live) -> None:
+    import gzip
+
+    r = await live.client.post("/v1/events", content=gzip.compress(SEED.encode()),
+                               headers={**JSON_HEADERS, **live.auth(),
+                                        "Content-Encoding": "gzip"})
+    assert r.status_code == 415
+    assert "uncompressed" in r.json()["error"]
+    assert live.rows() == []
+
+
 async def test_batch_over_the_cap_is_413(start_app: Any) -> None:
     live = await start_app(INGEST_MAX_BYTES=1_000_000)
     events = [{"error": "boom", "target": "openai"}] * (MAX_BATCH + 1)
