@@ -13,7 +13,7 @@ from bot.diagnosis.extract import Extracted, extract
 from bot.diagnosis.fingerprint import fingerprint
 from bot.diagnosis.knowledge import CATEGORY_DEFAULTS, CAUSES, ACTIONS
 from bot.diagnosis.model import Cause, Diagnosis
-from bot.diagnosis.redact import redact
+from bot.diagnosis.redact import mask_values, redact, redact_collect
 
 MAX_INPUT = 16 * 1024 * 1024  # longer pastes are cut (and say so) before any work
 
@@ -44,6 +44,20 @@ def _diagnose(text: str) -> Diagnosis:
     return build(ex, redacted)
 
 
+class _Cleaner:
+    """Redacts fields decoded from the paste, remembering what it had to mask."""
+
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+
+    def __call__(self, value: str | None) -> str | None:
+        if not value:
+            return value or None
+        out, found = redact_collect(value)
+        self.secrets |= found
+        return out
+
+
 def build(ex: Extracted, redacted: str) -> Diagnosis:
     """Classify and explain extracted evidence (exposed for tests and re-ranking)."""
     rule = classify(ex)
@@ -53,16 +67,27 @@ def build(ex: Extracted, redacted: str) -> Diagnosis:
     if category == "bad_request" and not param:
         param = param_from_message(ex.message)
     # Fields that come from the paste are redacted again: JSON escapes such as \u0073k- can
-    # hide a key from the first pass and reappear once the JSON is decoded.
-    message = redact(ex.message) if ex.message else None
-    error_type = redact(ex.error_type) if ex.error_type else None
-    error_code = redact(ex.error_code) if ex.error_code else None
-    param = redact(param) if param else None
+    # hide a key from the first pass and reappear once the JSON is decoded. A secret found
+    # that way is then masked in the redacted text too.
+    clean = _Cleaner()
+    message = clean(ex.message)
+    error_type = clean(ex.error_type)
+    error_code = clean(ex.error_code)
+    param = clean(param)
+    request_id = clean(ex.request_id)
+    if clean.secrets:
+        redacted = mask_values(redacted, clean.secrets)
+        message, error_type, error_code, param, request_id = (
+            mask_values(v, clean.secrets) if v else v
+            for v in (message, error_type, error_code, param, request_id))
+    ex.message, ex.error_type, ex.error_code, ex.request_id = (
+        message, error_type, error_code, request_id)
     summary, causes, actions = explain(rule, category, ex, param, retryable)
     fp = fingerprint(
         rule_id=rule.id if rule is not None else "unknown", category=category,
         provider=ex.provider, error_type=error_type, error_code=error_code,
         param=ex.param, message=message or ex.hay[:300],
+        exception=None if ex.has_payload else ex.exception_name,
     )
     return Diagnosis(
         category=category,
@@ -80,7 +105,7 @@ def build(ex: Extracted, redacted: str) -> Diagnosis:
         fingerprint=fp,
         redacted=redacted,
         verdict=None,
-        request_id=redact(ex.request_id) if ex.request_id else None,
+        request_id=request_id,
     )
 
 

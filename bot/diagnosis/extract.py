@@ -24,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.diagnosis.knowledge import PROVIDER_PATTERNS
+from bot.diagnosis.knowledge import PROVIDER_HINTS
 
 HEAD = 24 * 1024
 TAIL = 24 * 1024
@@ -63,6 +63,7 @@ class Extracted:
     codes: frozenset[str] = frozenset()
     exceptions: frozenset[str] = frozenset()
     exception_line: str | None = None
+    exception_name: str | None = None
     html: bool = False
     html_title: str | None = None
     retry_after_s: float | None = None
@@ -152,32 +153,66 @@ def _match_end(text: str, start: int, budget: _Budget) -> int | None:
     return None
 
 
+_DECODER = json.JSONDecoder()
+_PY_TOKEN = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|\b(?:None|True|False)\b|\(|\)")
+_PY_CONST = {"None": "null", "True": "true", "False": "false", "(": "[", ")": "]"}
+_PY_HEX = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
+def _py_token(m: re.Match[str]) -> str:
+    tok = m.group()
+    const = _PY_CONST.get(tok)
+    if const is not None:
+        return const
+    body = tok[1:-1]
+    if tok[0] == "'":
+        body = body.replace("\\'", "'").replace('"', '\\"')
+    if "\\x" in body:
+        body = _PY_HEX.sub(r"\\u00\1", body)
+    return '"' + body + '"'
+
+
+def _parse_repr(segment: str) -> Any:
+    """A Python repr (single quotes, None/True/False, tuples) as data; None when it is not.
+
+    Translating the repr to JSON and using the C decoder is several times faster than
+    ``ast.literal_eval``, which stays as the fallback for what the translation cannot do.
+    """
+    try:
+        return json.loads(_PY_TOKEN.sub(_py_token, segment))
+    except (ValueError, RecursionError):
+        pass
+    if len(segment) > 8192:
+        return None
+    try:
+        return ast.literal_eval(segment)
+    except Exception:  # noqa: BLE001 - literal_eval raises many kinds on junk
+        return None
+
+
 def _parse(segment: str) -> Any:
     """JSON, then JSON escaped inside a string, then a Python literal; None when none fits."""
-    if '"' in segment:
+    if "\\" in segment:  # JSON inside a string: \" and \n escapes (logs, JS inspect output)
         try:
-            return json.loads(segment)
-        except (ValueError, RecursionError):
+            return json.loads(json.loads('"' + segment + '"'))
+        except (ValueError, RecursionError, TypeError):
             pass
         if '\\"' in segment:
-            try:
-                return json.loads(json.loads('"' + segment + '"'))
-            except (ValueError, RecursionError, TypeError):
-                pass
             try:
                 return json.loads(segment.replace('\\"', '"'))
             except (ValueError, RecursionError):
                 pass
     if "'" in segment or "None" in segment or "True" in segment or "False" in segment:
-        try:
-            return ast.literal_eval(segment)
-        except Exception:  # noqa: BLE001 - literal_eval raises many kinds on junk
-            return None
+        return _parse_repr(segment)
     return None
 
 
 def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
-    """Every JSON/repr object in ``text``, in order (bounded work)."""
+    """Every JSON/repr object in ``text``, in order (bounded work).
+
+    JSON is decoded in place by the C decoder (``raw_decode``); only what it rejects goes
+    through the bracket matcher and the repr / escaped-JSON parsers.
+    """
     budget = budget or _Budget(STEP_BUDGET)
     found: list[Any] = []
     pos = 0
@@ -185,6 +220,13 @@ def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
         start = text.find("{", pos)
         if start == -1 or budget.steps <= 0:
             break
+        try:
+            obj, end = _DECODER.raw_decode(text, start)
+            found.append(obj)
+            pos = end
+            continue
+        except (ValueError, RecursionError):
+            pass
         end = _match_end(text, start, budget)
         if end is not None:
             obj = _parse(text[start:end])
@@ -348,7 +390,7 @@ def _unwrap(payload: Payload, level: int, budget: _Budget) -> Payload:
 
 # Fields found by regex when no object parses (truncated JSON, JS inspect output, escaped).
 def _field_re(names: str, value: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![A-Za-z_])(?:" + names + r")\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}" + value)
+    return re.compile(r"(?<![A-Za-z_\-])(?:" + names + r")\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}" + value)
 
 
 _F_MESSAGE = _field_re("message|msg|error_message",
@@ -398,6 +440,7 @@ _EXC_SUFFIX = re.compile(
     r"(?:Error|Exception|Timeout|Exceeded|gaierror|timeout)(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?"
     r"(?::|[ \t]*(?:\r?\n|$))"
 )
+_LEADING_STATUS = re.compile(r"^[1-5]\d\d\b[ \t]*")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 
 
@@ -406,6 +449,7 @@ class ExceptionLine:
     name: str        # qualified as written: openai.RateLimitError
     short: str       # RateLimitError
     line: str        # the whole line, trimmed
+    message: str     # what follows "Name:", without a leading status code ("400 ")
 
 
 def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
@@ -429,7 +473,9 @@ def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
         if line_end == -1 or line_end - m.end() > 1000:
             line_end = min(len(text), m.end() + 1000)
         line = text[line_start:line_end].strip()
-        found.append(ExceptionLine(name, short, line[:FIELD_CAP]))
+        message = text[m.end():line_end].strip() if m.group().endswith(":") else ""
+        message = _LEADING_STATUS.sub("", message)
+        found.append(ExceptionLine(name, short, line[:FIELD_CAP], message[:FIELD_CAP]))
     return list(found)
 
 
@@ -451,23 +497,38 @@ _REASONS = (r"Too Many Requests|Bad Gateway|Service (?:Temporarily )?Unavailable
             r"|Server Error|Web server is returning an unknown error|Web server is down"
             r"|Connection timed out|Origin is unreachable|A timeout occurred"
             r"|SSL handshake failed|Site Overloaded")
-STATUS_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"HTTP/\d(?:\.\d)?[ \t]+(\d{3})\b"),
-    re.compile(r"Error code:?[ \t]*(\d{3})\b"),
-    re.compile(r"HTTP(?:[ _]?(?:[Ee]rror|[Ss]tatus|[Cc]ode))?[ \t:]{1,3}(\d{3})\b"),
-    re.compile(r"(?:[Ss]tatus(?:[ _]?[Cc]ode)?|STATUS)\\?[\"']?[ \t]{0,3}[:=]?[ \t]{0,3}"
-               r"\\?[\"']?(\d{3})\b(?![.,:]\d)"),
-    re.compile(r"(?:Error|Exception)(?:[ \t]?\[\w{1,40}\])?:[ \t]*(\d{3})\b(?![.,:]\d)"),
-    re.compile(r"\b(\d{3})[ \t]*(?:[:\-][ \t]*)?(?:" + _REASONS + r")\b"),
-    re.compile(r"<title>[^<\d]{0,80}?(\d{3})\b"),
+# (needles, regex): the regex runs only when one of the lower-case needles is in the text.
+STATUS_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (("http/",), re.compile(r"HTTP/\d(?:\.\d)?[ \t]+(\d{3})\b")),
+    (("error code",), re.compile(r"[Ee]rror [Cc]ode:?[ \t]*(\d{3})\b")),
+    (("http",), re.compile(r"HTTP(?:[ _]?(?:[Ee]rror|[Ss]tatus|[Cc]ode))?[ \t:]{1,3}(\d{3})\b")),
+    (("status",), re.compile(r"(?:[Ss]tatus(?:[ _]?[Cc]ode)?|STATUS)\\?[\"']?[ \t]{0,3}[:=]?"
+                             r"[ \t]{0,3}\\?[\"']?(\d{3})\b(?![.,:]\d)")),
+    (("error",), re.compile(r"Error(?:[ \t]?\[\w{1,40}\])?:[ \t]*(\d{3})\b(?![.,:]\d)")),
+    (("exception",), re.compile(r"Exception(?:[ \t]?\[\w{1,40}\])?:[ \t]*(\d{3})\b(?![.,:]\d)")),
+    (("too many", "bad gateway", "service", "gateway time", "internal server", "unauthori",
+      "forbidden", "not found", "bad request", "payment", "request time", "unprocessable",
+      "conflict", "too large", "not allowed", "client error", "server error", "web server",
+      "timed out", "unreachable", "timeout occurred", "ssl handshake", "overloaded"),
+     re.compile(r"\b(\d{3})[ \t]*(?:[:\-][ \t]*)?(?:" + _REASONS + r")\b")),
+    (("<title",), re.compile(r"<title>[^<\d]{0,80}?(\d{3})\b")),
+    (("returned error",), re.compile(r"returned error:?[ \t]*(\d{3})\b")),  # curl -f
 )
 
 
-def find_status(text: str, lines: list[ExceptionLine]) -> int | None:
-    """The HTTP status shown in the text; the last exception line is asked first."""
-    for source in ([lines[-1].line] if lines else []) + [text]:
+def find_status(text: str, lines: list[ExceptionLine], low: str | None = None) -> int | None:
+    """The HTTP status shown in the text (the earliest one: the response the client got, not
+    an upstream status quoted inside it); the last exception line is asked first."""
+    sources = [(lines[-1].line, lines[-1].line.lower())] if lines else []
+    sources.append((text, text.lower() if low is None else low))
+    for source, source_low in sources:
         best: tuple[int, int] | None = None
-        for pattern in STATUS_PATTERNS:
+        for needles, pattern in STATUS_PATTERNS:
+            for n in needles:
+                if n in source_low:
+                    break
+            else:
+                continue
             m = pattern.search(source)
             if m:
                 value = int(m.group(1))
@@ -484,15 +545,12 @@ def find_status(text: str, lines: list[ExceptionLine]) -> int | None:
 _SEP = r"\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}\\?[\"']?"
 _RETRY_MS = re.compile(r"[Rr]etry-[Aa]fter-[Mm][Ss]" + _SEP + r"(\d{1,9})")
 _RETRY_S = re.compile(r"[Rr]etry-[Aa]fter(?!-)" + _SEP + r"(\d{1,7}(?:\.\d{1,3})?)\b")
-_RESET = re.compile(r"x-ratelimit-reset-(?:requests|tokens)" + _SEP + r"([0-9hms.]{1,20})",
-                    re.IGNORECASE)
+_RESET = re.compile(r"x-ratelimit-reset-(?:requests|tokens)" + _SEP + r"([0-9hms.]{1,20})")
 _TRY_AGAIN = re.compile(r"(?:try again|retry|retrying) (?:in|after) ((?:\d{1,6}(?:\.\d{1,3})?"
                         r" ?(?:ms|milliseconds?|seconds?|secs?|s|minutes?|mins?|m|hours?|h)"
-                        r"(?![A-Za-z]) ?){1,3})", re.IGNORECASE)
+                        r"(?![a-z]) ?){1,3})")
 _DURATION = re.compile(r"(\d{1,6}(?:\.\d{1,3})?) ?(ms|milliseconds?|seconds?|secs?|s|minutes?"
                        r"|mins?|m|hours?|h)(?![A-Za-z])", re.IGNORECASE)
-_UNIT = {"ms": 0.001, "milli": 0.001, "s": 1.0, "se": 1.0, "m": 60.0, "mi": 60.0, "h": 3600.0,
-         "ho": 3600.0}
 
 
 def parse_duration(text: str) -> float | None:
@@ -501,27 +559,31 @@ def parse_duration(text: str) -> float | None:
     hit = False
     for value, unit in _DURATION.findall(text):
         unit = unit.lower()
-        factor = (_UNIT["ms"] if unit.startswith("ms") or unit.startswith("milli")
-                  else _UNIT["m"] if unit.startswith("m") else _UNIT["h"] if unit.startswith("h")
-                  else 1.0)
+        factor = (0.001 if unit.startswith(("ms", "milli")) else 60.0 if unit.startswith("m")
+                  else 3600.0 if unit.startswith("h") else 1.0)
         total += float(value) * factor
         hit = True
     return round(total, 3) if hit else None
 
 
-def find_retry_after(text: str, hay: str) -> float | None:
-    m = _RETRY_MS.search(text)
-    if m:
-        return int(m.group(1)) / 1000.0
-    m = _RETRY_S.search(text)
-    if m:
-        return float(m.group(1))
-    m = _TRY_AGAIN.search(hay)
-    if m:
-        return parse_duration(m.group(1))
-    m = _RESET.search(_head_tail(text, 4096))
-    if m:
-        return parse_duration(m.group(1))
+def find_retry_after(text: str, hay_lower: str, low: str | None = None) -> float | None:
+    """Seconds to wait, from retry-after(-ms) headers, "try again in 7s", or rate-limit resets."""
+    low = text.lower() if low is None else low
+    if "retry-after" in low:
+        m = _RETRY_MS.search(text)
+        if m:
+            return int(m.group(1)) / 1000.0
+        m = _RETRY_S.search(text)
+        if m:
+            return float(m.group(1))
+    if "try again" in hay_lower or "retry" in hay_lower:
+        m = _TRY_AGAIN.search(hay_lower)
+        if m:
+            return parse_duration(m.group(1))
+    if "x-ratelimit-reset" in low:
+        m = _RESET.search(_head_tail(low, 4096))
+        if m:
+            return parse_duration(m.group(1))
     return None
 
 
@@ -531,16 +593,23 @@ _REQ_HEADER = re.compile(r"(?:[Xx]-[Rr]equest-[Ii][Dd]|apim-request-id|[Rr]eques
 _RAY_ID = re.compile(r"Ray ID:?[ \t]*(?:<[^<>]{0,60}>)?[ \t]*([0-9a-f]{16})\b")
 
 
-def find_request_id(text: str) -> str | None:
-    m = _REQ_ID.search(text)
-    if m:
-        return m.group()
-    for m in _REQ_HEADER.finditer(text):
-        value = m.group(1)
-        if any(ch.isdigit() for ch in value):
-            return value
-    m = _RAY_ID.search(text)
-    return m.group(1) if m else None
+def find_request_id(text: str, low: str | None = None) -> str | None:
+    """req_… ids, x-request-id / request id values, or a Cloudflare Ray ID."""
+    low = text.lower() if low is None else low
+    if "req_" in text:
+        m = _REQ_ID.search(text)
+        if m:
+            return m.group()
+    if "request" in low:
+        for m in _REQ_HEADER.finditer(text):
+            value = m.group(1)
+            if any(ch.isdigit() for ch in value):
+                return value
+    if "Ray ID" in text:
+        m = _RAY_ID.search(text)
+        if m:
+            return m.group(1)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,49 +640,63 @@ def html_facts(text: str) -> tuple[str | None, str] | None:
 _HOST = re.compile(r"(?:https?://|host=['\"]?|connect to host )([A-Za-z0-9.\-]{1,253})"
                    r"(?::\d{1,5})?(/[^\s\"'<>)]{0,200})?")
 _OPENAI_HOSTS = ("openai.com",)
+_TITLE_HOST = re.compile(r"<title>([a-z0-9.\-]{1,200}\.[a-z]{2,24}) \| \d{3}")
 _API_PATH = re.compile(r"/v1\b|/openai/|/videos|/chat/completions|/responses|/models")
 
 
-def find_provider(text: str, hay: str, openai_shape: bool = False) -> str:
-    """azure, gateway, openai or unknown, from hints in the text, API hosts and body shape."""
-    sample = _head_tail(text, 4096)
-    probe = (hay + "\n" + sample).lower()
-    for name, matcher in PROVIDER_PATTERNS:
-        if name == "openai":
-            break
-        if matcher.search(probe):
+def _hinted(probe: str, needles: tuple[str, ...]) -> bool:
+    for needle in needles:
+        if needle in probe:
+            return True
+    return False
+
+
+def find_provider(text: str, hay: str, openai_shape: bool = False,
+                  low: str | None = None) -> str:
+    """azure, gateway, openai or unknown: hints in the text, the API host, the body's shape."""
+    sample = _head_tail(text.lower() if low is None else low, 4096)
+    probe = sample if len(text) <= 8192 else hay.lower() + "\n" + sample
+    for name, needles in PROVIDER_HINTS:
+        if name != "openai" and _hinted(probe, needles):
             return name
-    for m in _HOST.finditer(sample):
-        host = m.group(1).lower().rstrip(".")
-        path = m.group(2) or ""
-        is_api = m.group(0).startswith(("host", "connect")) or bool(_API_PATH.search(path))
-        if not is_api:
-            continue
-        if host.endswith(".openai.azure.com") or host.endswith(".azure-api.net"):
-            return "azure"
-        if host == "api.openai.com":
-            return "openai"
-        if not host.endswith(_OPENAI_HOSTS) and "." in host:
-            return "gateway"
-    if openai_shape:
+    if "http" in sample or "host" in sample:
+        for m in _HOST.finditer(sample):
+            host = m.group(1).rstrip(".")
+            path = m.group(2) or ""
+            is_api = m.group(0).startswith(("host", "connect")) or bool(_API_PATH.search(path))
+            if not is_api:
+                continue
+            if host.endswith((".openai.azure.com", ".azure-api.net")):
+                return "azure"
+            if host == "api.openai.com":
+                return "openai"
+            if not host.endswith(_OPENAI_HOSTS) and "." in host:
+                return "gateway"
+    m = _TITLE_HOST.search(sample)  # Cloudflare pages: <title>host | 524: ...</title>
+    if m and m.group(1) != "api.openai.com" and not m.group(1).endswith(_OPENAI_HOSTS):
+        return "gateway"
+    if openai_shape or _hinted(probe, PROVIDER_HINTS[-1][1]):
         return "openai"
-    for name, matcher in PROVIDER_PATTERNS:
-        if name == "openai" and matcher.search(probe):
-            return "openai"
     return "unknown"
 
 
-# ---------------------------------------------------------------------------------------------
-# everything together
-# ---------------------------------------------------------------------------------------------
+_EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeout")
+_NODE_NEEDLES = ("ECONN", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "EHOSTUNREACH",
+                 "ENETUNREACH", "UND_ERR_", "ERR_SOCKET", "ERR_TLS", "CERT_HAS", "UNABLE_TO_VERIFY",
+                 "SELF_SIGNED", "DEPTH_ZERO")
+
+
 def extract(text: str) -> Extracted:
     """All evidence from one (redacted) paste."""
     win = window(text)
+    low = win.lower()
     ex = Extracted()
     payload = extract_payload(win)
-    lines = exception_lines(win)
-    node_codes = {c.lower() for c in _NODE_CODES.findall(_head_tail(win, 8192))} if "E" in win else set()
-    page = html_facts(win)
+    lines = exception_lines(win) if any(n in win for n in _EXC_NEEDLES) else []
+    node_codes: set[str] = set()
+    if any(n in win for n in _NODE_NEEDLES):
+        node_codes = {c.lower() for c in _NODE_CODES.findall(_head_tail(win, 8192))}
+    page = html_facts(win) if "<" in win else None
 
     hay_parts: list[str] = []
     codes: set[str] = set(node_codes)
@@ -632,9 +715,10 @@ def extract(text: str) -> Extracted:
     if lines:
         ex.exceptions = frozenset({x.name for x in lines} | {x.short for x in lines})
         ex.exception_line = lines[-1].line
+        ex.exception_name = lines[-1].short
         hay_parts.extend(x.line for x in lines)
         if ex.message is None:
-            ex.message = lines[-1].line
+            ex.message = lines[-1].message or lines[-1].line
     if node_codes:
         hay_parts.append(" ".join(sorted(node_codes)))
         if ex.error_code is None:
@@ -650,10 +734,10 @@ def extract(text: str) -> Extracted:
     ex.hay = "\n".join(hay_parts)
     ex.hay_lower = ex.hay.lower()
     ex.codes = frozenset(codes)
-    ex.status = find_status(win, lines) or (payload.status if payload else None)
-    ex.retry_after_s = find_retry_after(win, ex.hay)
-    ex.request_id = find_request_id(win)
-    ex.provider = find_provider(win, ex.hay, payload is not None and payload.openai_shape)
+    ex.status = find_status(win, lines, low) or (payload.status if payload else None)
+    ex.retry_after_s = find_retry_after(win, ex.hay_lower, low)
+    ex.request_id = find_request_id(win, low)
+    ex.provider = find_provider(win, ex.hay, payload is not None and payload.openai_shape, low)
     return ex
 
 

@@ -110,8 +110,12 @@ class Matcher:
 
     def search(self, low: str) -> bool:
         """True when the regex matches ``low`` (a lower-cased text)."""
-        if self.keywords is not None and not any(k in low for k in self.keywords):
-            return False
+        if self.keywords is not None:
+            for k in self.keywords:
+                if k in low:
+                    break
+            else:
+                return False
         return self.regex.search(low) is not None
 
 
@@ -136,9 +140,12 @@ class Rule:
 
     def matches(self, codes: frozenset[str], status: int | None, exceptions: frozenset[str],
                 hay_lower: str, facts: frozenset[str]) -> bool:
-        """True when every predicate holds and at least one trigger fires."""
+        """True when every predicate holds and at least one trigger fires (a rule with no
+        triggers, only predicates, fires whenever its predicates hold)."""
         if self.when and not self.when <= facts:
             return False
+        if not (self.codes or self.statuses or self.exceptions or self.matcher):
+            return True
         if self.codes and not self.codes.isdisjoint(codes):
             return True
         if self.statuses and status in self.statuses:
@@ -172,11 +179,12 @@ RULES: tuple[Rule, ...] = (
     _r("insufficient_quota", "quota", False, 100,
        codes=("insufficient_quota", "billing_hard_limit_reached", "billing_not_active",
               "insufficient_user_quota", "quota_exceeded", "insufficient_balance",
-              "credit_balance_too_low", "pre_consume_token_quota_failed"),
+              "credit_balance_too_low", "pre_consume_token_quota_failed", "insufficientquota"),
        message=r"exceeded your current quota|check your plan and billing|billing hard limit"
                r"|billing (?:is )?not active|account is not active|credit balance is too low"
                r"|insufficient (?:balance|credits?|funds|quota)|out of credits"
-               r"|额度不足|余额不足|额度已用尽|配额不足|quota (?:has been )?exhausted",
+               r"|exceeds the available quota|额度不足|余额不足|额度已用尽|配额不足"
+               r"|quota (?:has been )?exhausted",
        summary="{provider_name} says the account is out of quota or credit (billing cap "
                "reached); retrying will not help until billing is fixed."),
     _r("payment_required", "quota", False, 36, statuses=(402,),
@@ -217,6 +225,14 @@ RULES: tuple[Rule, ...] = (
                "rejection that does not say what is wrong.",
        causes=(("platform_risk_control", 0.55), ("request_pattern", 0.25),
                ("account_limits", 0.12), ("content_moderation", 0.08))),
+    # Cloudflare's 1015 page shares the "Access denied" title with real blocks: the rate-limit
+    # wording wins, it is temporary.
+    _r("cloudflare_rate_limited", "rate_limit", True, 94,
+       message=r"you are being rate limited|error 1015\b",
+       summary="Cloudflare in front of {provider} is rate limiting this client (error 1015); "
+               "it lifts after a short wait.",
+       causes=(("rpm_exceeded", 0.5), ("request_pattern", 0.3), ("proxy_or_vpn_ip", 0.2)),
+       actions=("retry_backoff", "slow_down", "check_egress_ip", "capture_ray_id")),
     _r("cloudflare_block", "risk_control", False, 93,
        message=r"you have been blocked|attention required!? \| cloudflare|error 10(?:06|07|08|10|12|20)\b"
                r"|access denied \| [\w.\-]{1,100} used cloudflare|just a moment\.\.\."
@@ -441,7 +457,7 @@ RULES: tuple[Rule, ...] = (
     _r("status_timeout", "network", True, 32, statuses=(408, 499),
        summary="The request timed out before it completed ({status})."),
     _r("status_4xx", "bad_request", False, 31, statuses=(400, 409, 411, 413, 414, 415, 422),
-       summary="{provider_name} answered {status}: the request itself is malformed{param_part}."),
+       summary="{provider_name} answered {status}: the request is malformed."),
 
     # ---- weak hints --------------------------------------------------------------------------
     _r("invalid_request_param", "bad_request", False, 15, codes=("invalid_request_error",),
@@ -790,17 +806,16 @@ PARAM_HINTS: dict[str, str] = {
     "remix_video_id": "it must be the id of a completed video in this project.",
 }
 
-# Provider hints (regex on the redacted text → provider), checked in order.
-PROVIDER_HINTS: tuple[tuple[str, str], ...] = (
-    ("azure", r"openai\.azure\.com|azure|innererror|deploymentnotfound|ocp-apim"
-              r"|responsibleaipolicyviolation|\bapim-request-id|invalid subscription key"
-              r"|\"code\"\s*:\s*\"content_filter\"|'code':\s*'content_filter'"),
-    ("gateway", r"new_api_error|one_api_error|shell_api_error|openai_error\b|\bnew-api\b"
-                r"|\bone-api\b|openrouter|upstream error|\(request id: \d{10,}"
-                r"|当前分组|额度|令牌|渠道|上游|中转"),
-    ("openai", r"api\.openai\.com|\bopenai\.|platform\.openai\.com|help\.openai\.com"
-               r"|openai-organization|openai-processing-ms|\breq_[0-9a-f]{8,}"
-               r"|invalid_request_error|insufficient_quota|openai"),
+# Provider hints: lower-case substrings of the paste → provider, checked in this order
+# (a gateway or Azure in front of OpenAI-shaped errors is still a gateway or Azure).
+PROVIDER_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("azure", ("openai.azure.com", "azure", "innererror", "deploymentnotfound", "ocp-apim",
+               "responsibleaipolicyviolation", "apim-request-id", "invalid subscription key",
+               '"content_filter"', "'content_filter'")),
+    ("gateway", ("new_api_error", "one_api_error", "shell_api_error", "openai_error", "new-api",
+                 "one-api", "openrouter", "upstream error", "(request id: ", "当前分组", "额度",
+                 "令牌", "渠道", "上游", "中转")),
+    ("openai", ("openai", "req_", "invalid_request_error", "insufficient_quota")),
 )
 # How to name the provider mid-sentence ({provider}); {provider_name} is the capitalised form.
 PROVIDER_NAMES: dict[str, str] = {
@@ -853,13 +868,10 @@ def _validate() -> None:
 _validate()
 
 RULES_BY_PRIORITY: tuple[Rule, ...] = tuple(sorted(RULES, key=lambda r: -r.priority))
-PROVIDER_PATTERNS: tuple[tuple[str, Matcher], ...] = tuple(
-    (name, Matcher.build(rx)) for name, rx in PROVIDER_HINTS
-)
 
 __all__ = [
     "ACTIONS", "CATEGORY_DEFAULTS", "CAUSES", "GATEWAY_OVERRIDES", "NOTABLE_CODES", "PARAM_ALIASES",
     "PARAM_HINTS",
-    "Matcher", "PREDICATES", "PROVIDER_NAMES", "PROVIDER_PATTERNS", "RULES",
+    "Matcher", "PREDICATES", "PROVIDER_HINTS", "PROVIDER_NAMES", "RULES",
     "RULES_BY_PRIORITY", "RULE_DETAILS", "Rule", "STATUS_PAGE_URL",
 ]

@@ -77,9 +77,11 @@ NAMED: tuple[SecretPattern, ...] = (
     SecretPattern(
         "authorization", (),
         re.compile(r"((?i:authorization)\\?[\"']?[ \t]{0,5}[:=][ \t]{0,5}\\?[\"']?"
-                   r"(?:(?i:bearer|basic|token|bot)[ \t]{1,5})?)" + _TOKEN + r"{4,}"),
+                   r"(?:(?i:bearer|basic|token|bot)[ \t]{1,5})?)(?!(?i:bearer|basic|token|bot)[ \t])"
+                   + _TOKEN + r"{4,}+(?!\[)"),
     ),
-    SecretPattern("bearer", (), re.compile(r"((?i:bearer)[ \t]{1,10})" + _TOKEN + r"{8,}")),
+    SecretPattern("bearer", (),
+                  re.compile(r"((?i:bearer)[ \t]{1,10})" + _TOKEN + r"{8,}+(?!\[)")),
     # Named values in headers, JSON, reprs, env lines and query strings:
     # api-key: …, "api_key": "…", OPENAI_API_KEY=…, ?key=…&, token=…, Ocp-Apim-Subscription-Key: …
     SecretPattern(
@@ -89,7 +91,7 @@ NAMED: tuple[SecretPattern, ...] = (
             r"access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|id[_\-]?token|token|"
             r"client[_\-]?secret|secret[_\-]?key|secret|password|passwd)"
             r"\\?[\"']?[ \t]{0,5}[:=][ \t]{0,5}\\?[\"']?)"
-            r"(?!null\b|None\b|true\b|false\b)[^\s\"'&,;<>\\(){}\[\]]{4,}"
+            r"(?!null\b|None\b|true\b|false\b)[^\s\"'&,;<>\\(){}\[\]]{4,}+"
         ),
     ),
 )
@@ -121,7 +123,20 @@ def _name_hits(text: str) -> list[int]:
     return hits
 
 
-def _redact_named(text: str) -> str:
+def _sub(pattern: SecretPattern, text: str, found: set[str]) -> str:
+    """Apply one pattern, remembering each masked value (to mask its other occurrences)."""
+
+    def repl(m: re.Match[str]) -> str:
+        out = pattern.replace(m)
+        secret = m.group(0)[len(out) - len(MASK):]
+        if len(secret) >= MIN_REMEMBERED:
+            found.add(secret)
+        return out
+
+    return pattern.regex.sub(repl, text)
+
+
+def _redact_named(text: str, found: set[str]) -> str:
     hits = _name_hits(text)
     if not hits:
         return text
@@ -137,7 +152,7 @@ def _redact_named(text: str) -> str:
     for lo, hi in windows:
         chunk = text[lo:hi]
         for pattern in NAMED:
-            chunk = pattern.regex.sub(pattern.replace, chunk)
+            chunk = _sub(pattern, chunk, found)
         out.append(text[last:lo])
         out.append(chunk)
         last = hi
@@ -145,17 +160,51 @@ def _redact_named(text: str) -> str:
     return "".join(out)
 
 
+_ALL_TRIGGERS_LOWER: tuple[str, ...] = tuple(dict.fromkeys(
+    [t.lower() for p in PREFIXED for t in p.triggers] + list(NAME_ANCHORS)))
+MIN_REMEMBERED = 8  # masked values at least this long are masked wherever else they occur
+
+
+def mask_values(text: str, secrets: set[str] | frozenset[str]) -> str:
+    """Mask every occurrence of already-known secret values (longest first)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def redact_collect(text: str) -> tuple[str, set[str]]:
+    """Redact ``text``; also return the secret values that were masked.
+
+    A value recognised once (``Bearer abc…``) is masked wherever else it occurs in the text
+    (``token abc… expired``), and the caller can mask it in other texts too.
+    """
+    found: set[str] = set()
+    if not text:
+        return text, found
+    if len(text) < 4096 and text.isascii():
+        low = text.lower()
+        for t in _ALL_TRIGGERS_LOWER:
+            if t in low:
+                break
+        else:
+            return text, found  # nothing that can start a secret: the common case
+    for pattern in PREFIXED:
+        if any(t in text for t in pattern.triggers):
+            text = _sub(pattern, text, found)
+    text = _redact_named(text, found)
+    if found:
+        text = mask_values(text, found)
+    return text, found
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every secret we recognise replaced by ``[REDACTED]``.
 
     Idempotent: redacting twice gives the same result. Never raises on str input.
     """
-    if not text:
-        return text
-    for pattern in PREFIXED:
-        if any(t in text for t in pattern.triggers):
-            text = pattern.regex.sub(pattern.replace, text)
-    return _redact_named(text)
+    return redact_collect(text)[0]
 
 
-__all__ = ["MASK", "NAMED", "PREFIXED", "SecretPattern", "redact"]
+__all__ = ["MASK", "NAMED", "PREFIXED", "SecretPattern", "mask_values", "redact",
+           "redact_collect"]

@@ -1,0 +1,105 @@
+"""Secrets are masked in ``redacted`` and never come back in any field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from bot.diagnosis import diagnose
+from bot.diagnosis.redact import MASK, redact
+
+KEY_CHARS = st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+@pytest.mark.parametrize("text,secret", [
+    ("Incorrect API key provided: sk-live-7f3b9c2e1a8d4f6b0c5e9a7d3b1f8e2c.", "7f3b9c2e1a8d4f6b0c5e9a7d3b1f8e2c"),
+    ("OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234567890", "abcdefghijklmnop1234567890"),
+    ("key sk-svcacct-AAAABBBBCCCCDDDD1234", "AAAABBBBCCCCDDDD1234"),
+    ("sk-abcdefghijklmnopqrstuvwx", "abcdefghijklmnopqrstuvwx"),
+    ("Authorization: Bearer eyJabc.def-ghi_jklmnop", "eyJabc.def-ghi_jklmnop"),
+    ("authorization: 'Basic dXNlcjpwYXNzd29yZA=='", "dXNlcjpwYXNzd29yZA=="),
+    ("-H 'Bearer abcdefgh12345678'", "abcdefgh12345678"),
+    ("SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKl", "1234567890-0987654321-AbCdEfGhIjKl"),
+    ("xapp-1-A0123456789-1234567890123-abcdef", "A0123456789-1234567890123-abcdef"),
+    ("api-key: 0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"),
+    ("Ocp-Apim-Subscription-Key: fedcba9876543210fedcba9876543210", "fedcba9876543210fedcba9876543210"),
+    ("GET https://gw.example.com/v1/videos?api_key=s3cr3tvalue&limit=1", "s3cr3tvalue"),
+    ("https://x.example.com/v1?key=AbC123xyz", "AbC123xyz"),
+    ("https://x.example.com/cb?access_token=tok_9f8e7d6c5b", "tok_9f8e7d6c5b"),
+    ('{"token": "ghp_abcdefghijklmnop"}', "ghp_abcdefghijklmnop"),
+    ("AWS key AKIAIOSFODNN7EXAMPLE in the env", "AKIAIOSFODNN7EXAMPLE"),
+    ("postgres://bot:hunter2hunter2@db:5432/x", "hunter2hunter2"),
+])
+def test_redacts(text: str, secret: str) -> None:
+    out = redact(text)
+    assert secret not in out
+    assert MASK in out
+
+
+def test_partially_masked_key_stays_masked() -> None:
+    out = redact("Incorrect API key provided: sk-proj-AbCd****************************wXyZ.")
+    assert "AbCd" not in out and "wXyZ" not in out and out.endswith(".")
+
+
+@pytest.mark.parametrize("text", [
+    "risk-management-framework-version-two",
+    '{"error":{"code":"invalid_api_key","message":"x"}}',
+    "x-ratelimit-remaining-tokens: 100\nmax_tokens=5",
+    "Rate limit reached for sora-2 in organization org-abc",
+    "",
+])
+def test_leaves_ordinary_text_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_idempotent() -> None:
+    text = "Authorization: Bearer sk-proj-abcdefghijklmnopqrstuvwx api_key=zzzzzzzz"
+    assert redact(redact(text)) == redact(text)
+
+
+def test_unicode_escaped_key_in_json_is_masked_after_decoding() -> None:
+    d = diagnose('{"error":{"message":"Incorrect API key provided: \\u0073k-proj-'
+                 'abcdefghijklmnopqrstuvwxyz123456.","code":"invalid_api_key"}}')
+    assert "abcdefghijklmnopqrstuvwxyz123456" not in json.dumps(d.to_dict())
+
+
+_SECRETS = st.one_of(
+    st.builds(lambda p, b: p + b, st.sampled_from(["sk-", "sk-proj-", "sk-svcacct-", "sk-live-"]),
+              st.text(KEY_CHARS, min_size=20, max_size=64)),
+    st.builds(lambda b: "xoxb-" + b, st.text(KEY_CHARS, min_size=12, max_size=40)),
+)
+_TEMPLATES = [
+    '{{"error":{{"message":"Incorrect API key provided: {s}. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}}}',
+    "openai.AuthenticationError: Error code: 401 - {{'error': {{'message': 'Incorrect API key provided: {s}', 'type': 'invalid_request_error', 'param': None, 'code': 'invalid_api_key'}}}}",
+    "curl https://api.openai.com/v1/videos -H 'Authorization: Bearer {s}'\nHTTP/1.1 401\n{{\"error\":{{\"message\":\"bad key {s}\",\"code\":\"{s}\",\"param\":\"{s}\"}}}}",
+    "GET https://gw.example.com/v1/videos?api_key={s}&x=1 -> 429 {{\"error\":{{\"message\":\"Rate limit for {s}\",\"type\":\"{s}\"}}}}",
+    'x-request-id: {s}\nBadRequestError: 400 {s} Unable to process request',
+    '{{"error":{{"message":"{{\\"error\\":{{\\"message\\":\\"key {s} rejected\\",\\"code\\":\\"invalid_api_key\\"}}}}","type":"new_api_error"}}}}',
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=_SECRETS, template=st.sampled_from(_TEMPLATES))
+def test_generated_secret_never_leaks_into_any_field(secret: str, template: str) -> None:
+    text = template.format(s=secret)
+    d = diagnose(text)
+    blob = json.dumps(d.to_dict(), ensure_ascii=False) + (d.request_id or "")
+    body = secret.split("-", 1)[1] if secret.startswith("xoxb-") else secret[3:]
+    assert secret not in blob
+    assert body not in blob
+
+
+@settings(max_examples=200, deadline=None)
+@given(token=st.text(KEY_CHARS, min_size=16, max_size=48),
+       template=st.sampled_from([
+           "Authorization: Bearer {t}\nHTTP/1.1 401 Unauthorized",
+           '{{"headers": {{"authorization": "Bearer {t}"}}, "error": {{"message": "nope"}}}}',
+           "openai.AuthenticationError: Error code: 401 - {{'error': {{'message': 'token {t} expired'}}}} bearer {t}",
+       ]))
+def test_generated_bearer_token_never_leaks(token: str, template: str) -> None:
+    assume(token.lower() not in template.lower())
+    d = diagnose(template.format(t=token))
+    assert token not in json.dumps(d.to_dict(), ensure_ascii=False)
