@@ -289,9 +289,8 @@ async def _wait_demo(rt: Runtime) -> None:
 
 
 async def _start_web(rt: Runtime, extra_routes: list[Any], *, required: bool) -> None:
-    import uvicorn
-
     from bot.web.app import build_web_app
+    from bot.web.server import WebServer
 
     class _Health:
         def scheduler_alive(self) -> bool:
@@ -300,24 +299,23 @@ async def _start_web(rt: Runtime, extra_routes: list[Any], *, required: bool) ->
         def is_leader(self) -> bool:
             return rt.leader.is_leader if rt.leader is not None else True
 
+        def job_intervals(self) -> dict[str, float]:
+            return {j.name: j.interval_s for j in rt.scheduler.jobs} if rt.scheduler else {}
+
     app = build_web_app(store=rt.store, settings=rt.settings, health=_Health(), metrics=rt.metrics,
                         on_events=rt.monitor.feed_error_events, extra_routes=extra_routes)
-    config = uvicorn.Config(app, host=os.environ.get("HOST", "0.0.0.0"), port=rt.settings.PORT,
-                            log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.02)
-    if task.done():
-        msg = f"PORT: cannot listen on port {rt.settings.PORT} (in use?)"
+    server = WebServer(app, host=os.environ.get("HOST", "0.0.0.0"), port=rt.settings.PORT,
+                       log_level="debug" if rt.settings.LOG_LEVEL == "DEBUG" else "warning")
+    try:
+        await server.start()
+    except OSError as exc:
+        msg = f"PORT: cannot listen on port {rt.settings.PORT}: {exc.strerror or exc}"
         if required:
-            raise ConfigError(msg)
+            raise ConfigError(msg) from None
         log.warning("%s; web app (/healthz, /metrics, ingest) not started", msg)
         return
-    log.info("web app listening on port %s", rt.settings.PORT)
+    log.info("web app listening on %s", server.url)
     rt.web_server = server
-    rt.tasks.append(task)
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
@@ -333,7 +331,7 @@ async def _shutdown(rt: Runtime) -> None:
     if rt.scheduler is not None:
         await rt.scheduler.stop(timeout=5.0)
     if rt.web_server is not None:
-        rt.web_server.should_exit = True
+        await rt.web_server.stop()
     for closer in rt.closers:
         with contextlib.suppress(Exception):
             await closer()

@@ -201,6 +201,22 @@ def _rerank(causes: Sequence[Cause], provider_side: bool) -> tuple[Cause, ...]:
     return tuple(sorted(out, key=lambda c: -c.likelihood))
 
 
+def _health_phrase(ev: Evidence, decision: Decision) -> str:
+    """What the live evidence says about the provider, in a few words."""
+    official = [p for p in ev.probes if p.target == ev.official_target]
+    if not official:
+        probes = "no probe results yet"
+    elif not _failing(official):
+        probes = "probes healthy"
+    elif decision.verdict == "network":
+        probes = "probes cannot reach the API from here, but the API answered your request"
+    else:
+        probes = "some probes fail"
+    page = ("page unreadable" if ev.indicator == "unknown"
+            else f"page {ev.indicator.replace('_', ' ')}")
+    return f"{probes}, {page}"
+
+
 def apply_evidence(d: Diagnosis, ev: Evidence) -> Diagnosis:
     """Fill ``verdict`` for a pasted error and re-rank its causes by the live evidence."""
     decision = decide(ev)
@@ -221,12 +237,15 @@ def apply_evidence(d: Diagnosis, ev: Evidence) -> Diagnosis:
         verdict, reason = "unknown", "no live evidence yet (status page unread, no probes)"
     else:
         verdict = _verdict_for_category(d.category)
-        if verdict == "provider":  # a 5xx while everything looks healthy: probably transient
-            reason = (f"{decision.reason}; a server error while probes look healthy is usually "
-                      "transient → retry with backoff")
+        if verdict == "provider":  # a 5xx while nothing else looks wrong: probably transient
+            reason = (f"{decision.reason}; a server error while the provider looks healthy is "
+                      "usually transient → retry with backoff")
+        elif verdict == "network":
+            reason = (f"{decision.reason}; the provider looks healthy, so the failure is between "
+                      "you and the API → network side")
         else:
-            reason = (f"probes healthy, page {ev.indicator.replace('_', ' ')}; only your requests "
-                      f"fail with this error → account/request side")
+            reason = (f"{_health_phrase(ev, decision)}; only your requests fail with this error → "
+                      "account/request side")
             causes = _rerank(causes, provider_side=False)
     if decision.fallback:
         name, url = decision.fallback

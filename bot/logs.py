@@ -38,8 +38,8 @@ def setup_logging(level: str = "INFO", stream=None) -> None:
     handler._sora_bot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    # Libraries that log request URLs/headers at INFO are kept at WARNING.
-    for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn.access", "slack_bolt", "slack_sdk",
-                  "discord", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)
-                                              if isinstance(logging.getLevelName(level), int) else logging.WARNING))
+    # Libraries that log request URLs, headers or chatter at INFO are kept at WARNING.
+    lib_level = max(logging.WARNING, root.level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access",
+                  "slack_bolt", "slack_sdk", "discord", "aiohttp.access", "alembic"):
+        logging.getLogger(noisy).setLevel(lib_level)

@@ -75,6 +75,15 @@ class CoreServices:
                         targets={t.name: t.base_url for t in self.targets},
                         official_target=OFFICIAL_TARGET)
 
+    async def fresh_evidence(self) -> Evidence:
+        """Evidence for a diagnosis; the shell and CLI refresh it first when it is stale."""
+        if self.auto_refresh and self.is_stale():
+            try:
+                await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
+            except asyncio.TimeoutError:
+                log.warning("evidence refresh timed out; using stored evidence")
+        return self.evidence()
+
     def is_stale(self) -> bool:
         """True when stored evidence is missing or older than its poll interval."""
         now = self.now()

@@ -21,26 +21,38 @@ PROMPT = "sora> "
 CONTINUATION = "....> "
 
 
-def split_messages(lines: Iterable[str]) -> Iterator[str]:
-    """Group lines into messages: a blank line ends a message.
+class MessageSplitter:
+    """Incremental message framing: a blank line ends a message.
 
     A ``/sora`` command on one line is a message of its own even without a blank line after it,
-    so ``printf '/sora help\\n/sora status\\n'`` gives two messages.
+    so ``printf '/sora help\\n/sora status\\n'`` gives two messages. Incremental, so a long-lived
+    pipe gets each answer as soon as its message is complete.
     """
-    buf: list[str] = []
-    for raw in lines:
+
+    def __init__(self) -> None:
+        self._buf: list[str] = []
+
+    def feed(self, raw: str) -> list[str]:
         line = raw.rstrip("\r\n")
         if not line.strip():
-            if buf:
-                yield "\n".join(buf)
-                buf = []
-            continue
-        if line.lstrip().startswith("/sora") and not buf:
-            yield line.strip()
-            continue
-        buf.append(line)
-    if buf:
-        yield "\n".join(buf)
+            return self.flush()
+        if line.lstrip().startswith("/sora") and not self._buf:
+            return [line.strip()]
+        self._buf.append(line)
+        return []
+
+    def flush(self) -> list[str]:
+        if not self._buf:
+            return []
+        message, self._buf = "\n".join(self._buf), []
+        return [message]
+
+
+def split_messages(lines: Iterable[str]) -> Iterator[str]:
+    splitter = MessageSplitter()
+    for raw in lines:
+        yield from splitter.feed(raw)
+    yield from splitter.flush()
 
 
 class ShellAdapter:
@@ -71,11 +83,16 @@ class ShellAdapter:
         return reply
 
     async def run_stream(self, stream: IO[str]) -> int:
-        """Answer every message of a non-interactive stream in order; exit code 0."""
-        lines = await asyncio.to_thread(stream.readlines)
-        for message in split_messages(lines):
-            await self.handle(message)
-        return 0
+        """Answer every message of a non-interactive stream in order, as each one completes;
+        exit code 0 at end of input."""
+        splitter = MessageSplitter()
+        while True:
+            raw = await asyncio.to_thread(stream.readline)
+            messages = splitter.feed(raw) if raw else splitter.flush()
+            for message in messages:
+                await self.handle(message)
+            if not raw:
+                return 0
 
     async def run_interactive(self) -> int:
         """A prompt with history (readline); a blank line sends a multi-line paste."""

@@ -47,7 +47,7 @@ def parse_duration(text: str) -> timedelta | None:
 class Services(Protocol):
     """What the router needs from the core. ``bot.service.CoreServices`` is the real one."""
 
-    def evidence(self): ...  # -> bot.evidence.Evidence | None
+    async def fresh_evidence(self): ...  # -> bot.evidence.Evidence
     async def status_report(self): ...  # -> bot.evidence.StatusReport
     async def run_probes(self, target: str | None): ...  # -> list[ProbeResult]
     def subscribe(self, channel: ChannelRef, kinds: str, by: str | None) -> bool: ...
@@ -99,7 +99,7 @@ class Router:
         detect, count = self.services.paste_settings(channel) if self.services else (True, False)
         if not detect:
             return None
-        diagnosis = self._diagnose_text(text)
+        diagnosis = await self._diagnose_text(text)
         if count and self.services is not None:
             self.services.record_paste(diagnosis, channel)
         return views.diagnosis_reply(diagnosis)
@@ -114,8 +114,8 @@ class Router:
     async def _unknown(self, command: Command) -> Reply:
         return views.help_reply(unknown=command.args.split()[0] if command.args.split() else "")
 
-    def _diagnose_text(self, text: str) -> Diagnosis:
-        evidence = self.services.evidence() if self.services is not None else None
+    async def _diagnose_text(self, text: str) -> Diagnosis:
+        evidence = await self.services.fresh_evidence() if self.services is not None else None
         return diagnose(text[:MAX_PASTE_CHARS], evidence)
 
     async def _diagnose(self, command: Command) -> Reply:
@@ -123,7 +123,7 @@ class Router:
         if not paste:
             return views.usage_reply("diagnose <paste the error>",
                                      "Paste the error text, JSON body or exception line after the command.")
-        diagnosis = self._diagnose_text(paste)
+        diagnosis = await self._diagnose_text(paste)
         if self.services is not None:
             _, count = self.services.paste_settings(command.channel)
             if count:

@@ -43,8 +43,9 @@ class Scheduler:
             self._inflight.add(task)
         try:
             await spec.func()
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError:  # shutdown cut a run short: expected, not an error
+            log.info("job %s cancelled at shutdown", spec.name)
+            return
         except Exception as exc:  # a failing job is logged and recorded, never kills the loop
             log.warning("job %s failed: %s: %s", spec.name, type(exc).__name__, exc)
             self._record(spec.name, False, f"{type(exc).__name__}: {exc}"[:500])
@@ -81,14 +82,15 @@ class Scheduler:
         """Stop scheduling, then let in-flight runs finish (bounded), then cancel the rest."""
         if self._sched is None:
             return
-        self._sched.shutdown(wait=False)
-        self._sched = None
+        self._sched.pause()  # no new runs while the current ones finish
         self.running = False
         pending = [t for t in self._inflight if not t.done()]
         if pending:
-            done, still = await asyncio.wait(pending, timeout=timeout)
+            _, still = await asyncio.wait(pending, timeout=timeout)
             for t in still:
                 t.cancel()
             if still:
                 await asyncio.gather(*still, return_exceptions=True)
+        self._sched.shutdown(wait=False)
+        self._sched = None
         log.info("scheduler stopped")
