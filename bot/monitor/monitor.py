@@ -38,6 +38,7 @@ from bot.monitor.signals import (
 log = logging.getLogger("bot.monitor")
 
 ALL_EVIDENCE = frozenset({"probes", "team"})
+MAX_EXPLAINED_KEYS = 500  # official incident keys come and go; keep the log bounded
 _CHANGE_KINDS: Mapping[str, str] = {
     "indicator": "indicator", "indicator_changed": "indicator", "status": "indicator",
     "incident_opened": "opened", "opened": "opened", "incident_new": "opened",
@@ -53,12 +54,12 @@ _at = attrgetter("at")
 class _Official:
     """An official incident the monitor has posted."""
 
-    __slots__ = ("key", "severity", "stamp", "impact", "opened_at")
+    __slots__ = ("key", "severity", "stamp", "impact", "opened_at", "title")
 
     def __init__(self, key: str, severity: str, stamp: str | None, impact: str | None,
-                 opened_at: datetime) -> None:
+                 opened_at: datetime, title: str) -> None:
         self.key, self.severity, self.stamp = key, severity, stamp
-        self.impact, self.opened_at = impact, opened_at
+        self.impact, self.opened_at, self.title = impact, opened_at, title
 
 
 class Monitor:
@@ -89,15 +90,15 @@ class Monitor:
 
     # -- input ---------------------------------------------------------------------------
 
-    def observe(self, outcome: Outcome) -> None:
-        """Record one observation. Timestamps in the future (a client's skewed clock) count
-        as now; ones older than every window are dropped."""
+    def observe(self, outcome: Outcome) -> bool:
+        """Record one observation; False if it was dropped. Timestamps in the future (a
+        client's skewed clock) count as now; ones older than every window are dropped."""
         now = self.now()
         if outcome.at > now:
             outcome = Outcome(outcome.target, now, outcome.ok, outcome.category, outcome.source,
                               outcome.channel_key, outcome.kind)
         if (now - outcome.at).total_seconds() > self._horizon:
-            return
+            return False
         if outcome.source == "probe":
             insort(self._probes.setdefault(outcome.target, []), outcome, key=_at)
         elif role_of(outcome.category) is Role.PROVIDER:
@@ -106,10 +107,13 @@ class Monitor:
             insort(self._by_category.setdefault(outcome.category or "unknown", []), outcome,
                    key=_at)
         insort(self._all, outcome, key=_at)
-        if not outcome.ok and role_of(outcome.category) in (Role.PROVIDER, Role.STORM):
+        # What keeps an outage from being "quiet": exactly what counts as outage evidence.
+        counts = (Role.PROVIDER, Role.STORM) if outcome.source == "probe" else (Role.PROVIDER,)
+        if not outcome.ok and role_of(outcome.category) in counts:
             last = self._last_provider_error.get(outcome.target)
             if last is None or outcome.at > last:
                 self._last_provider_error[outcome.target] = outcome.at
+        return True
 
     def observe_many(self, outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
@@ -121,10 +125,9 @@ class Monitor:
         a noisy team's usual errors for a new one. Returns how many were kept."""
         n = 0
         for outcome in outcomes:
-            self.observe(outcome)
-            if outcome.at < self._watching_since:
-                self._watching_since = outcome.at
-            n += 1
+            if self.observe(outcome):
+                self._watching_since = min(self._watching_since, outcome.at)
+                n += 1
         return n
 
     @property
@@ -191,8 +194,7 @@ class Monitor:
         if intent.action == "resolve":
             since = self._opened_at.pop(key, None)
             lasted = f" after {_duration((now - since).total_seconds())}" if since else ""
-            title = f"{subject.split(':', 1)[-1]}: resolved" if kind == "surge" else \
-                f"{target} API: recovered"
+            title = _subject_title(subject, "back to normal" if kind == "surge" else "recovered")
             summary = f"Back to normal{lasted}. {verdict.why}"
         elif intent.action == "update" and intent.reason == SEVERITY_CHANGED:
             summary = f"Now {intent.severity}. {verdict.why}"
@@ -208,14 +210,15 @@ class Monitor:
             n = len(self._tracks.get(key, Track()).changes)
             return Decision(
                 action="flapping", key=fkey, kind="flapping", target=target, severity="warning",
-                reason=intent.reason, title=f"{subject}: flapping",
+                reason=intent.reason, title=_subject_title(subject, "flapping"),
                 summary=(f"{n} open/resolve changes in the last {window}. Further open and "
                          f"resolve notices are held until it has been stable for {window}. "
                          f"Latest: {verdict.why}"),
                 linked_key=key, at=now, fields=(("Changes", f"{n} in {window}"),))
         state = "failing" if self._tracks.get(key, Track()).active else "healthy"
         return Decision(action="resolve", key=fkey, kind="flapping", target=target,
-                        severity="warning", reason=RESOLVED, title=f"{subject}: stable again",
+                        severity="warning", reason=RESOLVED,
+                        title=_subject_title(subject, "stable again"),
                         summary=f"No state change for {window}; it is {state} now. {verdict.why}",
                         linked_key=key, at=now)
 
@@ -294,8 +297,7 @@ class Monitor:
             if severity != state.severity:
                 state.severity = severity
                 d = Decision(action="update", key=key, kind="official", target=None,
-                             severity=severity, reason=SEVERITY_CHANGED,
-                             title=f"Official: status now {self._indicator_text()}",
+                             severity=severity, reason=SEVERITY_CHANGED, title=state.title,
                              summary=f"The status page now shows {self._indicator_text()}.",
                              at=now, fields=(("Status page", self._indicator_text()),))
                 decisions.append(d)
@@ -317,8 +319,7 @@ class Monitor:
                 continue
             del self._official[key]
             d = Decision(action="resolve", key=key, kind="official", target=None,
-                         severity=posted.severity, reason=RESOLVED,
-                         title="Official: incident closed",
+                         severity=posted.severity, reason=RESOLVED, title=posted.title,
                          summary="The status page no longer lists this incident.", at=now)
             self._note(key, "official", "no longer listed on the status page", [d], now)
             out.append(d)
@@ -354,7 +355,8 @@ class Monitor:
             return [d]
         if posted is None:
             linked = self._linked_outage()
-            self._official[key] = _Official(key, severity, stamp, impact, now)
+            self._official[key] = _Official(key, severity, stamp, impact, now,
+                                            f"Official: {name}")
             d = Decision(action="open", key=key, kind="official", target=None, severity=severity,
                          reason=FIRST_NOTICE, title=f"Official: {name}", summary=summary,
                          linked_key=linked, at=now, fields=fields, url=url,
@@ -437,9 +439,9 @@ class Monitor:
                                            severity=old.severity, evidence=old.evidence,
                                            flapping=True, last_change_at=updated)
             elif prefix == "official":
-                self._official[key] = _Official(key, severity,
-                                                getattr(row, "official_update_at", None), None,
-                                                opened)
+                self._official[key] = _Official(
+                    key, severity, getattr(row, "official_update_at", None), None, opened,
+                    getattr(row, "title", None) or f"Official: {rest}")
             else:
                 log.warning("restore: unknown incident key %r ignored", key)
                 continue
@@ -456,6 +458,10 @@ class Monitor:
         if not decisions and self._last_note.get(key) == f"{status}|{note}":
             return
         self._last_note[key] = f"{status}|{note}"
+        if key not in self._log and len(self._log) >= MAX_EXPLAINED_KEYS:
+            stalest = min(self._log, key=lambda k: self._log[k][-1].at if self._log[k] else at)
+            del self._log[stalest]
+            self._last_note.pop(stalest, None)
         entry = Explanation(at=at, key=key, status=status, note=note,
                             decisions=tuple(f"{d.action} {d.key} ({d.reason})" for d in decisions))
         self._log.setdefault(key, deque(maxlen=self._log_size)).append(entry)
@@ -499,6 +505,13 @@ def _stamp(incident: Mapping[str, Any]) -> str | None:
     digest = hashlib.sha1(str(latest).encode()).hexdigest()[:12] if latest else ""
     stamp = f"{when[:40]}#{digest}" if digest else when[:40]
     return stamp or None
+
+
+def _subject_title(subject: str, words: str) -> str:
+    """'openai API: recovered', 'risk control errors: back to normal'."""
+    if subject.startswith("surge:"):
+        return f"{subject.split(':', 1)[1].replace('_', ' ')} errors: {words}"
+    return f"{subject} API: {words}"
 
 
 def _duration(seconds: float) -> str:

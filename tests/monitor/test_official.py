@@ -37,6 +37,7 @@ def test_official_incident_opens_updates_and_resolves(clock: FakeClock) -> None:
     assert "Fix rolling out." in update.summary
 
     [worse] = m.official(OfficialChange("indicator", None, "major_outage"))
+    assert worse.title == opened.title
     assert (worse.action, worse.key, worse.reason, worse.severity) == (
         "update", "official:01KSORA", "severity changed", "critical")
 
@@ -139,3 +140,16 @@ def test_an_incident_that_ended_while_the_bot_was_down_is_resolved_on_the_next_p
     [d] = m.official_sync([])                            # gone from the page
     assert (d.action, d.key, d.reason) == ("resolve", "official:01KSORA", "resolved")
     assert m.official_sync([]) == []
+
+
+def test_the_reasoning_log_stays_bounded(clock: FakeClock) -> None:
+    from bot.monitor.monitor import MAX_EXPLAINED_KEYS
+
+    m = Monitor(now=clock)
+    for n in range(MAX_EXPLAINED_KEYS + 50):
+        m.official(OfficialChange("incident_opened", {**incident(), "id": f"inc{n}"}))
+        m.official(OfficialChange("incident_resolved", {**incident("resolved"), "id": f"inc{n}"}))
+        clock.advance(1)
+    keys = {e.key for e in m.explain()}
+    assert len(keys) <= MAX_EXPLAINED_KEYS and "official:inc549" in keys
+    assert "official:inc0" not in keys

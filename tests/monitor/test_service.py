@@ -231,3 +231,23 @@ def test_sync_status_resolves_what_ended_during_downtime_and_ignores_unreadable_
     restarted.sync_status({"ok": True, "incidents": []})
     assert [d.action for d in restarted.evaluate_and_apply()] == ["resolve"]
     assert notices(store, "official:01KSORA", "C-status") == [("opened", 1), ("resolved", 2)]
+
+
+def test_flapping_reaches_channels_as_one_notice_then_one_resolve(store: Store,
+                                                                  clock: FakeClock) -> None:
+    svc = service(store, clock)
+    tick(svc, clock, 180, probe=False)
+    for _ in range(6):                                   # an hour of 5-min alternation
+        tick(svc, clock, 300, probe=True)
+        tick(svc, clock, 300, probe=False)
+    tick(svc, clock, 3600 + 300, probe=False)            # then stable
+    flap = next(i for i in store.recent_incidents(20) if i.key == "flapping:openai")
+    assert (flap.kind, flap.target, flap.state) == ("flapping", "openai", "resolved")
+    assert [(e.kind, e.reason) for e in store.incident_timeline(flap.id)] == [
+        ("opened", "flapping"), ("resolved", "resolved")]
+    assert notices(store, "flapping:openai", "C-incidents") == [("opened", 1), ("resolved", 2)]
+    assert notices(store, "flapping:openai", "C-status") == []
+    outages = [i for i in store.recent_incidents(20) if i.key == "outage:openai"]
+    assert len(outages) == 2 and all(i.state == "resolved" for i in outages)
+    assert store.open_incidents() == []
+    assert len([r for r in store.outbox_rows() if r.channel == "C-all"]) <= 6
