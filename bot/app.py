@@ -25,7 +25,6 @@ from bot.errors import ConfigError
 
 log = logging.getLogger("bot.app")
 
-MONITOR_EVAL_INTERVAL_S = 5.0
 OUTBOX_DRAIN_INTERVAL_S = 1.0
 RETENTION_INTERVAL_S = 3600.0
 
@@ -109,13 +108,14 @@ class Runtime:
 def _demo_settings(settings: Settings, fakes) -> Settings:
     """Point the bot at the loopback fakes, with fast intervals and a throwaway database."""
     db_dir = tempfile.mkdtemp(prefix="sora-bot-demo-")
+    interval = max(0.5, min(2.0, fakes.timeline_seconds / 30))
     return settings.model_copy(update={
         "SORA_API_BASE_URL": fakes.sora_base_url,
         "SORA_STATUS_URL": fakes.status_url,
         "OPENAI_API_KEY": SecretStr(fakes.env()["OPENAI_API_KEY"]),
         "SORA_GATEWAYS": "",
-        "PROBE_INTERVAL": 2.0,
-        "STATUS_POLL_INTERVAL": 2.0,
+        "PROBE_INTERVAL": interval,
+        "STATUS_POLL_INTERVAL": interval,
         "PROBE_TIMEOUT": 1.5,
         "DATABASE_URL": f"sqlite:///{os.path.join(db_dir, 'demo.db')}",
         "SLACK_BOT_TOKEN": None, "SLACK_APP_TOKEN": None, "DISCORD_TOKEN": None,
@@ -153,13 +153,13 @@ def _jobs(rt: Runtime):
     return [
         JobSpec("probes", probes, s.PROBE_INTERVAL, jitter_s=min(5.0, s.PROBE_INTERVAL * 0.1)),
         JobSpec("status_poll", status, s.STATUS_POLL_INTERVAL, jitter_s=min(5.0, s.STATUS_POLL_INTERVAL * 0.1)),
-        JobSpec("monitor", evaluate, min(MONITOR_EVAL_INTERVAL_S, s.PROBE_INTERVAL)),
+        JobSpec("monitor", evaluate, rt.monitor.monitor.policies.evaluate_interval_s),
         JobSpec("outbox", drain, OUTBOX_DRAIN_INTERVAL_S),
         JobSpec("retention", retention, RETENTION_INTERVAL_S),
     ]
 
 
-async def run(demo: bool = False) -> int:
+async def run(demo: bool = False, demo_seconds: float = 60.0) -> int:
     from bot.logs import setup_logging
 
     settings = load_settings()
@@ -168,7 +168,7 @@ async def run(demo: bool = False) -> int:
     if demo:
         from bot.fakes.demo import start_demo_fakes
 
-        fakes = start_demo_fakes()
+        fakes = start_demo_fakes(timeline_seconds=demo_seconds)
         settings = _demo_settings(settings, fakes)
         log.info("demo mode: fake Sora API at %s, fake status page at %s",
                  fakes.sora_base_url, fakes.status_url)
@@ -181,7 +181,7 @@ async def run(demo: bool = False) -> int:
 
 async def _run(settings: Settings, *, demo_fakes=None) -> int:
     from bot.commands.router import Router
-    from bot.monitor import Monitor
+    from bot.monitor import DEFAULT_POLICIES, Monitor
     from bot.monitor.service import MonitorService
     from bot.notify import DeliveryWorker
     from bot.scheduler import LeaderElector, Scheduler, always_leader
@@ -190,7 +190,8 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
     store = _open_store(settings)
     log.info("database ready (%s)", store.describe_url())
     metrics = Metrics()
-    monitor = MonitorService(store, Monitor())
+    policies = DEFAULT_POLICIES.for_probe_interval(settings.PROBE_INTERVAL)
+    monitor = MonitorService(store, Monitor(policies))
     monitor.restore()
     services = _services(settings, store, monitor=monitor)
     router = Router(services)

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bot: migrate, scheduler, web app, adapters (shell when no token)")
     run.add_argument("--demo", action="store_true",
                      help="start loopback fakes of the Sora API and status page with a scripted outage")
+    run.add_argument("--demo-seconds", type=float, default=60.0, metavar="S",
+                     help="length of the demo's scripted outage timeline (default 60)")
 
     d = sub.add_parser("diagnose", help="diagnose a pasted error (FILE or stdin)")
     d.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="file to read; - or none for stdin")
@@ -163,7 +165,9 @@ def _cmd_db(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run
 
-    return asyncio.run(run(demo=args.demo))
+    if args.demo_seconds < 5:
+        raise ConfigError("--demo-seconds must be at least 5")
+    return asyncio.run(run(demo=args.demo, demo_seconds=args.demo_seconds))
 
 
 COMMANDS = {"diagnose": _cmd_diagnose, "status": _cmd_status, "probe": _cmd_probe,
