@@ -1,0 +1,212 @@
+"""Alert delivery to Slack: the outbox's ``Sink`` for platform "slack".
+
+One incident, one Slack thread:
+
+- ``opened`` (or any notice with no parent yet) → a new channel message with an editable status
+  line and Acknowledge / Mute 1 h buttons; its ``ts`` is the thread id of the incident;
+- ``updated`` / ``flapping`` / ``status`` → a reply in that thread, then the parent's status
+  line edited (``chat.update``) so the channel shows the current state at a glance;
+- ``resolved`` → a reply in the thread, then the parent edited to "Resolved", buttons removed.
+
+Exactly once: ``chat.postMessage`` has no idempotency key, so every message carries
+``metadata={"event_type": "sora_bot_notice", "event_payload": {"outbox_id", "dedupe_key"}}``;
+after an ambiguous failure the outbox calls ``find_existing``, which looks for that metadata
+(``conversations.history`` for parents, ``conversations.replies`` for thread replies).
+
+The parent edit is best effort: the notice *is* the thread reply, and raising after it was
+posted would make the outbox post it again. Failures are classified into ``SendError`` by
+``adapters.slack.client.send_error`` (429 → retry after Retry-After, 5xx → retry, a missing
+channel or a revoked token → dead letter); no message ever holds the token.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks as bk
+from adapters.slack.client import send_error
+from bot.clock import as_utc
+from bot.commands.reply import Reply, ReplyField, Section, Severity
+from bot.notify import Delivered, OutboxRow
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "sora_bot_notice"
+CHANNEL_INTERVAL_S = 1.0  # Slack: about one message per second per channel
+HISTORY_PAGES = 10
+CLOCK_SKEW = timedelta(seconds=120)
+
+
+@dataclass(frozen=True)
+class NoticeStyle:
+    """How each notice kind reads in a thread reply and on the parent's status line."""
+
+    label: str
+    status: str
+    severity: Severity | None = None  # None: the notice's own severity
+
+
+NOTICE_STYLES: dict[str, NoticeStyle] = {
+    "opened": NoticeStyle("Incident opened", "🔴 Open"),
+    "updated": NoticeStyle("Update", "🟠 Open, updated"),
+    "flapping": NoticeStyle("Flapping", "🟡 Flapping"),
+    "status": NoticeStyle("Official status", "ℹ️ Official status changed"),
+    "resolved": NoticeStyle("Resolved", "✅ Resolved", Severity.OK),
+}
+_SEVERITIES = {s.value: s for s in Severity}
+
+
+def _style(kind: str) -> NoticeStyle:
+    return NOTICE_STYLES.get(kind, NoticeStyle(kind.capitalize() or "Notice", kind or "notice"))
+
+
+def _at(payload: Mapping[str, Any]) -> str:
+    value = payload.get("at")
+    try:
+        when = as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return ""
+    return f"{when:%H:%M} UTC"
+
+
+def status_line(kind: str, payload: Mapping[str, Any]) -> str:
+    """``🟠 Open, updated · 12:03 UTC · error rate rising`` (state, when, why)."""
+    parts = [_style(kind).status, _at(payload), str(payload.get("reason") or "")]
+    return " · ".join(p for p in parts if p)
+
+
+def notice_reply(payload: Mapping[str, Any], *, parent: bool) -> Reply:
+    """The neutral notice payload (bot.store.notice_payload) as a Reply: the parent shows the
+    incident; a thread reply is prefixed with what happened (Update, Resolved…)."""
+    kind = str(payload.get("notice") or "")
+    style = _style(kind)
+    title = str(payload.get("title") or "Sora incident")
+    severity = style.severity or _SEVERITIES.get(str(payload.get("severity")), Severity.ERROR)
+    fields = tuple(ReplyField(str(f.get("name", "")), str(f.get("value", "")))
+                   for f in payload.get("fields") or () if isinstance(f, Mapping))
+    links = tuple(f"[{link.get('title') or link.get('url')}]({link.get('url')})"
+                  for link in payload.get("links") or () if isinstance(link, Mapping) and link.get("url"))
+    context = [f"incident #{payload.get('incident_id')}"]
+    if payload.get("kind"):
+        context.append(str(payload["kind"]))
+    if payload.get("target"):
+        context.append(f"target {payload['target']}")
+    return Reply(title=title if parent else f"{style.label}: {title}", severity=severity,
+                 text=str(payload.get("text") or ""), fields=fields,
+                 sections=(Section("Links", links),) if links else (),
+                 context=(" · ".join(context),), ephemeral=False, kind="alert", data=dict(payload))
+
+
+def _metadata(row: OutboxRow) -> dict[str, Any]:
+    return {"event_type": EVENT_TYPE,
+            "event_payload": {"outbox_id": str(row.id), "dedupe_key": str(row.dedupe_key)}}
+
+
+def _is_ours(message: Mapping[str, Any], row: OutboxRow) -> bool:
+    meta = message.get("metadata") or {}
+    if meta.get("event_type") != EVENT_TYPE:
+        return False
+    payload = meta.get("event_payload") or {}
+    if str(payload.get("outbox_id")) != str(row.id):
+        return False
+    return payload.get("dedupe_key") in (None, str(row.dedupe_key))
+
+
+class SlackSink:
+    """``bot.notify.Sink`` for Slack. Give it a client from ``make_web_client(...,
+    retry_connection_errors=False)``: blind re-posts are the outbox's call, not the client's."""
+
+    channel_interval_s = CHANNEL_INTERVAL_S
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def send(self, row: OutboxRow) -> Delivered:
+        payload = row.payload
+        kind = row.notice_kind
+        if not row.thread_id:
+            reply = notice_reply(payload, parent=True)
+            resolved = kind == "resolved"
+            ts = await self._post(row, channel=row.channel, text=bk.fallback_text(reply),
+                                  blocks=bk.alert_blocks(reply, status_line(kind, payload),
+                                                         buttons=not resolved))
+            return Delivered(message_id=ts, thread_id=ts)
+        reply = notice_reply(payload, parent=False)
+        ts = await self._post(row, channel=row.channel, thread_ts=row.thread_id,
+                              **bk.message_payload(reply))
+        await self._edit_parent(row)
+        return Delivered(message_id=ts, thread_id=row.thread_id)
+
+    async def _post(self, row: OutboxRow, **kwargs: Any) -> str:
+        try:
+            resp = await self.client.chat_postMessage(metadata=_metadata(row), **kwargs)
+        except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
+            raise send_error("chat.postMessage", exc) from None
+        return str(resp["ts"])
+
+    async def _edit_parent(self, row: OutboxRow) -> None:
+        """Point the parent's status line at the current state (resolved: no more buttons)."""
+        payload, kind = row.payload, row.notice_kind
+        resolved = kind == "resolved"
+        line = status_line(kind, payload)
+        parent = notice_reply(payload, parent=True)
+        try:
+            assert row.thread_id is not None
+            current = await self._parent_blocks(row.channel, row.thread_id)
+            if current is None:  # not readable: render it again from this notice
+                blocks = bk.alert_blocks(parent, line, buttons=not resolved)
+            else:
+                blocks = bk.set_context_line(current, bk.STATUS_BLOCK_ID, line)
+                blocks = [bk.header_block(parent) if b.get("type") == "header" else b for b in blocks]
+                if resolved:
+                    blocks = bk.without_actions(blocks, [bk.ACTION_ACK, bk.ACTION_MUTE_1H])
+            text = bk.fallback_text(Reply(title=f"{_style(kind).label}: {parent.title}",
+                                          severity=parent.severity))
+            await self.client.chat_update(channel=row.channel, ts=row.thread_id, blocks=blocks, text=text)
+        except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
+            err = send_error("chat.update", exc)
+            log.warning("slack: parent of outbox %s not edited (%s)", row.id, err)
+
+    async def _parent_blocks(self, channel: str, ts: str) -> list[dict[str, Any]] | None:
+        try:
+            resp = await self.client.conversations_history(channel=channel, latest=ts, oldest=ts,
+                                                           inclusive=True, limit=1)
+        except (SlackApiError, SlackClientError, OSError, TimeoutError):
+            return None
+        for message in resp.get("messages") or []:
+            if message.get("ts") == ts and message.get("blocks"):
+                return list(message["blocks"])
+        return None
+
+    async def find_existing(self, row: OutboxRow) -> Delivered | None:
+        """Was this row already posted (an answer lost to a timeout or a crash)? Look for its
+        outbox id in message metadata since the row was created."""
+        oldest = f"{(as_utc(row.created_at) - CLOCK_SKEW).timestamp():.6f}"
+        cursor: str | None = None
+        method = "conversations.replies" if row.thread_id else "conversations.history"
+        try:
+            for _ in range(HISTORY_PAGES):
+                if row.thread_id:
+                    resp = await self.client.conversations_replies(
+                        channel=row.channel, ts=row.thread_id, oldest=oldest, limit=200,
+                        include_all_metadata=True, cursor=cursor)
+                else:
+                    resp = await self.client.conversations_history(
+                        channel=row.channel, oldest=oldest, limit=200, include_all_metadata=True,
+                        cursor=cursor)
+                for message in resp.get("messages") or []:
+                    if _is_ours(message, row):
+                        ts = str(message["ts"])
+                        return Delivered(message_id=ts, thread_id=row.thread_id or ts)
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    return None
+        except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
+            raise send_error(method, exc) from None
+        return None

@@ -1,0 +1,180 @@
+"""Fixtures: the fake Slack Web API, the bolt app served by uvicorn on loopback, and a client
+that sends *real signed* Slack requests (slash commands, events, interactive payloads)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+
+from adapters.slack.app import EVENTS_PATH, build_slack_app, slack_routes
+from tests.slack.fake_slack import FakeSlack
+
+SIGNING_SECRET = "test-signing-secret"
+TEAM = "T111"
+CHANNEL = "C111"
+USER = "U222"
+
+
+@dataclass
+class Served:
+    """A uvicorn server on a pre-bound loopback socket (no wait for start-up needed)."""
+
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    url: str
+
+    async def close(self) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 10)
+
+
+async def serve(asgi_app: Any) -> Served:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(asgi_app, lifespan="off", log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    return Served(server, task, f"http://127.0.0.1:{port}")
+
+
+@dataclass
+class SlackSender:
+    """Signs requests like Slack does (v0 HMAC of ``v0:{ts}:{body}``) and times the answer."""
+
+    url: str
+    http: httpx.AsyncClient
+    fake: FakeSlack
+    secret: str = SIGNING_SECRET
+    last_elapsed: float = 0.0
+    _seq: int = field(default=0)
+
+    def headers(self, body: str, ctype: str, ts: int | None = None, secret: str | None = None
+                ) -> dict[str, str]:
+        ts_s = str(ts if ts is not None else int(time.time()))
+        sig = SignatureVerifier(secret or self.secret).generate_signature(timestamp=ts_s, body=body)
+        return {"content-type": ctype, "x-slack-signature": sig, "x-slack-request-timestamp": ts_s}
+
+    async def post(self, body: str, ctype: str, **kw: Any) -> httpx.Response:
+        t0 = time.monotonic()
+        resp = await self.http.post(self.url + EVENTS_PATH, content=body.encode(),
+                                    headers=self.headers(body, ctype, **kw))
+        self.last_elapsed = time.monotonic() - t0
+        return resp
+
+    def slash_body(self, text: str, *, user: str = USER, channel: str = CHANNEL, team: str = TEAM,
+                   rid: str | None = None) -> str:
+        self._seq += 1
+        form = {"token": "legacy-verification", "team_id": team, "team_domain": "fake",
+                "channel_id": channel, "channel_name": "general", "user_id": user,
+                "user_name": user.lower(), "command": "/sora", "text": text,
+                "api_app_id": "A111", "is_enterprise_install": "false",
+                "response_url": self.fake.response_url(rid or f"cmd{self._seq}"),
+                "trigger_id": f"{self._seq}.111.xyz"}
+        return urllib.parse.urlencode(form)
+
+    async def slash(self, text: str, **kw: Any) -> httpx.Response:
+        return await self.post(self.slash_body(text, **kw), "application/x-www-form-urlencoded")
+
+    async def event(self, event: dict[str, Any], *, team: str = TEAM) -> httpx.Response:
+        self._seq += 1
+        body = {"token": "legacy", "team_id": team, "api_app_id": "A111", "type": "event_callback",
+                "event_id": f"Ev{self._seq:08d}", "event_time": int(time.time()),
+                "authorizations": [{"team_id": team, "user_id": self.fake.bot_user_id,
+                                    "is_bot": True, "is_enterprise_install": False}],
+                "event": event}
+        return await self.post(json.dumps(body), "application/json")
+
+    async def action(self, payload: dict[str, Any]) -> httpx.Response:
+        body = "payload=" + urllib.parse.quote(json.dumps(payload))
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+
+def message_event(text: str, *, ts: str = "1700000100.000200", user: str = USER,
+                  channel: str = CHANNEL, **extra: Any) -> dict[str, Any]:
+    return {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
+            "event_ts": ts, "channel_type": "channel", "team": TEAM, **extra}
+
+
+def block_action(action_id: str, value: str, *, user: str = USER, channel: str = CHANNEL,
+                 message: dict[str, Any] | None = None, rid: str = "act1",
+                 fake: FakeSlack) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "type": "block_actions", "team": {"id": TEAM, "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "api_app_id": "A111", "token": "legacy", "trigger_id": "1.2.3",
+        "channel": {"id": channel, "name": "general"},
+        "response_url": fake.response_url(rid),
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "sora_actions",
+                     "value": value, "action_ts": "1700000200.000100",
+                     "text": {"type": "plain_text", "text": action_id}}],
+    }
+    if message is not None:
+        payload["message"] = message
+        payload["container"] = {"type": "message", "message_ts": message["ts"],
+                                "channel_id": channel, "is_ephemeral": False}
+    else:
+        payload["container"] = {"type": "message", "message_ts": "1700000000.000001",
+                                "channel_id": channel, "is_ephemeral": True}
+    return payload
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    f = await FakeSlack().start()
+    yield f
+    await f.close()
+
+
+@pytest.fixture
+def router() -> Any:
+    from bot.commands.router import Router
+
+    return Router(None)
+
+
+@dataclass
+class Harness:
+    fake: FakeSlack
+    sender: SlackSender
+    app: Any
+
+
+async def make_harness(fake: FakeSlack, router: Any, **app_kw: Any) -> tuple[Harness, Served,
+                                                                             httpx.AsyncClient]:
+    app = build_slack_app(router, bot_token=fake.bot_token, signing_secret=SIGNING_SECRET,
+                          api_url=fake.api_url, **app_kw)
+    served = await serve(Starlette(routes=slack_routes(app)))
+    http = httpx.AsyncClient(timeout=10)
+    return Harness(fake, SlackSender(served.url, http, fake), app), served, http
+
+
+@pytest.fixture
+async def slack(fake: FakeSlack, router: Any) -> AsyncIterator[Harness]:
+    harness, served, http = await make_harness(fake, router)
+    yield harness
+    await http.aclose()
+    await served.close()
+
+
+@pytest.fixture
+async def slack_sync(fake: FakeSlack, router: Any) -> AsyncIterator[Harness]:
+    """The same app with ``process_before_response``: an HTTP answer means the listener is done,
+    so "nothing was posted" can be asserted right after the request, without waiting."""
+    harness, served, http = await make_harness(fake, router, process_before_response=True)
+    yield harness
+    await http.aclose()
+    await served.close()
