@@ -106,10 +106,10 @@ def help_reply(unknown: str | None = None) -> Reply:
 
 
 def errors_reference_reply() -> Reply:
-    from bot.diagnosis.reference import quick_reference
+    from bot.commands.reference import quick_reference
 
     rows = quick_reference()
-    items = tuple(f"{r['match']} → {r['category']}: {r['meaning']} — {r['action']}" for r in rows)
+    items = tuple(f"{r['match']} → {r['category']} ({r['retryable']}): {r['meaning']} — {r['action']}" for r in rows)
     return Reply(title="Sora error quick reference", severity=Severity.INFO,
                  text="Each error type and code, what it means, what to do.",
                  sections=(Section("Errors", items),), kind="help")

@@ -42,3 +42,15 @@ def test_parse_duration():
     assert parse_duration("45").total_seconds() == 2700
     for bad in ("", "soon", "0m", "-5m", "1x"):
         assert parse_duration(bad) is None, bad
+
+
+async def test_help_errors_is_the_knowledge_table():
+    shell = ShellAdapter(Router(None), out=io.StringIO(), color=False)
+    reply = await shell.reply_to("/sora help errors")
+    rows = reply.sections[0].items
+    cats = {row.split(" → ")[1].split(" ")[0] for row in rows}
+    assert {"auth", "permission", "not_found", "bad_request", "content_policy", "risk_control",
+            "rate_limit", "quota", "server", "network"} <= cats
+    quota = [r for r in rows if "insufficient_quota" in r]
+    assert quota and "do not retry" in quota[0]
+    assert not any("{" in r for r in rows)
