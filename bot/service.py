@@ -118,8 +118,11 @@ class CoreServices:
                 self.watcher.prime(StatusSnapshot.from_record(row))
         snap, changes = await self.watcher.poll_changes()
         self.store.add_status_snapshot(snap)
-        if changes and self.monitor is not None:
-            self.monitor.feed_status_changes(changes)
+        if self.monitor is not None:
+            if changes:
+                self.monitor.feed_status_changes(changes)
+            # An official incident that ended while the bot was down is in no diff.
+            self.monitor.sync_status(snap)
         return snap
 
     async def run_probes(self, target: str | None = None, kinds: Sequence[str] | None = None):
