@@ -163,7 +163,8 @@ class SlackSink:
                 blocks = bk.alert_blocks(parent, line, buttons=not resolved)
             else:
                 blocks = bk.set_context_line(current, bk.STATUS_BLOCK_ID, line)
-                blocks = [bk.header_block(parent) if b.get("type") == "header" else b for b in blocks]
+                header = bk.header_block(notice_reply(payload, parent=False) if resolved else parent)
+                blocks = [header if b.get("type") == "header" else b for b in blocks]
                 if resolved:
                     blocks = bk.without_actions(blocks, [bk.ACTION_ACK, bk.ACTION_MUTE_1H])
             text = bk.fallback_text(Reply(title=f"{_style(kind).label}: {parent.title}",

@@ -119,7 +119,7 @@ async def test_lifecycle_one_parent_per_channel_updates_in_thread_resolved_edits
         assert len(fake.posts(channel)) == 3  # exactly: opened, updated, resolved
         [now_parent] = _parents(fake, channel)
         assert _status_text(now_parent).startswith("✅ Resolved")
-        assert now_parent["blocks"][0]["text"]["text"].startswith("✅")
+        assert now_parent["blocks"][0]["text"]["text"] == "✅ Resolved: Sora API failing"
         assert not [b for b in now_parent["blocks"] if b["type"] == "actions"]
     updates = fake.calls_to("chat.update")
     assert len(updates) == 4  # one parent edit per channel per later notice
