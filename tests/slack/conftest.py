@@ -3,9 +3,7 @@ that sends *real signed* Slack requests (slash commands, events, interactive pay
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -13,11 +11,11 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 
 from adapters.slack.app import EVENTS_PATH, build_slack_app, slack_routes
+from bot.web.server import WebServer
 from tests.slack.fake_slack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -28,27 +26,20 @@ USER = "U222"
 
 @dataclass
 class Served:
-    """A uvicorn server on a pre-bound loopback socket (no wait for start-up needed)."""
+    """The ASGI app served by the bot's own embedded uvicorn (``bot.web.server.WebServer``):
+    the socket is bound before ``start`` returns, so nothing waits for readiness."""
 
-    server: uvicorn.Server
-    task: asyncio.Task[None]
+    server: WebServer
     url: str
 
     async def close(self) -> None:
-        self.server.should_exit = True
-        await asyncio.wait_for(self.task, 10)
+        await self.server.stop()
 
 
 async def serve(asgi_app: Any) -> Served:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(asgi_app, lifespan="off", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    return Served(server, task, f"http://127.0.0.1:{port}")
+    server = WebServer(asgi_app, host="127.0.0.1", port=0, shutdown_timeout=2)
+    await server.start()
+    return Served(server, server.url)
 
 
 @dataclass
