@@ -59,9 +59,12 @@ class DedupStage:
         return [n for n in notices if n.decision is None]
 
     async def _check(self, notice: Notice) -> None:
-        last = self.store.last_attempt(notice.row.id)
+        # attempts == 0: no counted attempt, so none can be unfinished (only finished 429s are
+        # refunded); no need to look.
+        last = self.store.last_attempt(notice.row.id) if notice.row.attempts else None
         if last is None:
-            notice.trail.append(Reason.FIRST_NOTICE)
+            notice.trail.append(Reason.RETRY_DUE if notice.row.attempts or notice.reclaimed
+                                else Reason.FIRST_NOTICE)
             return
         if last.finished_at is not None:
             notice.trail.append(Reason.RETRY_DUE)
@@ -97,9 +100,10 @@ class MuteStage:
 
     async def process(self, notices: list[Notice]) -> list[Notice]:
         going = []
+        mutes = self.store.active_mutes(self.now())
         for notice in notices:
             row = notice.row
-            mute = self.store.active_mute(row.platform, row.workspace, row.channel, self.now())
+            mute = mutes.get((row.platform, row.workspace, row.channel))
             if mute is None:
                 going.append(notice)
             else:

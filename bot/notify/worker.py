@@ -18,6 +18,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.clock import Clock, utcnow
 from bot.notify.model import Notice, OutboxRow, Reason, Sink
@@ -53,6 +54,12 @@ class DrainResult:
                                   and n.decision.reason is Reason.DUPLICATE))
 
 
+# Rate limits hitting this many different channels of one platform in one round look
+# platform-wide (a global or workspace limit): the worker then pauses that platform until the
+# earliest Retry-After instead of spending the rest of the queue on more 429s.
+PLATFORM_PAUSE_AFTER = 2
+
+
 def default_worker_id() -> str:
     """Unique per process: two workers must never share an id (leases are per id)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -85,6 +92,7 @@ class DeliveryWorker:
         self.batch, self.lease_s = concurrency, lease_s
         self._sleep = sleep
         self._wake = asyncio.Event()
+        self._paused: dict[str, datetime] = {}
         self.pipeline = Pipeline(
             dedup=DedupStage(store, self.sinks, policy, now=now, rand=rand,
                              concurrency=concurrency, timeout_s=send_timeout_s),
@@ -103,37 +111,77 @@ class DeliveryWorker:
         """
         total, done = DrainResult(), 0
         while done < limit:
+            platforms = self.active_platforms()
+            if not platforms:
+                break
             claimed = self.store.claim_outbox(  # type: ignore[attr-defined]
-                self.worker_id, platforms=list(self.sinks), limit=min(self.batch, limit - done),
+                self.worker_id, platforms=platforms, limit=min(self.batch, limit - done),
                 lease_s=self.lease_s, now=self.now())
             if not claimed:
                 break
             notices = [Notice(OutboxRow.from_model(row), reclaimed=reclaimed)
                        for row, reclaimed in claimed]
             await self.pipeline.run(notices)
+            self._pause_rate_limited(notices)
             total += DrainResult.of(notices)
             done += len(notices)
         return total
+
+    def active_platforms(self) -> list[str]:
+        """Platforms with a sink that are not paused by a platform-wide rate limit."""
+        now = self.now()
+        return [p for p in self.sinks if self._paused.get(p, now) <= now]
+
+    def _pause_rate_limited(self, notices: list[Notice]) -> None:
+        limited: dict[str, list[Notice]] = {}
+        for n in notices:
+            if n.decision is not None and n.decision.refund:
+                limited.setdefault(n.row.platform, []).append(n)
+        for platform, hit in limited.items():
+            if len({n.row.channel_key for n in hit}) >= PLATFORM_PAUSE_AFTER:
+                until = min(n.decision.next_attempt_at for n in hit  # type: ignore[union-attr]
+                            if n.decision is not None and n.decision.next_attempt_at)
+                self._paused[platform] = until
+                log.info("outbox: %s is rate limiting %d channels at once; pausing it until %s",
+                         platform, len(hit), until.isoformat())
 
     def wake(self) -> None:
         """Ask a running ``run`` loop to drain now (e.g. right after an incident change)."""
         self._wake.set()
 
-    async def run(self, stop: asyncio.Event, *, idle_s: float = 1.0) -> None:
+    async def run(self, stop: asyncio.Event, *, idle_s: float = 1.0,
+                  min_wait_s: float = 0.02) -> None:
         """Drain until ``stop`` is set; between drains wait until the next row is due (at most
-        ``idle_s``) or ``wake()``."""
+        ``idle_s``) or ``wake()``. Waits are at least ``min_wait_s`` while rows are waiting, so
+        retries scattered by jitter are sent in batches, not one wake-up each."""
         while not stop.is_set():
+            self._wake.clear()  # a wake() during the drain below still cuts the wait short
             try:
                 await self.drain()
             except Exception as exc:  # the database may be briefly away; keep the loop alive
                 log.error("outbox drain failed: %s", exc)
-            due = self.store.next_outbox_due(list(self.sinks))  # type: ignore[attr-defined]
+            due = self._next_due()
             wait = idle_s if due is None else (due - self.now()).total_seconds()
-            wait = max(0.0, min(idle_s, wait))
-            self._wake.clear()
-            if wait > 0:
+            wait = max(min_wait_s, min(idle_s, wait))
+            if wait > 0 and not self._wake.is_set():
                 await self._wait(stop, wait)
         await self.release()
+
+    def _next_due(self) -> datetime | None:
+        """The next time a drain can do something: a row due on an active platform, or the end
+        of a platform pause (with rows waiting behind it)."""
+        now = self.now()
+        times = []
+        active = self.active_platforms()
+        if active:
+            times.append(self.store.next_outbox_due(active))  # type: ignore[attr-defined]
+        paused = [p for p in self.sinks if p not in active]
+        if paused:
+            waiting = self.store.next_outbox_due(paused)  # type: ignore[attr-defined]
+            if waiting is not None:
+                times.append(max(waiting, min(self._paused[p] for p in paused)))
+        present = [t for t in times if t is not None]
+        return max(now, min(present)) if present else None
 
     async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
         if self._sleep is not None:  # injected (virtual) time

@@ -89,6 +89,13 @@ class ChannelsMixin(StoreBase):
                 Mute.platform == platform, Mute.workspace == workspace, Mute.channel == channel,
                 Mute.until > at)).first()
 
+    def active_mutes(self, now: datetime | None = None) -> dict[tuple[str, str, str], Mute]:
+        """Every mute still running at ``now``, keyed by (platform, workspace, channel)."""
+        at = now or self.now()
+        with self._tx(read_only=True) as s:
+            return {(m.platform, m.workspace, m.channel): m
+                    for m in s.scalars(select(Mute).where(Mute.until > at))}
+
     # -- per-channel settings -------------------------------------------------------------
 
     def set_channel_setting(self, platform: str, workspace: str, channel: str, *,

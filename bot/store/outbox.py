@@ -15,22 +15,49 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.store.base import StoreBase
-from bot.store.models import DETAIL_MAX, DeliveryAttempt, Outbox
+from bot.store.models import DETAIL_MAX, DeliveryAttempt, Outbox, UTCDateTime
 
 IN_FLIGHT = ("pending", "sending")
 
 
 def _blocked() -> Any:
     """True for a row with an earlier row of its channel still pending or being sent."""
-    earlier = aliased(Outbox)
+    earlier = aliased(Outbox, name="earlier")
     return exists().where(
         earlier.platform == Outbox.platform, earlier.workspace == Outbox.workspace,
         earlier.channel == Outbox.channel, earlier.id < Outbox.id,
         earlier.status.in_(IN_FLIGHT))
+
+
+# Built once: these run several times a second, and building them costs more than running them.
+_AT = bindparam("at", type_=UTCDateTime())
+_PLATFORMS = bindparam("platforms", expanding=True)
+_CLAIMABLE = (
+    select(Outbox)
+    .where(Outbox.platform.in_(_PLATFORMS),
+           or_(and_(Outbox.status == "pending", Outbox.next_attempt_at <= _AT, ~_blocked()),
+               and_(Outbox.status == "sending", Outbox.locked_until < _AT)))
+    .order_by(Outbox.id)
+)
+_SET_CLAIMED = {"status": "sending", "locked_by": bindparam("me"),
+                "locked_until": bindparam("until", type_=UTCDateTime())}
+_CAS_PENDING = (update(Outbox).where(Outbox.id == bindparam("row_id"),
+                                     Outbox.status == "pending")
+                .values(**_SET_CLAIMED).execution_options(synchronize_session=False))
+_CAS_EXPIRED = (update(Outbox).where(Outbox.id == bindparam("row_id"),
+                                     Outbox.status == "sending", Outbox.locked_until < _AT)
+                .values(**_SET_CLAIMED).execution_options(synchronize_session=False))
+# ORDER BY .. LIMIT 1 (not MIN): walks the (status, next_attempt_at) index and stops at the
+# first head-of-channel row instead of testing every pending row.
+_NEXT_PENDING = select(Outbox.next_attempt_at).where(
+    Outbox.status == "pending", ~_blocked()).order_by(Outbox.next_attempt_at).limit(1)
+_NEXT_LEASE = select(Outbox.locked_until).where(Outbox.status == "sending").order_by(
+    Outbox.locked_until).limit(1)
 
 
 class OutboxMixin(StoreBase):
@@ -46,26 +73,19 @@ class OutboxMixin(StoreBase):
         platforms = list(platforms)
         if not platforms or limit <= 0:
             return []
-        due = and_(Outbox.status == "pending", Outbox.next_attempt_at <= at, ~_blocked())
-        expired = and_(Outbox.status == "sending", Outbox.locked_until < at)
-        stmt = (select(Outbox).where(Outbox.platform.in_(platforms), or_(due, expired))
-                .order_by(Outbox.id).limit(limit)
-                .with_for_update(skip_locked=True, of=Outbox))
-        lease_end = at + timedelta(seconds=lease_s)
+        stmt = _CLAIMABLE.limit(limit).with_for_update(skip_locked=True, of=Outbox)
+        until = at + timedelta(seconds=lease_s)
         claimed: list[tuple[Outbox, bool]] = []
         with self._tx() as s:
-            for row in list(s.scalars(stmt)):
+            for row in list(s.scalars(stmt, {"at": at, "platforms": platforms})):
                 reclaimed = row.status == "sending"
-                cas = update(Outbox).where(Outbox.id == row.id)
-                if reclaimed:
-                    cas = cas.where(Outbox.status == "sending", Outbox.locked_until < at)
-                else:
-                    cas = cas.where(Outbox.status == "pending")
-                won = s.execute(cas.values(status="sending", locked_by=worker_id,
-                                           locked_until=lease_end)
-                                .execution_options(synchronize_session=False)).rowcount
+                cas = _CAS_EXPIRED if reclaimed else _CAS_PENDING
+                won = s.execute(cas, {"row_id": row.id, "me": worker_id, "until": until,
+                                      "at": at}).rowcount
                 if won == 1:
-                    s.refresh(row)
+                    set_committed_value(row, "status", "sending")
+                    set_committed_value(row, "locked_by", worker_id)
+                    set_committed_value(row, "locked_until", until)
                     claimed.append((row, reclaimed))
         return claimed
 
@@ -229,11 +249,13 @@ class OutboxMixin(StoreBase):
     def next_outbox_due(self, platforms: Iterable[str] | None = None) -> datetime | None:
         """When the next row becomes claimable: the earliest due time of a channel's head row,
         or the end of a lease; None if nothing is waiting."""
-        where = [] if platforms is None else [Outbox.platform.in_(list(platforms))]
+        pending, leased = _NEXT_PENDING, _NEXT_LEASE
+        params: dict[str, object] = {}
+        if platforms is not None:
+            pending = pending.where(Outbox.platform.in_(_PLATFORMS))
+            leased = leased.where(Outbox.platform.in_(_PLATFORMS))
+            params["platforms"] = list(platforms)
         with self._tx(read_only=True) as s:
-            pending = s.scalar(select(func.min(Outbox.next_attempt_at)).where(
-                Outbox.status == "pending", ~_blocked(), *where))
-            leased = s.scalar(select(func.min(Outbox.locked_until)).where(
-                Outbox.status == "sending", *where))
-        times = [t for t in (pending, leased) if t is not None]
-        return min(times) if times else None
+            times = [s.scalar(pending, params), s.scalar(leased, params)]
+        present = [t for t in times if t is not None]
+        return min(present) if present else None

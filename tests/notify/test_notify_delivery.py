@@ -269,3 +269,50 @@ async def test_release_on_shutdown(store: Store, clock: FakeClock) -> None:
 def test_reasons_are_the_documented_values() -> None:
     assert {r.value for r in Reason} >= {"first notice", "duplicate", "muted", "sent",
                                          "retry scheduled", "dead-lettered"}
+
+
+async def test_platform_wide_rate_limit_pauses_the_platform(store: Store,
+                                                            clock: FakeClock) -> None:
+    """429s on two channels in one round look platform-wide: the rest of the queue waits for
+    Retry-After instead of collecting more 429s. A single channel's 429 pauses nothing."""
+    limited = SendError("ratelimited", retryable=True, retry_after=3, status=429)
+    sink = FakeSink([limited, limited])
+    channels(store, 5)
+    store.open_incident("outage:openai", "outage", title="down")
+    w = worker(store, sink, clock, concurrency=2)  # rounds of two rows
+    first = await w.drain()
+    assert (first.retried, first.sent) == (2, 0)
+    assert sink.calls == 2  # rows 3-5 were not tried against a rate-limited platform
+    assert w.active_platforms() == []
+    clock.advance(3)
+    assert w.active_platforms() == ["slack"]
+    assert (await w.drain()).sent == 5
+
+    one = FakeSink([limited])
+    store.subscribe("slack", "T1", "C9", "all")
+    store.open_incident("outage:other", "outage", title="other")
+    w2 = worker(store, one, clock, concurrency=10)
+    result = await w2.drain()
+    assert (result.retried, result.sent) == (1, 5) and w2.active_platforms() == ["slack"]
+
+
+async def test_run_loop_with_injected_sleep(store: Store, clock: FakeClock) -> None:
+    import asyncio
+
+    sink = FakeSink([SendError("ratelimited", retryable=True, retry_after=5, status=429)])
+    channels(store, 2)
+    inc = store.open_incident("outage:openai", "outage", title="down")
+    store.resolve_incident(inc.id)
+    stop = asyncio.Event()
+    waits: list[float] = []
+
+    async def virtual_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+        if store.outbox_pending_count() == 0:
+            stop.set()
+
+    w = worker(store, sink, clock, sleep=virtual_sleep)
+    await asyncio.wait_for(w.run(stop, idle_s=60), timeout=30)
+    assert sorted(sink.copies().values()) == [1, 1, 1, 1]
+    assert waits[0] == 5.0  # slept exactly until the Retry-After of the rate-limited row
