@@ -256,6 +256,8 @@ def test_mutes(store: Store, clock: FakeClock) -> None:
     assert store.active_mute("slack", "T1", "C1").until == until
     assert store.active_mute("slack", "T1", "C2") is None
     assert store.active_mute("slack", "T1", "C1", now=until) is None  # ends at `until`
+    assert list(store.active_mutes()) == [("slack", "T1", "C1")]
+    assert store.active_mutes(until) == {}
     later = clock() + timedelta(hours=3)
     replaced = store.mute("slack", "T1", "C1", later, by="U2")
     assert replaced.until == later and replaced.created_by == "U2"

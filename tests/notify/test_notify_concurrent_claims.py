@@ -1,6 +1,7 @@
-"""Two workers on PostgreSQL, each in its own thread with its own engine and event loop, drain
-the same outbox at the same time: FOR UPDATE SKIP LOCKED claims mean no row is sent twice and
-each channel still gets its notices in order."""
+"""Two workers, each in its own thread with its own engine and event loop, drain the same
+outbox at the same time: on PostgreSQL the claims use FOR UPDATE SKIP LOCKED, on SQLite a
+compare-and-set under BEGIN IMMEDIATE; either way no row is sent twice and each channel still
+gets its notices in order."""
 
 from __future__ import annotations
 
@@ -9,9 +10,25 @@ import threading
 from collections import Counter
 
 from bot.notify import Delivered, DeliveryWorker, OutboxRow
+import pytest
+
 from bot.store import Store, open_store
 
 CHANNELS = 60
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared(request, tmp_path, clock) -> tuple[Store, str]:
+    """A migrated store and its URL, for other threads to open their own engines on."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shared.db'}"
+        store = open_store(url, now=clock)
+        store.upgrade()
+    else:
+        url = request.getfixturevalue("pg_session_url")
+        store = request.getfixturevalue("pg_store")
+    yield store, url
+    store.close()
 
 
 class SharedSink:
@@ -35,20 +52,21 @@ class SharedSink:
         return None  # no crash here: reconcile is never needed
 
 
-def test_two_workers_never_send_a_row_twice(pg_store: Store, pg_session_url: str) -> None:
+def test_two_workers_never_send_a_row_twice(shared: tuple[Store, str]) -> None:
+    store, url = shared
     for i in range(CHANNELS):
-        pg_store.subscribe("slack", "T1", f"C{i:03d}", "all")
-    inc = pg_store.open_incident("outage:openai", "outage", title="down")
-    pg_store.update_incident(inc.id, reason="new evidence")
-    pg_store.resolve_incident(inc.id)
-    assert pg_store.outbox_pending_count() == 3 * CHANNELS
+        store.subscribe("slack", "T1", f"C{i:03d}", "all")
+    inc = store.open_incident("outage:openai", "outage", title="down")
+    store.update_incident(inc.id, reason="new evidence")
+    store.resolve_incident(inc.id)
+    assert store.outbox_pending_count() == 3 * CHANNELS
 
     sink = SharedSink()
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
     def run(name: str) -> None:
-        store = open_store(pg_session_url)
+        store = open_store(url)
         try:
             worker = DeliveryWorker(store, {"slack": sink}, worker_id=name, concurrency=10)
             start.wait(timeout=10)
@@ -81,21 +99,22 @@ def test_two_workers_never_send_a_row_twice(pg_store: Store, pg_session_url: str
     for i in range(CHANNELS):
         notices = [kind for _, ch, kind, _, _ in sink.posts if ch == f"C{i:03d}"]
         assert notices == ["opened", "updated", "resolved"]
-    assert pg_store.outbox_counts() == {"sent": 3 * CHANNELS}
+    assert store.outbox_counts() == {"sent": 3 * CHANNELS}
     # every row went through exactly one attempt
-    assert all(len(pg_store.attempts_of(r.id)) == 1 for r in pg_store.outbox_rows())
+    assert all(len(store.attempts_of(r.id)) == 1 for r in store.outbox_rows())
 
 
-def test_concurrent_claims_are_disjoint(pg_store: Store, pg_session_url: str) -> None:
+def test_concurrent_claims_are_disjoint(shared: tuple[Store, str]) -> None:
+    store, url = shared
     """Claim racing claim, from two connections: every row goes to exactly one worker."""
     for i in range(200):
-        pg_store.subscribe("slack", "T1", f"C{i:03d}", "all")
-    pg_store.open_incident("outage:openai", "outage", title="down")
+        store.subscribe("slack", "T1", f"C{i:03d}", "all")
+    store.open_incident("outage:openai", "outage", title="down")
     start = threading.Barrier(2)
     claimed: dict[str, list[int]] = {"a": [], "b": []}
 
     def run(name: str) -> None:
-        store = open_store(pg_session_url)
+        store = open_store(url)
         try:
             start.wait(timeout=10)
             while True:
@@ -115,5 +134,5 @@ def test_concurrent_claims_are_disjoint(pg_store: Store, pg_session_url: str) ->
     assert not a & b
     assert len(a | b) == 200 and len(claimed["a"]) + len(claimed["b"]) == 200
     assert a and b  # both really took part
-    owners = {r.id: r.locked_by for r in pg_store.outbox_rows()}
+    owners = {r.id: r.locked_by for r in store.outbox_rows()}
     assert all(owners[i] == "a" for i in a) and all(owners[i] == "b" for i in b)
