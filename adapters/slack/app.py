@@ -47,7 +47,9 @@ PLATFORM = "slack"
 SLASH_COMMAND = "/sora"
 EVENTS_PATH = "/slack/events"
 INLINE_BUDGET_S = 1.5
-MANAGE_COMMANDS = frozenset({"subscribe", "unsubscribe", "mute"})
+# Subcommands anyone may run; for every other one (subscribe, unsubscribe, mute, and any that
+# a later router adds) Caller.can_manage is computed, so a new command starts out guarded.
+READ_ONLY_COMMANDS = frozenset({"help", "unknown", "diagnose", "status", "probe", "history"})
 # Subcommands known to be slow: ack at once with this line, answer via respond().
 SLOW_COMMANDS: dict[str, str] = {"probe": "⏳ Running probes…"}
 WORKING_TEXT = "⏳ Working on it…"
@@ -109,7 +111,7 @@ class SlackAdapter:
                      command: str, *, membership_proven: bool) -> Caller:
         """``Caller.can_manage`` is computed only for the commands that need it (API calls)."""
         can_manage = False
-        if command in MANAGE_COMMANDS:
+        if command not in READ_ONLY_COMMANDS:
             can_manage = await self.permissions.can_manage(team_id, channel_id, user_id,
                                                            membership_proven=membership_proven)
         return Caller(user_id=user_id, display=display, can_manage=can_manage)
