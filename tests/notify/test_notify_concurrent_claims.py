@@ -110,18 +110,23 @@ def test_concurrent_claims_are_disjoint(shared: tuple[Store, str]) -> None:
     for i in range(200):
         store.subscribe("slack", "T1", f"C{i:03d}", "all")
     store.open_incident("outage:openai", "outage", title="down")
-    start = threading.Barrier(2)
+    step = threading.Barrier(2, timeout=30)
     claimed: dict[str, list[int]] = {"a": [], "b": []}
+    empty: dict[str, bool] = {}
 
     def run(name: str) -> None:
+        """Claim in lockstep with the other thread, so every step is a real race."""
         store = open_store(url)
         try:
-            start.wait(timeout=10)
             while True:
                 rows = store.claim_outbox(name, platforms=["slack"], limit=7)
-                if not rows:
-                    return
                 claimed[name].extend(row.id for row, _ in rows)
+                empty[name] = not rows
+                step.wait()
+                done = all(empty.values())
+                step.wait()
+                if done:
+                    return
         finally:
             store.close()
 
