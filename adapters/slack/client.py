@@ -136,8 +136,8 @@ async def check_auth(client: AsyncWebClient) -> dict[str, Any]:
                               "reinstall the app and copy the Bot User OAuth Token") from None
         raise ConfigError(f"SLACK_BOT_TOKEN could not be checked: auth.test failed ({error})") from None
     except (SlackClientError, OSError, TimeoutError) as exc:
-        raise ConfigError(f"SLACK_API_URL {client.base_url} is unreachable for auth.test "
-                          f"({type(exc).__name__})") from None
+        raise ConfigError(f"cannot reach the Slack Web API at {client.base_url} for auth.test "
+                          f"({type(exc).__name__}); check the network or SLACK_API_URL") from None
     return dict(resp.data) if isinstance(resp.data, dict) else {}
 
 
