@@ -13,7 +13,7 @@ from bot.diagnosis.extract import Extracted, extract
 from bot.diagnosis.fingerprint import fingerprint
 from bot.diagnosis.knowledge import CATEGORY_DEFAULTS, CAUSES, ACTIONS
 from bot.diagnosis.model import Cause, Diagnosis
-from bot.diagnosis.redact import mask_values, redact, redact_collect
+from bot.diagnosis.redact import mask_values, might_hold_secret, redact, redact_collect
 
 MAX_INPUT = 16 * 1024 * 1024  # longer pastes are cut (and say so) before any work
 
@@ -69,12 +69,15 @@ def build(ex: Extracted, redacted: str) -> Diagnosis:
     # Fields that come from the paste are redacted again: JSON escapes such as \u0073k- can
     # hide a key from the first pass and reappear once the JSON is decoded. A secret found
     # that way is then masked in the redacted text too.
+    # (A field found verbatim in the redacted text needs no second look: the text has it.)
     clean = _Cleaner()
-    message = clean(ex.message)
-    error_type = clean(ex.error_type)
-    error_code = clean(ex.error_code)
-    param = clean(param)
-    request_id = clean(ex.request_id)
+    fields = (ex.message, ex.error_type, ex.error_code, param, ex.request_id)
+    decoded = [v for v in fields if v and v not in redacted]
+    if decoded and might_hold_secret("\n".join(decoded)):
+        message, error_type, error_code, param, request_id = (
+            clean(v) if v and v not in redacted else v for v in fields)
+    else:
+        message, error_type, error_code, param, request_id = fields
     if clean.secrets:
         redacted = mask_values(redacted, clean.secrets)
         message, error_type, error_code, param, request_id = (

@@ -84,23 +84,40 @@ def explain(rule: Rule | None, category: str, ex: Extracted, param: str | None,
     if category == "bad_request" and param and hint and param not in summary:
         summary = summary.rstrip(".") + f": `{param}` — {hint}"
 
-    causes = tuple(sorted(
-        (Cause(id=cid, title=CAUSES[cid][0], likelihood=lk, why=CAUSES[cid][1])
-         for cid, lk in causes_spec),
-        key=lambda c: -c.likelihood,
-    ))
+    causes = _causes(causes_spec)
 
     actions: list[str] = []
     if category == "bad_request" and param:
         actions.append(_fill(ACTIONS["fix_param" if hint else "fix_param_generic"], fields))
     if ex.retry_after_s is not None and retryable:
         actions.append(_fill(ACTIONS["retry_after_header"], fields))
-    actions.extend(_fill(ACTIONS[a], fields) for a in actions_spec)
+    for action_id in actions_spec:
+        template = ACTIONS[action_id]
+        actions.append(_fill(template, fields) if action_id in _TEMPLATED else template)
     if category not in ("unknown", "network") and not ex.has_payload and not ex.html:
         actions.append(ACTIONS["capture_body"])
     if ex.request_id and category in ("server", "risk_control", "unknown"):
         actions.append(f"Quote request id {ex.request_id} when you contact support.")
     return summary, causes, tuple(dict.fromkeys(actions))
+
+
+# The tables are constant: each distinct list of (cause id, likelihood) becomes Cause objects
+# once. The key set is bounded by the tables, not by the input.
+_CAUSE_TUPLES: dict[tuple[tuple[str, float], ...], tuple[Cause, ...]] = {}
+_TEMPLATED = frozenset(k for k, v in ACTIONS.items() if "{" in v)
+
+
+def _causes(spec: tuple[tuple[str, float], ...]) -> tuple[Cause, ...]:
+    """Cause objects for a table entry, highest likelihood first."""
+    found = _CAUSE_TUPLES.get(spec)
+    if found is None:
+        found = tuple(sorted(
+            (Cause(id=cid, title=CAUSES[cid][0], likelihood=lk, why=CAUSES[cid][1])
+             for cid, lk in spec),
+            key=lambda c: -c.likelihood,
+        ))
+        _CAUSE_TUPLES[spec] = found
+    return found
 
 
 def _capitalise(text: str) -> str:

@@ -24,14 +24,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.diagnosis.knowledge import PROVIDER_HINTS
+from bot.diagnosis.knowledge import PROVIDER_HINTS, PROVIDER_HINTS_CJK
 
 HEAD = 24 * 1024
 TAIL = 24 * 1024
 MAX_DEPTH = 48            # deeper brackets are not an error body
 MAX_OBJECT = 32 * 1024    # longest object we try to parse
 MAX_CANDIDATES = 64       # '{' positions tried per text
-STEP_BUDGET = 60_000      # bracket-matcher tokens per text
+STEP_BUDGET = 20_000      # bracket-matcher tokens per text
 MAX_UNWRAP = 3            # errors wrapped in errors' message strings
 FIELD_CAP = 2000          # longest field value kept
 
@@ -154,56 +154,92 @@ def _match_end(text: str, start: int, budget: _Budget) -> int | None:
 
 
 _DECODER = json.JSONDecoder()
-_PY_TOKEN = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|\b(?:None|True|False)\b|\(|\)")
-_PY_CONST = {"None": "null", "True": "true", "False": "false", "(": "[", ")": "]"}
+# Python repr tokens: whole single/double-quoted strings (one token each, at C speed), brackets.
+_REPR_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|[{}\[\]()]")
 _PY_HEX = re.compile(r"\\x([0-9a-fA-F]{2})")
+_CLOSE = {"}": "}", "]": "]", ")": "]"}
 
 
-def _py_token(m: re.Match[str]) -> str:
-    tok = m.group()
-    const = _PY_CONST.get(tok)
-    if const is not None:
-        return const
-    body = tok[1:-1]
-    if tok[0] == "'":
-        body = body.replace("\\'", "'").replace('"', '\\"')
+def _py_str(token: str) -> str:
+    """A Python string literal token as a JSON string literal."""
+    if token[0] == '"':
+        body = token[1:-1]
+    else:
+        body = token[1:-1]
+        if "\\'" in body:
+            body = body.replace("\\'", "'")
+        if '"' in body:
+            body = body.replace('"', '\\"')
     if "\\x" in body:
         body = _PY_HEX.sub(r"\\u00\1", body)
     return '"' + body + '"'
 
 
-def _parse_repr(segment: str) -> Any:
-    """A Python repr (single quotes, None/True/False, tuples) as data; None when it is not.
+def _py_gap(gap: str) -> str:
+    if "None" in gap:
+        gap = gap.replace("None", "null")
+    if "True" in gap:
+        gap = gap.replace("True", "true")
+    if "False" in gap:
+        gap = gap.replace("False", "false")
+    return gap
 
-    Translating the repr to JSON and using the C decoder is several times faster than
-    ``ast.literal_eval``, which stays as the fallback for what the translation cannot do.
-    """
-    try:
-        return json.loads(_PY_TOKEN.sub(_py_token, segment))
-    except (ValueError, RecursionError):
-        pass
-    if len(segment) > 8192:
-        return None
-    try:
-        return ast.literal_eval(segment)
-    except Exception:  # noqa: BLE001 - literal_eval raises many kinds on junk
-        return None
+
+def parse_repr_at(text: str, start: int, budget: _Budget) -> tuple[Any, int] | None:
+    """The Python repr (dict/list of str, numbers, None/True/False, tuples) starting at
+    ``text[start]``, translated to JSON token by token and decoded by the C decoder;
+    ``(object, end)`` or None. ``ast.literal_eval`` is the fallback for what JSON can't say."""
+    depth = 0
+    pieces: list[str] = []
+    last = start
+    end = min(len(text), start + MAX_OBJECT)
+    for m in _REPR_TOKENS.finditer(text, start, end):
+        budget.steps -= 1
+        if budget.steps < 0:
+            return None
+        s, e = m.span()
+        if s > last:
+            pieces.append(_py_gap(text[last:s]))
+        token = m.group()
+        c = token[0]
+        if c == "'" or c == '"':
+            pieces.append(_py_str(token))
+        elif c in "{[(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return None
+            pieces.append("[" if c == "(" else c)
+        else:
+            depth -= 1
+            pieces.append(_CLOSE[c])
+            if depth <= 0:
+                if depth < 0:
+                    return None
+                try:
+                    return json.loads("".join(pieces)), e
+                except (ValueError, RecursionError):
+                    pass
+                if e - start > 8192:
+                    return None
+                try:
+                    return ast.literal_eval(text[start:e]), e
+                except Exception:  # noqa: BLE001 - literal_eval raises many kinds on junk
+                    return None
+        last = e
+    return None
 
 
 def _parse(segment: str) -> Any:
-    """JSON, then JSON escaped inside a string, then a Python literal; None when none fits."""
-    if "\\" in segment:  # JSON inside a string: \" and \n escapes (logs, JS inspect output)
+    """JSON escaped inside a string (\\" and \\n escapes); None when it is not."""
+    try:
+        return json.loads(json.loads('"' + segment + '"'))
+    except (ValueError, RecursionError, TypeError):
+        pass
+    if '\\"' in segment:
         try:
-            return json.loads(json.loads('"' + segment + '"'))
-        except (ValueError, RecursionError, TypeError):
+            return json.loads(segment.replace('\\"', '"'))
+        except (ValueError, RecursionError):
             pass
-        if '\\"' in segment:
-            try:
-                return json.loads(segment.replace('\\"', '"'))
-            except (ValueError, RecursionError):
-                pass
-    if "'" in segment or "None" in segment or "True" in segment or "False" in segment:
-        return _parse_repr(segment)
     return None
 
 
@@ -227,13 +263,23 @@ def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
             continue
         except (ValueError, RecursionError):
             pass
-        end = _match_end(text, start, budget)
-        if end is not None:
-            obj = _parse(text[start:end])
-            if obj is not None:
-                found.append(obj)
-                pos = end
+        # What the C decoder rejects is worth the (Python) token walk only when it looks like
+        # a Python repr ({'…) or escaped JSON ({\"… or {\n…).
+        head = text[start + 1:start + 12].lstrip()
+        if head.startswith("'"):
+            parsed = parse_repr_at(text, start, budget)
+            if parsed is not None:
+                found.append(parsed[0])
+                pos = parsed[1]
                 continue
+        elif head.startswith("\\"):
+            end = _match_end(text, start, budget)
+            if end is not None:
+                obj = _parse(text[start:end])
+                if obj is not None:
+                    found.append(obj)
+                    pos = end
+                    continue
         pos = start + 1
     return found
 
@@ -281,9 +327,9 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
         parent.get("object") == "video")
     for container in (err, parent):
         for key in _STATUS_KEYS:
-            status = _status_of(container.get(key))
-            if status and isinstance(container.get(key), int):
-                p.status = p.status or status
+            value = container.get(key)
+            if type(value) is int and p.status is None:
+                p.status = _status_of(value)
     if p.status is None and isinstance(code, int):
         p.status = _status_of(code)
     for key in ("status",):  # Google style: "status": "RESOURCE_EXHAUSTED"
@@ -436,10 +482,11 @@ def extract_payload(text: str) -> Payload | None:
 # ---------------------------------------------------------------------------------------------
 # exception lines (Python, Node, SDKs)
 # ---------------------------------------------------------------------------------------------
-_EXC_SUFFIX = re.compile(
-    r"(?:Error|Exception|Timeout|Exceeded|gaierror|timeout)(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?"
-    r"(?::|[ \t]*(?:\r?\n|$))"
-)
+_EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$))"
+# Capitalised suffixes share a two-letter start set (E, T) the regex engine skips on fast;
+# socket.gaierror / socket.timeout are looked for only when the plain text contains them.
+_EXC_SUFFIX = re.compile(r"(?:Error|Exception|Timeout|Exceeded)" + _EXC_TAIL)
+_EXC_SUFFIX_LOWER = re.compile(r"(?:gaierror|timeout)" + _EXC_TAIL)
 _LEADING_STATUS = re.compile(r"^[1-5]\d\d\b[ \t]*")
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 
@@ -455,7 +502,10 @@ class ExceptionLine:
 def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
     """The last ``keep`` exception lines (``Name: message``) in the text, in order."""
     found: deque[ExceptionLine] = deque(maxlen=keep)
-    for m in _EXC_SUFFIX.finditer(text):
+    matches = list(_EXC_SUFFIX.finditer(text))
+    if "gaierror" in text or ".timeout" in text:
+        matches = sorted(matches + list(_EXC_SUFFIX_LOWER.finditer(text)), key=lambda m: m.start())
+    for m in matches[-4 * keep:]:
         start = m.start()
         b = start
         floor = max(0, start - 200)
@@ -497,45 +547,40 @@ _REASONS = (r"Too Many Requests|Bad Gateway|Service (?:Temporarily )?Unavailable
             r"|Server Error|Web server is returning an unknown error|Web server is down"
             r"|Connection timed out|Origin is unreachable|A timeout occurred"
             r"|SSL handshake failed|Site Overloaded")
-# (needles, regex): the regex runs only when one of the lower-case needles is in the text.
-STATUS_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
-    (("http/",), re.compile(r"HTTP/\d(?:\.\d)?[ \t]+(\d{3})\b")),
-    (("error code",), re.compile(r"[Ee]rror [Cc]ode:?[ \t]*(\d{3})\b")),
-    (("http",), re.compile(r"HTTP(?:[ _]?(?:[Ee]rror|[Ss]tatus|[Cc]ode))?[ \t:]{1,3}(\d{3})\b")),
-    (("status",), re.compile(r"(?:[Ss]tatus(?:[ _]?[Cc]ode)?|STATUS)\\?[\"']?[ \t]{0,3}[:=]?"
-                             r"[ \t]{0,3}\\?[\"']?(\d{3})\b(?![.,:]\d)")),
-    (("error",), re.compile(r"Error(?:[ \t]?\[\w{1,40}\])?:[ \t]*(\d{3})\b(?![.,:]\d)")),
-    (("exception",), re.compile(r"Exception(?:[ \t]?\[\w{1,40}\])?:[ \t]*(\d{3})\b(?![.,:]\d)")),
-    (("too many", "bad gateway", "service", "gateway time", "internal server", "unauthori",
-      "forbidden", "not found", "bad request", "payment", "request time", "unprocessable",
-      "conflict", "too large", "not allowed", "client error", "server error", "web server",
-      "timed out", "unreachable", "timeout occurred", "ssl handshake", "overloaded"),
-     re.compile(r"\b(\d{3})[ \t]*(?:[:\-][ \t]*)?(?:" + _REASONS + r")\b")),
-    (("<title",), re.compile(r"<title>[^<\d]{0,80}?(\d{3})\b")),
-    (("returned error",), re.compile(r"returned error:?[ \t]*(\d{3})\b")),  # curl -f
+# A status is a 3-digit number 1xx–5xx that one of these contexts announces. Candidates are found
+# by one cheap scan for such numbers; each is then checked against the text right after it
+# (reason phrase, anchored) and right before it. The "before" contexts are matched on the
+# reversed preceding text, so that check is one anchored ``match`` too, not a search:
+#   HTTP/1.1 429 · Error code: 429 · Error code 520 · HTTP 401 · HTTP Error 429 · status: 503 ·
+#   status=429 · "statusCode": 500 · status code 500 · Error: 403 … · Exception: 500 ·
+#   <title>502 Bad Gateway · curl's "returned error: 404"
+# (starts with a character class, not a look-behind, so the engine can skip ahead fast)
+_STATUS_NUMBER = re.compile(r"[1-5](?<![\d.][1-5])\d\d(?!\d|[.,:]\d)")
+STATUS_BEFORE_REVERSED = re.compile(
+    r"[ \t]+(?:\d\.)?\d/PTTH"
+    r"|[ \t]*:?edo[Cc] rorr[Ee]"
+    r"|[ \t:]{1,3}(?:(?:rorr[Ee]|sutat[Ss]|edo[Cc])[ _]?)?PTTH"
+    r"|[\"']?\\?[ \t]{0,3}[:=]?[ \t]{0,3}[\"']?\\?(?:(?:edo[Cc][ _]?)?sutat[Ss]|SUTATS)"
+    r"|[ \t]*:(?:\]\w{1,40}\[[ \t]?)?(?:rorrE|noitpecxE)"
+    r"|[^<\d]{0,80}?>eltit<"
+    r"|[ \t]*:?rorre denruter"
 )
+STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*)?(?:" + _REASONS + r")\b")
+_BEFORE_SPAN = 96
 
 
 def find_status(text: str, lines: list[ExceptionLine], low: str | None = None) -> int | None:
     """The HTTP status shown in the text (the earliest one: the response the client got, not
     an upstream status quoted inside it); the last exception line is asked first."""
-    sources = [(lines[-1].line, lines[-1].line.lower())] if lines else []
-    sources.append((text, text.lower() if low is None else low))
-    for source, source_low in sources:
-        best: tuple[int, int] | None = None
-        for needles, pattern in STATUS_PATTERNS:
-            for n in needles:
-                if n in source_low:
-                    break
-            else:
-                continue
-            m = pattern.search(source)
-            if m:
-                value = int(m.group(1))
-                if 100 <= value <= 599 and (best is None or m.start() < best[0]):
-                    best = (m.start(), value)
-        if best is not None:
-            return best[1]
+    sources = [lines[-1].line, text] if lines else [text]
+    for source in sources:
+        for n, m in enumerate(_STATUS_NUMBER.finditer(source)):
+            if n >= 64:
+                break
+            start, end = m.span()
+            before = source[max(0, start - _BEFORE_SPAN):start][::-1]
+            if STATUS_BEFORE_REVERSED.match(before) or STATUS_AFTER.match(source, end):
+                return int(m.group())
     return None
 
 
@@ -588,8 +633,9 @@ def find_retry_after(text: str, hay_lower: str, low: str | None = None) -> float
 
 
 _REQ_ID = re.compile(r"req_[A-Za-z0-9]{8,64}")
-_REQ_HEADER = re.compile(r"(?:[Xx]-[Rr]equest-[Ii][Dd]|apim-request-id|[Rr]equest[ _-]?[Ii][Dd]"
-                         r"|requestId)\\?[\"']?[ \t]{0,3}[:=]?[ \t]{0,3}\\?[\"']?([\w\-]{6,80})")
+# request-id, x-request-id, apim-request-id, request id, request_id, requestId (literal first)
+_REQ_HEADER = re.compile(r"equest(?<=[Rr]equest)[ _-]?[Ii][Dd]\\?[\"']?[ \t]{0,3}[:=]?[ \t]{0,3}"
+                         r"\\?[\"']?([\w\-]{6,80})")
 _RAY_ID = re.compile(r"Ray ID:?[ \t]*(?:<[^<>]{0,60}>)?[ \t]*([0-9a-f]{16})\b")
 
 
@@ -659,6 +705,8 @@ def find_provider(text: str, hay: str, openai_shape: bool = False,
     for name, needles in PROVIDER_HINTS:
         if name != "openai" and _hinted(probe, needles):
             return name
+    if not probe.isascii() and _hinted(probe, PROVIDER_HINTS_CJK):
+        return "gateway"
     if "http" in sample or "host" in sample:
         for m in _HOST.finditer(sample):
             host = m.group(1).rstrip(".")
@@ -680,10 +728,9 @@ def find_provider(text: str, hay: str, openai_shape: bool = False,
     return "unknown"
 
 
+_NODE_NEEDLES = ("ECONN", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR", "EHOSTUNREACH",
+                 "ENETUNREACH", "CERT_", "SELF_SIGNED", "UNABLE_TO_VERIFY", "DEPTH_ZERO", "ERR_")
 _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeout")
-_NODE_NEEDLES = ("ECONN", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "EHOSTUNREACH",
-                 "ENETUNREACH", "UND_ERR_", "ERR_SOCKET", "ERR_TLS", "CERT_HAS", "UNABLE_TO_VERIFY",
-                 "SELF_SIGNED", "DEPTH_ZERO")
 
 
 def extract(text: str) -> Extracted:
@@ -742,7 +789,7 @@ def extract(text: str) -> Extracted:
 
 
 __all__ = [
-    "ExceptionLine", "Extracted", "Payload", "STATUS_PATTERNS",
+    "ExceptionLine", "Extracted", "Payload", "STATUS_AFTER", "STATUS_BEFORE_REVERSED",
     "exception_lines", "extract", "extract_payload", "find_payload", "find_provider",
     "find_request_id", "find_retry_after", "find_status", "html_facts", "parse_duration",
     "parse_objects", "window",

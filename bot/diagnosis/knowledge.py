@@ -105,8 +105,12 @@ class Matcher:
         if bare != bare.lower():
             raise ValueError(f"knowledge: pattern must be lower-case: {source[:60]}")
         literals = [_leading_literal(b) for b in _branches(source)]
-        keywords = None if any(len(x) < 2 for x in literals) else tuple(dict.fromkeys(literals))
-        return cls(re.compile(source), keywords)
+        if any(len(x) < 2 for x in literals):
+            return cls(re.compile(source), None)
+        unique = list(dict.fromkeys(literals))
+        # A keyword that contains another one adds nothing to the prefilter.
+        minimal = tuple(k for k in unique if not any(o != k and o in k for o in unique))
+        return cls(re.compile(source), minimal)
 
     def search(self, low: str) -> bool:
         """True when the regex matches ``low`` (a lower-cased text)."""
@@ -809,14 +813,16 @@ PARAM_HINTS: dict[str, str] = {
 # Provider hints: lower-case substrings of the paste → provider, checked in this order
 # (a gateway or Azure in front of OpenAI-shaped errors is still a gateway or Azure).
 PROVIDER_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("azure", ("openai.azure.com", "azure", "innererror", "deploymentnotfound", "ocp-apim",
-               "responsibleaipolicyviolation", "apim-request-id", "invalid subscription key",
-               '"content_filter"', "'content_filter'")),
-    ("gateway", ("new_api_error", "one_api_error", "shell_api_error", "openai_error", "new-api",
-                 "one-api", "openrouter", "upstream error", "(request id: ", "当前分组", "额度",
-                 "令牌", "渠道", "上游", "中转")),
+    ("azure", ("azure", "innererror", "deploymentnotfound", "ocp-apim", "apim-request-id",
+               "responsibleaipolicyviolation", "invalid subscription key", '"content_filter"',
+               "'content_filter'")),
+    ("gateway", ("api_error", "openai_error", "new-api", "one-api", "openrouter",
+                 "upstream error", "(request id: ")),
     ("openai", ("openai", "req_", "invalid_request_error", "insufficient_quota")),
 )
+# Gateway hints in Chinese (one-api / new-api and their forks), looked for in non-ASCII pastes.
+PROVIDER_HINTS_CJK: tuple[str, ...] = ("当前分组", "额度", "令牌", "渠道", "上游", "中转")
+
 # How to name the provider mid-sentence ({provider}); {provider_name} is the capitalised form.
 PROVIDER_NAMES: dict[str, str] = {
     "openai": "OpenAI", "azure": "Azure OpenAI", "gateway": "the gateway", "unknown": "the API",
@@ -872,6 +878,6 @@ RULES_BY_PRIORITY: tuple[Rule, ...] = tuple(sorted(RULES, key=lambda r: -r.prior
 __all__ = [
     "ACTIONS", "CATEGORY_DEFAULTS", "CAUSES", "GATEWAY_OVERRIDES", "NOTABLE_CODES", "PARAM_ALIASES",
     "PARAM_HINTS",
-    "Matcher", "PREDICATES", "PROVIDER_HINTS", "PROVIDER_NAMES", "RULES",
+    "Matcher", "PREDICATES", "PROVIDER_HINTS", "PROVIDER_HINTS_CJK", "PROVIDER_NAMES", "RULES",
     "RULES_BY_PRIORITY", "RULE_DETAILS", "Rule", "STATUS_PAGE_URL",
 ]

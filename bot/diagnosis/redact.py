@@ -173,6 +173,19 @@ def mask_values(text: str, secrets: set[str] | frozenset[str]) -> str:
     return text
 
 
+def might_hold_secret(text: str) -> bool:
+    """Cheap test: False means ``redact(text) == text`` for sure."""
+    if not text:
+        return False
+    if not text.isascii():
+        return True
+    low = text.lower()
+    for t in _ALL_TRIGGERS_LOWER:
+        if t in low:
+            return True
+    return False
+
+
 def redact_collect(text: str) -> tuple[str, set[str]]:
     """Redact ``text``; also return the secret values that were masked.
 
@@ -182,13 +195,8 @@ def redact_collect(text: str) -> tuple[str, set[str]]:
     found: set[str] = set()
     if not text:
         return text, found
-    if len(text) < 4096 and text.isascii():
-        low = text.lower()
-        for t in _ALL_TRIGGERS_LOWER:
-            if t in low:
-                break
-        else:
-            return text, found  # nothing that can start a secret: the common case
+    if len(text) < 4096 and not might_hold_secret(text):
+        return text, found  # nothing that can start a secret: the common case
     for pattern in PREFIXED:
         if any(t in text for t in pattern.triggers):
             text = _sub(pattern, text, found)
@@ -206,5 +214,5 @@ def redact(text: str) -> str:
     return redact_collect(text)[0]
 
 
-__all__ = ["MASK", "NAMED", "PREFIXED", "SecretPattern", "mask_values", "redact",
-           "redact_collect"]
+__all__ = ["MASK", "NAMED", "PREFIXED", "SecretPattern", "mask_values", "might_hold_secret",
+           "redact", "redact_collect"]
