@@ -18,7 +18,8 @@ from bot.commands.model import ChannelRef
 from bot.config import OFFICIAL_TARGET, Settings
 from bot.diagnosis.model import Diagnosis
 from bot.errors import ConfigError
-from bot.evidence import ERROR_WINDOW_S, INDICATOR_RANK, Evidence, ProbeView, StatusReport, decide
+from bot.evidence import (ERROR_WINDOW_S, PROVIDER_INDICATORS, Evidence, ProbeView, StatusReport,
+                          decide)
 
 log = logging.getLogger(__name__)
 
@@ -53,25 +54,28 @@ class CoreServices:
         return self.store.take_budget("generate", day, self.settings.GENERATE_DAILY_BUDGET)
 
     def evidence(self) -> Evidence:
+        """What the store says now: page, newest probe per target and kind, team errors."""
+        from bot.probes import KINDS
+        from bot.store.status_read import read_status
+
         now = self.now()
-        snap = self.store.latest_status_snapshot()
-        probes = tuple(
-            ProbeView(target=r.target, kind=r.kind, ok=r.ok, http_status=r.http_status,
-                      latency_ms=r.latency_ms, category=r.category, at=as_utc(r.at))
-            for r in self.store.latest_probe_results()
-            if r.target in {t.name for t in self.targets}
-        )
-        counts = self.store.error_counts(now - timedelta(seconds=ERROR_WINDOW_S))
-        total = sum(counts.values())
+        read = read_status(self.store, [t.name for t in self.targets], KINDS,
+                           now - timedelta(seconds=ERROR_WINDOW_S))
+        probes = tuple(ProbeView(target=r.target, kind=r.kind, ok=bool(r.ok),
+                                 http_status=r.http_status, latency_ms=r.latency_ms,
+                                 category=r.category, at=as_utc(r.at)) for r in read.probes)
         indicator, components, incidents, since = "unknown", (), (), None
+        snap = read.snapshot
         if snap is not None:
             indicator = snap.indicator or "unknown"
             components = tuple(snap.components or ())
             incidents = tuple(snap.incidents or ())
-            since = self.store.indicator_since(indicator) if hasattr(self.store, "indicator_since") else None
+            if indicator in PROVIDER_INDICATORS:  # "partial outage since 08:41"
+                since = self.store.indicator_since(indicator)
         return Evidence(indicator=indicator, components=components, incidents=incidents,
-                        indicator_since=since, probes=probes, errors_total=total,
-                        errors_by_category=counts,
+                        indicator_since=since, probes=probes,
+                        errors_total=sum(read.error_counts.values()),
+                        errors_by_category=read.error_counts,
                         targets={t.name: t.base_url for t in self.targets},
                         official_target=OFFICIAL_TARGET)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,16 +33,28 @@ class StoreBase:
         self.now = now
         self.dialect = engine.dialect.name
         self._session = sessionmaker(engine, expire_on_commit=False)
-        self._read_session = sessionmaker(engine.execution_options(**{READ_ONLY: True}),
-                                          expire_on_commit=False)
+        self._read_engine = engine.execution_options(**{READ_ONLY: True})
+        self._read_session = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @contextmanager
     def _tx(self, *, read_only: bool = False) -> Iterator[Session]:
         """One transaction; commits on success. Database failures become one-line StoreErrors."""
         maker = self._read_session if read_only else self._session
-        try:
+        with self._one_line_errors():
             with maker.begin() as session:
                 yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for hot read paths (no ORM session), with the same one-line errors."""
+        with self._one_line_errors():
+            with self._read_engine.connect() as conn:
+                yield conn
+
+    @contextmanager
+    def _one_line_errors(self) -> Iterator[None]:
+        try:
+            yield
         except OperationalError as exc:
             if exc.connection_invalidated or "connect" in str(exc.orig).lower():
                 raise connect_error(self.engine, exc) from exc
