@@ -90,14 +90,17 @@ class CoreServices:
 
     def is_stale(self) -> bool:
         """True when stored evidence is missing or older than its poll interval."""
+        from bot.probes import KINDS
+        from bot.store.status_read import read_status
+
         now = self.now()
-        snap = self.store.latest_status_snapshot()
+        read = read_status(self.store, [t.name for t in self.targets], KINDS, now)
+        snap = read.snapshot
         if snap is None or (now - as_utc(snap.fetched_at)).total_seconds() > self.settings.STATUS_POLL_INTERVAL:
             return True
-        latest = self.store.latest_probe_results()
-        if not latest:
+        if not read.probes:
             return True
-        newest = max(as_utc(r.at) for r in latest)
+        newest = max(as_utc(r.at) for r in read.probes)
         return (now - newest).total_seconds() > self.settings.PROBE_INTERVAL
 
     async def status_report(self, refresh: bool | None = None) -> StatusReport:
