@@ -249,7 +249,7 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
                 await _first(shell_task, rt.stop)
             else:
                 if sys.stdin is not None:
-                    await shell.run_stream(sys.stdin)
+                    await _first(asyncio.create_task(shell.run_stream(sys.stdin)), rt.stop)
                 if demo_fakes is not None:
                     await _wait_demo(rt)
         else:

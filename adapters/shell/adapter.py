@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from typing import IO, Iterable, Iterator
 
 from adapters.shell.render import render_text
@@ -55,6 +56,27 @@ def split_messages(lines: Iterable[str]) -> Iterator[str]:
     yield from splitter.flush()
 
 
+async def _blocking(fn, *args):
+    """Run a blocking read (readline, input) in a daemon thread.
+
+    Not ``asyncio.to_thread``: a read blocked on a terminal or an open pipe cannot be
+    cancelled, and the default executor would then hold up interpreter exit on SIGTERM.
+    """
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def work() -> None:
+        try:
+            result = fn(*args)
+        except BaseException as exc:  # EOFError, KeyboardInterrupt reach the caller
+            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_exception(exc))
+        else:
+            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(result))
+
+    threading.Thread(target=work, name="shell-input", daemon=True).start()
+    return await fut
+
+
 class ShellAdapter:
     def __init__(self, router: Router, *, out: IO[str] | None = None, color: bool | None = None,
                  channel: ChannelRef = SHELL_CHANNEL, user: str = "you") -> None:
@@ -87,7 +109,7 @@ class ShellAdapter:
         exit code 0 at end of input."""
         splitter = MessageSplitter()
         while True:
-            raw = await asyncio.to_thread(stream.readline)
+            raw = await _blocking(stream.readline)
             messages = splitter.feed(raw) if raw else splitter.flush()
             for message in messages:
                 await self.handle(message)
@@ -104,7 +126,7 @@ class ShellAdapter:
                          "empty line. Ctrl-D to quit.")
         while True:
             try:
-                first = await asyncio.to_thread(input, PROMPT)
+                first = await _blocking(input, PROMPT)
             except (EOFError, KeyboardInterrupt):
                 return 0
             if not first.strip():
@@ -115,7 +137,7 @@ class ShellAdapter:
             buf = [first]
             while True:
                 try:
-                    more = await asyncio.to_thread(input, CONTINUATION)
+                    more = await _blocking(input, CONTINUATION)
                 except (EOFError, KeyboardInterrupt):
                     more = ""
                 if not more.strip():

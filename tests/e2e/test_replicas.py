@@ -1,0 +1,68 @@
+"""Two replicas on PostgreSQL: exactly one leads the scheduler; when it dies (SIGKILL), the other
+takes over. Real `sora-bot run` processes, real advisory locks, /healthz over real HTTP."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import httpx
+import pytest
+
+from bot.store.testing import PostgresUnavailable, temp_postgres_url
+from tests.e2e.helpers import BotProcess, free_port
+
+
+@pytest.fixture
+def pg_url():
+    try:
+        with temp_postgres_url(prefix="sora_replicas") as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def _leader(port: int) -> bool | None:
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    except httpx.HTTPError:
+        return None
+    return bool(r.json()["scheduler"]["leader"])
+
+
+def _wait(cond, timeout: float, what: str):
+    """Poll a condition of other processes (no event to wait on across processes), bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_one_leader_and_failover(pg_url, tmp_path):
+    ports = [free_port(), free_port()]
+    env = {"DATABASE_URL": pg_url, "SORA_API_BASE_URL": "http://127.0.0.1:9/v1",
+           "SORA_STATUS_URL": "http://127.0.0.1:9", "PROBE_TIMEOUT": "1", "LOG_LEVEL": "INFO"}
+    bots = [BotProcess({**env, "PORT": str(p)}, tmp_path) for p in ports]
+    try:
+        states = _wait(lambda: (lambda s: s if None not in s and any(s) else None)(
+            [_leader(p) for p in ports]), 60, "both replicas up with a leader")
+        assert states.count(True) == 1, states
+        leader = states.index(True)
+        follower = 1 - leader
+
+        bots[leader].proc.send_signal(signal.SIGKILL)
+        bots[leader].proc.wait(10)
+        _wait(lambda: _leader(ports[follower]), 30, "the follower to take over")
+
+        # graceful stop of the new leader on SIGTERM
+        bots[follower].proc.send_signal(signal.SIGTERM)
+        assert bots[follower].proc.wait(30) == 0
+        assert "Traceback" not in "".join(bots[follower].stderr_lines)
+    finally:
+        for b in bots:
+            if b.proc.poll() is None:
+                b.proc.kill()
+                b.proc.wait(10)
