@@ -98,6 +98,13 @@ def window(text: str) -> str:
     return text[:HEAD] + "\n" + text[-TAIL:]
 
 
+def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
+    for needle in needles:
+        if needle in text:
+            return True
+    return False
+
+
 def _head_tail(text: str, n: int) -> str:
     return text if len(text) <= 2 * n else text[:n] + "\n" + text[-n:]
 
@@ -316,9 +323,19 @@ def _status_of(value: Any) -> int | None:
     return None
 
 
+def _first_message(d: dict[str, Any]) -> str | None:
+    for key in _MSG_KEYS:
+        value = d.get(key)
+        if value is not None:
+            value = _s(value)
+            if value:
+                return value
+    return None
+
+
 def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
     p = Payload()
-    p.message = next((_s(err.get(k)) for k in _MSG_KEYS if _s(err.get(k))), None)
+    p.message = _first_message(err)
     p.error_type = _s(err.get("type")) or _s(err.get("error_type"))
     code = err.get("code", err.get("error_code", err.get("errorCode")))
     p.error_code = _s(code)
@@ -360,7 +377,7 @@ def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
         if p.message or p.error_code or p.error_type:
             return p
     if isinstance(err, str) and _s(err):
-        message = next((_s(d.get(k)) for k in _MSG_KEYS if _s(d.get(k))), None)
+        message = _first_message(d)
         p = _from_error_dict(d, d)
         p.message = message or _s(err)
         if message and not p.error_type:
@@ -379,7 +396,7 @@ def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
             p.param = _s(loc[-1])
         if p.message:
             return p
-    message = next((_s(d.get(k)) for k in _MSG_KEYS if _s(d.get(k))), None)
+    message = _first_message(d)
     if message and (isinstance(detail, str) or any(k in d for k in _ERRORISH_KEYS)):
         p = _from_error_dict(d, d)
         p.message = message
@@ -435,15 +452,15 @@ def _unwrap(payload: Payload, level: int, budget: _Budget) -> Payload:
 
 
 # Fields found by regex when no object parses (truncated JSON, JS inspect output, escaped).
-def _field_re(names: str, value: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![A-Za-z_\-])(?:" + names + r")\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}" + value)
-
-
-_F_MESSAGE = _field_re("message|msg|error_message",
-                       r"\\?([\"'])(.{1,2000}?)(?<!\\)\\?\1(?=[ \t]{0,3}[,}\n\r]|$)")
-_F_CODE = _field_re("code", r"\\?[\"']?([A-Za-z0-9_.\-]{1,80})")
-_F_TYPE = _field_re("type", r"\\?[\"']?([A-Za-z0-9_.\-]{1,80})")
-_F_PARAM = _field_re("param", r"\\?[\"']?([A-Za-z0-9_.\[\]\-]{1,80})")
+# Each starts with a literal (fast scanning); the look-behind keeps "content-type" or
+# "statusCode" from counting as "type" or "code".
+_SEP_FIELD = r"\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}"
+_F_MESSAGE = re.compile(r"m(?<![A-Za-z\-]m)(?:essage|sg)" + _SEP_FIELD +
+                        r"\\?([\"'])(.{1,2000}?)(?<!\\)\\?\1(?=[ \t]{0,3}[,}\n\r]|$)")
+_F_CODE = re.compile(r"code(?<![A-Za-z_\-]code)" + _SEP_FIELD + r"\\?[\"']?([A-Za-z0-9_.\-]{1,80})")
+_F_TYPE = re.compile(r"type(?<![A-Za-z_\-]type)" + _SEP_FIELD + r"\\?[\"']?([A-Za-z0-9_.\-]{1,80})")
+_F_PARAM = re.compile(r"param(?<![A-Za-z_\-]param)" + _SEP_FIELD +
+                      r"\\?[\"']?([A-Za-z0-9_.\[\]\-]{1,80})")
 
 
 def _payload_from_fields(text: str) -> Payload | None:
@@ -488,7 +505,8 @@ _EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$))"
 _EXC_SUFFIX = re.compile(r"(?:Error|Exception|Timeout|Exceeded)" + _EXC_TAIL)
 _EXC_SUFFIX_LOWER = re.compile(r"(?:gaierror|timeout)" + _EXC_TAIL)
 _LEADING_STATUS = re.compile(r"^[1-5]\d\d\b[ \t]*")
-_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
+_NAME_BACK = re.compile(r"[A-Za-z0-9_.]*")   # matched on the reversed text before a suffix
+_SUFFIX_WORD = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -507,11 +525,8 @@ def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
         matches = sorted(matches + list(_EXC_SUFFIX_LOWER.finditer(text)), key=lambda m: m.start())
     for m in matches[-4 * keep:]:
         start = m.start()
-        b = start
-        floor = max(0, start - 200)
-        while b > floor and text[b - 1] in _NAME_CHARS:
-            b -= 1
-        name = text[b:start] + re.match(r"[A-Za-z]+", m.group()).group()  # type: ignore[union-attr]
+        b = start - _NAME_BACK.match(text[max(0, start - 200):start][::-1]).end()  # type: ignore[union-attr]
+        name = text[b:start] + _SUFFIX_WORD.match(m.group()).group()  # type: ignore[union-attr]
         name = name.lstrip(".")
         short = name.rsplit(".", 1)[-1]
         if not short or not (short[0].isupper() or short in ("gaierror", "timeout")):
@@ -683,8 +698,26 @@ def html_facts(text: str) -> tuple[str | None, str] | None:
 # ---------------------------------------------------------------------------------------------
 # provider
 # ---------------------------------------------------------------------------------------------
-_HOST = re.compile(r"(?:https?://|host=['\"]?|connect to host )([A-Za-z0-9.\-]{1,253})"
-                   r"(?::\d{1,5})?(/[^\s\"'<>)]{0,200})?")
+_HOST_AT = re.compile(r"([a-z0-9.\-]{1,253})(?::\d{1,5})?(/[^\s\"'<>)]{0,200})?")
+
+
+def _hosts(low: str) -> list[tuple[str, str, bool]]:
+    """(host, path, named) for URLs and host='…' / connect to host … in a lower-cased text;
+    ``named`` when the text names it as the host it talks to (no path needed)."""
+    out: list[tuple[str, str, bool]] = []
+    for marker, named in (("://", False), ("host=", True), ("connect to host ", True)):
+        i = low.find(marker)
+        while i != -1 and len(out) < 32:
+            j = i + len(marker)
+            if named and j < len(low) and low[j] in "'\"":
+                j += 1
+            m = _HOST_AT.match(low, j)
+            if m:
+                out.append((m.group(1).rstrip("."), m.group(2) or "", named))
+            i = low.find(marker, j)
+    return out
+
+
 _OPENAI_HOSTS = ("openai.com",)
 _TITLE_HOST = re.compile(r"<title>([a-z0-9.\-]{1,200}\.[a-z]{2,24}) \| \d{3}")
 _API_PATH = re.compile(r"/v1\b|/openai/|/videos|/chat/completions|/responses|/models")
@@ -707,19 +740,15 @@ def find_provider(text: str, hay: str, openai_shape: bool = False,
             return name
     if not probe.isascii() and _hinted(probe, PROVIDER_HINTS_CJK):
         return "gateway"
-    if "http" in sample or "host" in sample:
-        for m in _HOST.finditer(sample):
-            host = m.group(1).rstrip(".")
-            path = m.group(2) or ""
-            is_api = m.group(0).startswith(("host", "connect")) or bool(_API_PATH.search(path))
-            if not is_api:
-                continue
-            if host.endswith((".openai.azure.com", ".azure-api.net")):
-                return "azure"
-            if host == "api.openai.com":
-                return "openai"
-            if not host.endswith(_OPENAI_HOSTS) and "." in host:
-                return "gateway"
+    for host, path, named in _hosts(sample):
+        if not (named or _API_PATH.search(path)):
+            continue
+        if host.endswith((".openai.azure.com", ".azure-api.net")):
+            return "azure"
+        if host == "api.openai.com":
+            return "openai"
+        if not host.endswith(_OPENAI_HOSTS) and "." in host:
+            return "gateway"
     m = _TITLE_HOST.search(sample)  # Cloudflare pages: <title>host | 524: ...</title>
     if m and m.group(1) != "api.openai.com" and not m.group(1).endswith(_OPENAI_HOSTS):
         return "gateway"
@@ -739,9 +768,9 @@ def extract(text: str) -> Extracted:
     low = win.lower()
     ex = Extracted()
     payload = extract_payload(win)
-    lines = exception_lines(win) if any(n in win for n in _EXC_NEEDLES) else []
+    lines = exception_lines(win) if _contains_any(win, _EXC_NEEDLES) else []
     node_codes: set[str] = set()
-    if any(n in win for n in _NODE_NEEDLES):
+    if _contains_any(win, _NODE_NEEDLES):
         node_codes = {c.lower() for c in _NODE_CODES.findall(_head_tail(win, 8192))}
     page = html_facts(win) if "<" in win else None
 
@@ -763,7 +792,10 @@ def extract(text: str) -> Extracted:
         ex.exceptions = frozenset({x.name for x in lines} | {x.short for x in lines})
         ex.exception_line = lines[-1].line
         ex.exception_name = lines[-1].short
-        hay_parts.extend(x.line for x in lines)
+        if payload is not None:  # the body is in the hay already: keep "Name: Error code: 429 -"
+            hay_parts.extend(x.line.split("{", 1)[0] for x in lines)
+        else:
+            hay_parts.extend(x.line for x in lines)
         if ex.message is None:
             ex.message = lines[-1].message or lines[-1].line
     if node_codes:
