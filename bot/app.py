@@ -131,6 +131,8 @@ def _jobs(rt: Runtime):
         results = await rt.services.run_probes()
         for r in results:
             rt.metrics.observe_probe(r)
+            if not r.ok and r.category:
+                rt.metrics.count_errors(r.category, "probe")
         await evaluate()
 
     async def status() -> None:
@@ -138,7 +140,11 @@ def _jobs(rt: Runtime):
         await evaluate()
 
     async def evaluate() -> None:
-        if rt.monitor.evaluate_and_apply():
+        decisions = rt.monitor.evaluate_and_apply()
+        for d in decisions:
+            if d.action == "open":
+                rt.metrics.count_incident(d.kind)
+        if decisions:
             await rt.worker.drain()
 
     async def drain() -> None:
@@ -194,6 +200,7 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
     monitor = MonitorService(store, Monitor(policies))
     monitor.restore()
     services = _services(settings, store, monitor=monitor)
+    services.metrics = metrics
     router = Router(services)
     has_slack = settings.SLACK_BOT_TOKEN is not None
     has_discord = settings.DISCORD_TOKEN is not None

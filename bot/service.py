@@ -36,6 +36,7 @@ class CoreServices:
         self.now = now
         self.targets = settings.targets()
         self.monitor = monitor  # bot.monitor.service.MonitorService, when the scheduler runs
+        self.metrics: Any | None = None  # bot.web.metrics.Metrics, when the web app runs
         self.prober = Prober(self.targets, timeout=settings.PROBE_TIMEOUT, transport=transport,
                              now=now, generate=settings.PROBE_GENERATE,
                              budget=self._take_generate_budget)
@@ -150,7 +151,16 @@ class CoreServices:
     # Channels --------------------------------------------------------------------------------
 
     def subscribe(self, channel: ChannelRef, kinds: str, by: str | None) -> bool:
-        return self.store.subscribe(channel.platform, channel.workspace, channel.channel, kinds, by)
+        """True when the channel was not subscribed before (False: kinds changed)."""
+        before = self.store.get_subscription(channel.platform, channel.workspace, channel.channel)
+        self.store.subscribe(channel.platform, channel.workspace, channel.channel, kinds, by)
+        return before is None
+
+    def set_paste_settings(self, channel: ChannelRef, *, detect: bool | None = None,
+                           count: bool | None = None) -> tuple[bool, bool]:
+        row = self.store.set_channel_setting(channel.platform, channel.workspace, channel.channel,
+                                             paste_detection=detect, count_pastes=count)
+        return bool(row.paste_detection), bool(row.count_pastes)
 
     def unsubscribe(self, channel: ChannelRef) -> bool:
         return self.store.unsubscribe(channel.platform, channel.workspace, channel.channel)
@@ -173,5 +183,7 @@ class CoreServices:
                  "http_status": diagnosis.http_status, "error_code": diagnosis.error_code,
                  "channel_key": channel.key, "redacted": diagnosis.redacted}
         self.store.add_error_events([event])
+        if self.metrics is not None:
+            self.metrics.count_errors(diagnosis.category, "chat")
         if self.monitor is not None:
             self.monitor.feed_error_events([event])

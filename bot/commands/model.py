@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 SUBCOMMANDS: tuple[str, ...] = (
     "status", "diagnose", "probe", "subscribe", "unsubscribe", "mute", "history", "help",
+    "paste",  # per-channel opt-out of paste detection / counting (beyond Contract 4's list)
 )
 SUBSCRIPTION_KINDS: tuple[str, ...] = ("all", "incidents", "status")
 

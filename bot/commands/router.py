@@ -55,6 +55,8 @@ class Services(Protocol):
     def mute(self, channel: ChannelRef, until, by: str | None) -> None: ...
     def history(self, limit: int = 10) -> list: ...
     def paste_settings(self, channel: ChannelRef) -> tuple[bool, bool]: ...
+    def set_paste_settings(self, channel: ChannelRef, *, detect: bool | None = None,
+                           count: bool | None = None) -> tuple[bool, bool]: ...
     def record_paste(self, diagnosis: Diagnosis, channel: ChannelRef) -> None: ...
 
 
@@ -75,6 +77,7 @@ class Router:
             "unsubscribe": self._unsubscribe,
             "mute": self._mute,
             "history": self._history,
+            "paste": self._paste,
         }
 
     # Entry points ----------------------------------------------------------------------------
@@ -183,3 +186,24 @@ class Router:
     async def _history(self, command: Command) -> Reply:
         incidents = self.services.history(10)
         return views.history_reply(incidents)
+
+    async def _paste(self, command: Command) -> Reply:
+        """`paste on|off` (answer pasted errors here) and `paste counting on|off` (count them in
+        the team's error rate)."""
+        words = command.args.lower().split()
+        usage = "paste [on|off] | paste counting [on|off]"
+        if self.services is None:
+            return views.error_reply("Channel settings are not available in this mode.")
+        if not words:
+            detect, count = self.services.paste_settings(command.channel)
+            return views.paste_settings_reply(detect, count, changed=False)
+        if (denied := self._forbidden(command)) is not None:
+            return denied
+        switch = {"on": True, "off": False}
+        if len(words) == 1 and words[0] in switch:
+            detect, count = self.services.set_paste_settings(command.channel, detect=switch[words[0]])
+        elif len(words) == 2 and words[0] in ("counting", "count") and words[1] in switch:
+            detect, count = self.services.set_paste_settings(command.channel, count=switch[words[1]])
+        else:
+            return views.usage_reply(usage, f"`{command.args.strip()}` is not a paste setting.")
+        return views.paste_settings_reply(detect, count, changed=True)

@@ -46,6 +46,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("/sora unsubscribe", "stop incident notices here"),
     ("/sora mute <duration>", "silence notices here for a while, e.g. 30m, 2h"),
     ("/sora history", "recent incidents"),
+    ("/sora paste [on|off]", "answer pasted errors in this channel (counting on|off: count them)"),
     ("/sora help [errors]", "this help, or the error quick reference"),
 )
 
@@ -248,3 +249,14 @@ def history_reply(incidents: Iterable[Any]) -> Reply:
         return Reply(title="No incidents yet", severity=Severity.OK, kind="history")
     return Reply(title="Recent incidents", severity=Severity.INFO,
                  sections=(Section("Incidents", tuple(items)),), kind="history")
+
+
+def paste_settings_reply(detect: bool, count: bool, *, changed: bool) -> Reply:
+    on_off = {True: "on", False: "off"}
+    return Reply(title="Paste settings updated" if changed else "Paste settings",
+                 severity=Severity.OK if changed else Severity.INFO,
+                 text="Pasted errors in this channel are " +
+                      ("answered in a thread" if detect else "ignored (use /sora diagnose)") + ".",
+                 fields=(ReplyField("Paste detection", on_off[detect]),
+                         ReplyField("Counted in team error rate", on_off[count])),
+                 ephemeral=not changed, kind="subscription")

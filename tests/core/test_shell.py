@@ -54,3 +54,32 @@ async def test_help_errors_is_the_knowledge_table():
     quota = [r for r in rows if " → quota " in r]
     assert quota and all("do not retry" in r for r in quota)
     assert not any("{" in r for r in rows)
+
+
+async def test_paste_opt_out_and_subscribe_created_flag(tmp_path):
+    from bot.commands.model import Caller, ChannelRef
+    from bot.config import load_settings
+    from bot.service import CoreServices
+    from bot.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = open_store(url)
+    store.upgrade()
+    router = Router(CoreServices(load_settings(env_file=None, DATABASE_URL=url), store))
+    chan = ChannelRef("slack", "T1", "C1")
+    boss, guest = Caller("U1", can_manage=True), Caller("U2", can_manage=False)
+
+    assert (await router.handle_text("/sora subscribe incidents", chan, boss)).title.startswith("Subscribed")
+    assert (await router.handle_text("/sora subscribe all", chan, boss)).title.startswith("Subscription updated")
+
+    assert (await router.handle_message(SEED, chan, guest)).kind == "diagnosis"
+    assert store.error_total(store.now().replace(year=2000)) == 1
+    assert (await router.handle_text("/sora paste off", chan, guest)).title == "Not allowed"
+    reply = await router.handle_text("/sora paste off", chan, boss)
+    assert reply.fields[0].value == "off"
+    assert await router.handle_message(SEED, chan, guest) is None
+    await router.handle_text("/sora paste on", chan, boss)
+    await router.handle_text("/sora paste counting off", chan, boss)
+    assert (await router.handle_message(SEED, chan, guest)).kind == "diagnosis"
+    assert store.error_total(store.now().replace(year=2000)) == 1  # not counted any more
+    assert (await router.handle_text("/sora paste sideways", chan, boss)).kind == "error"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
 from bot.fakes import FakeSoraAPI, FakeStatusPage
@@ -40,7 +41,8 @@ def _wait_status(bot: BotProcess, *words: str, timeout: float = 40.0) -> str:
 
 def test_status_flips_with_the_outage_and_verdict_follows(fakes, tmp_path):
     api, page = fakes
-    bot = BotProcess(_env(api, page, tmp_path), tmp_path)
+    env = _env(api, page, tmp_path)
+    bot = BotProcess(env, tmp_path)
     try:
         ok = _wait_status(bot, "ok")
         assert "Official page         operational" in ok or "operational" in ok
@@ -62,6 +64,14 @@ def test_status_flips_with_the_outage_and_verdict_follows(fakes, tmp_path):
         _wait_status(bot, "ok")
         healthy = bot.ask(SEED, "risk_control")
         assert "account/request side" in healthy
+
+        port = env["PORT"]
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["db"] is True
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'sora_bot_probes_total{kind="auth",ok="false",target="openai"}' in metrics
+        assert 'sora_bot_errors_total{category="server",source="probe"}' in metrics
+        assert 'sora_bot_errors_total{category="risk_control",source="chat"}' in metrics
     finally:
         code = bot.close()
     assert code == 0
