@@ -67,7 +67,8 @@ def explain(rule: Rule | None, category: str, ex: Extracted, param: str | None,
     if rule is not None and rule.actions:
         actions_spec = rule.actions
 
-    hint = PARAM_HINTS.get(param or "", "")
+    hint = (PARAM_HINTS.get(f"{param}:{(ex.error_code or '').lower()}")
+            or PARAM_HINTS.get(param or "", "")) if param else ""
     fields = _Fields(
         provider=PROVIDER_NAMES.get(ex.provider, "the API"),
         provider_name=_capitalise(PROVIDER_NAMES.get(ex.provider, "the API")),

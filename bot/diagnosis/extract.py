@@ -10,9 +10,12 @@ Linear and bounded by construction:
 
 * Only a *window* of the paste is read: all of it up to 48 KiB, else the first and last 24 KiB
   (errors sit at the start of a response or at the end of a log/traceback).
-* JSON / Python-repr objects are found with an iterative, string-aware bracket matcher with a
-  depth limit, a per-object size limit, a candidate limit and a global step budget.
-* Regexes use bounded repetition, and the case-insensitive ones run on short texts only.
+* JSON objects are decoded in place by the C decoder (``raw_decode``); Python reprs by a token
+  walk (whole string literals are single regex tokens) that translates them to JSON; escaped
+  JSON by an iterative, string-aware bracket matcher. All three are iterative, with a depth
+  limit, a per-object size limit, a candidate limit and a global step budget.
+* Regexes use bounded repetition and start with a literal or a small character class (the
+  regex engine then skips ahead at C speed); the case-insensitive work runs on short texts.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ def _head_tail(text: str, n: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # objects: JSON, Python reprs, escaped JSON
 # ---------------------------------------------------------------------------------------------
-_TOKENS = re.compile(r"[{}\[\]\"'\\]")
+_TOKENS = re.compile(r"[{}\[\]\"'\\]")   # for escaped JSON: every quote and backslash counts
 
 
 class _Budget:

@@ -808,6 +808,16 @@ PARAM_HINTS: dict[str, str] = {
     "limit": "it must be an integer between 1 and 100.",
     "order": "it must be \"asc\" or \"desc\".",
     "remix_video_id": "it must be the id of a completed video in this project.",
+    # parameters Sora does not have, that people send anyway
+    "duration": "Sora has no `duration`: send `seconds` as the string \"4\", \"8\" or \"12\".",
+    "n": "Sora makes one video per request: drop `n` and send several requests.",
+    "resolution": "Sora has no `resolution`: send `size`, one of \"720x1280\", \"1280x720\", "
+                  "\"1024x1792\" or \"1792x1024\".",
+    "aspect_ratio": "Sora has no `aspect_ratio`: pick a portrait or landscape `size` instead.",
+    # a parameter with a specific code ("param:code")
+    "prompt:string_above_max_length": "it is too long: shorten it below the maximum length the "
+                                      "message names.",
+    "input_reference:unsupported_file": "it must be a JPEG, PNG or WebP image (or an MP4).",
 }
 
 # Provider hints: lower-case substrings of the paste → provider, checked in this order
@@ -817,11 +827,12 @@ PROVIDER_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "responsibleaipolicyviolation", "invalid subscription key", '"content_filter"',
                "'content_filter'")),
     ("gateway", ("api_error", "openai_error", "new-api", "one-api", "openrouter",
-                 "upstream error", "(request id: ")),
+                 "upstream error", "upstream_error", "bad_response_status_code",
+                 "insufficient_user_quota", "(request id: ")),
     ("openai", ("openai", "req_", "invalid_request_error", "insufficient_quota")),
 )
 # Gateway hints in Chinese (one-api / new-api and their forks), looked for in non-ASCII pastes.
-PROVIDER_HINTS_CJK: tuple[str, ...] = ("当前分组", "额度", "令牌", "渠道", "上游", "中转")
+PROVIDER_HINTS_CJK: tuple[str, ...] = ("当前分组", "额度", "余额", "令牌", "渠道", "上游", "中转")
 
 # How to name the provider mid-sentence ({provider}); {provider_name} is the capitalised form.
 PROVIDER_NAMES: dict[str, str] = {

@@ -132,3 +132,16 @@ def test_different_kinds_have_different_fingerprints() -> None:
               '{"error":{"message":"Invalid value","param":"size","code":"invalid_value"}}']
     prints = [diagnose(k).fingerprint for k in kinds]
     assert len(set(prints)) == len(prints)
+
+
+def test_last_resort_guard_returns_unknown_with_redacted_text(monkeypatch) -> None:
+    from bot.diagnosis import engine
+
+    def boom(_text: str) -> None:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(engine, "extract", boom)
+    d = diagnose("Authorization: Bearer sk-proj-abcdefghijklmnopqrstuvwxyz0123 then it failed")
+    _check(d)
+    assert d.category == "unknown" and d.retryable is None
+    assert "abcdefghijklmnopqrstuvwxyz0123" not in json.dumps(d.to_dict())
