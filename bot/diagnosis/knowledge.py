@@ -580,9 +580,9 @@ CAUSES: dict[str, tuple[str, str]] = {
                        "The card failed or billing is not set up for the organization."),
     "gateway_quota": ("Gateway balance or token quota",
                       "On a gateway, the user or the token has used up its own quota."),
-    "provider_outage": ("Provider incident",
+    "provider_incident": ("Provider incident",
                         "An outage or degradation on the provider side."),
-    "overload": ("Capacity overload", "The service sheds load at peak times."),
+    "server_overload": ("Capacity overload", "The service sheds load at peak times."),
     "gateway_upstream": ("Gateway or proxy failure",
                          "A gateway or reverse proxy in between failed or could not reach "
                          "upstream."),
@@ -742,12 +742,12 @@ CATEGORY_DEFAULTS: dict[str, tuple[str, tuple[tuple[str, float], ...], tuple[str
     ),
     "server": (
         "A server-side failure; the same request should succeed later.",
-        (("provider_outage", 0.4), ("overload", 0.35), ("gateway_upstream", 0.25)),
+        (("provider_incident", 0.4), ("server_overload", 0.35), ("gateway_upstream", 0.25)),
         ("retry_backoff", "check_status_page", "failover_gateway", "keep_request_id"),
     ),
     "network": (
         "The request never completed (connection failed or timed out).",
-        (("local_network", 0.4), ("timeout_too_short", 0.25), ("provider_outage", 0.2),
+        (("local_network", 0.4), ("timeout_too_short", 0.25), ("provider_incident", 0.2),
          ("gateway_upstream", 0.15)),
         ("retry_backoff", "check_proxy", "raise_timeout", "check_status_page"),
     ),
@@ -776,7 +776,7 @@ RULE_DETAILS: dict[str, tuple[tuple[tuple[str, float], ...], tuple[str, ...]]] =
                     ("check_key", "check_org_header", "check_gateway_key")),
     "rate_limit_code": ((("rpm_exceeded", 0.6), ("concurrency", 0.3), ("request_pattern", 0.1)),
                         ("retry_backoff", "slow_down", "queue_jobs", "check_limits_page")),
-    "overloaded": ((("overload", 0.45), ("provider_outage", 0.35), ("gateway_upstream", 0.2)),
+    "overloaded": ((("server_overload", 0.45), ("provider_incident", 0.35), ("gateway_upstream", 0.2)),
                    ("retry_backoff", "check_status_page", "failover_gateway",
                     "keep_request_id")),
 }
