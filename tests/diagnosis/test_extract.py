@@ -189,3 +189,47 @@ def test_parse_objects_is_bounded_on_junk() -> None:
 ])
 def test_parse_duration(text: str, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", [
+    "httpx.ConnectError: [Errno 111] Connection refused",
+    "httpx.ConnectTimeout: timed out",
+    "httpx.ReadTimeout: The read operation timed out",
+    "httpx.RemoteProtocolError: Server disconnected without sending a response.",
+    "httpcore.ConnectError: [Errno -3] Temporary failure in name resolution",
+    "aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host api.openai.com:443 ssl:default [Connect call failed ('1.2.3.4', 443)]",
+    "aiohttp.client_exceptions.ServerDisconnectedError: Server disconnected",
+    "requests.exceptions.ConnectionError: ('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
+    "requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=30)",
+    "urllib3.exceptions.MaxRetryError: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/videos (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object>: Failed to establish a new connection: [Errno 101] Network is unreachable'))",
+    "ssl.SSLError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)",
+    "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate chain (_ssl.c:1006)",
+    "openai.APIConnectionError: Connection error.",
+    "openai.APITimeoutError: Request timed out.",
+    "Error: read ECONNRESET",
+    "Error: connect ETIMEDOUT 104.18.7.192:443",
+    "Error: connect ECONNREFUSED 127.0.0.1:3000",
+    "Error: getaddrinfo ENOTFOUND api.openai.com",
+    "Error: getaddrinfo EAI_AGAIN api.openai.com",
+    "TypeError: fetch failed\n  [cause]: ConnectTimeoutError: Connect Timeout Error\n  code: 'UND_ERR_CONNECT_TIMEOUT'",
+    "TypeError: fetch failed\n  [cause]: SocketError: other side closed\n  code: 'UND_ERR_SOCKET'",
+    "Error: socket hang up",
+    "AxiosError: timeout of 30000ms exceeded",
+    "Post \"https://api.openai.com/v1/videos\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+])
+def test_connection_errors_are_network_and_retryable(text: str) -> None:
+    d = diagnose(text)
+    assert (d.category, d.retryable, d.http_status) == ("network", True, None), d.summary
+
+
+@pytest.mark.parametrize("text,category", [
+    ('{"error":{"message":"当前分组上游负载已饱和，请稍后再试","type":"new_api_error"}}', "rate_limit"),
+    ('{"error":{"message":"用户额度不足, 剩余额度: ＄0.01","type":"new_api_error"}}', "quota"),
+    ('{"error":{"message":"无效的令牌","type":"new_api_error"}}', "auth"),
+    ('{"error":{"message":"当前分组 default 下对于模型 sora-2 无可用渠道","type":"new_api_error"}}', "not_found"),
+    ('{"error":{"message":"Requests to the Videos Operation have exceeded call rate limit. Please retry after 3 seconds.","code":"429"}}', "rate_limit"),
+    ('{"error":{"code":"content_filter","message":"The response was filtered","innererror":{"code":"ResponsibleAIPolicyViolation"}}}', "content_policy"),
+    ('{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}', "not_found"),
+])
+def test_gateway_and_azure_forms(text: str, category: str) -> None:
+    assert diagnose(text).category == category
