@@ -192,13 +192,25 @@ def _verdict_for_category(category: str | None) -> str:
 
 
 def _rerank(causes: Sequence[Cause], provider_side: bool) -> tuple[Cause, ...]:
-    """Scale likelihoods by the verdict and sort; provider-side causes go up or down."""
-    out = []
-    for c in causes:
-        is_provider = c.id in PROVIDER_CAUSE_IDS
-        factor = (1.8 if is_provider else 0.7) if provider_side else (0.4 if is_provider else 1.1)
-        out.append(replace(c, likelihood=max(0.01, min(0.99, c.likelihood * factor))))
-    return tuple(sorted(out, key=lambda c: -c.likelihood))
+    """Re-rank causes by the verdict.
+
+    Provider side: the provider causes move to the top (a live incident is the most likely
+    explanation of this error right now), the others keep their order below. Not provider side:
+    provider causes are damped and sink.
+    """
+    provider = [c for c in causes if c.id in PROVIDER_CAUSE_IDS]
+    other = [c for c in causes if c.id not in PROVIDER_CAUSE_IDS]
+    if provider_side and provider:
+        top_other = max((c.likelihood for c in other), default=0.0)
+        floor = min(0.95, top_other * 0.7 + 0.1)
+        provider = [replace(c, likelihood=max(0.01, min(0.95, max(c.likelihood * 1.8, floor))))
+                    for c in provider]
+        other = [replace(c, likelihood=max(0.01, c.likelihood * 0.6)) for c in other]
+        return tuple(sorted(provider, key=lambda c: -c.likelihood)
+                     + sorted(other, key=lambda c: -c.likelihood))
+    if not provider_side:
+        provider = [replace(c, likelihood=max(0.01, c.likelihood * 0.4)) for c in provider]
+    return tuple(sorted(other + provider, key=lambda c: -c.likelihood))
 
 
 def _health_phrase(ev: Evidence, decision: Decision) -> str:

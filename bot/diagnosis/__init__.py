@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.diagnosis.detect import looks_like_error
 from bot.diagnosis.engine import diagnose_text
 from bot.diagnosis.model import CATEGORIES, Cause, Diagnosis
 
@@ -25,4 +26,4 @@ def diagnose(text: str, evidence: "Evidence | None" = None) -> Diagnosis:
     return result
 
 
-__all__ = ["diagnose", "Diagnosis", "Cause", "CATEGORIES"]
+__all__ = ["diagnose", "looks_like_error", "Diagnosis", "Cause", "CATEGORIES"]
