@@ -1,0 +1,255 @@
+"""Reply → ``discord.Embed``. Pure functions, no I/O: the rendering is tested on fields.
+
+Why a renderer of its own: Discord rejects a whole message (HTTP 400, ``50035 Invalid Form
+Body``) when one embed part breaks a limit, so every text is cut to the limits below *before*
+sending, and the embed as a whole is kept under 6000 characters by giving way in a fixed order:
+the short facts (fields) and the footer stay, the description is cut, then the long lists
+(causes, actions, probes) lose their tail with a note saying so.
+
+Every text passes the core's redactor on its way out (defence in depth: Replies are built from
+already-redacted data, but a secret must never reach Discord even if a handler forgets).
+Mentions in embeds never ping, and plain-text ``content`` is sent with mentions disabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import discord
+
+from bot.commands.reply import Reply, ReplyField, Section, Severity
+from bot.diagnosis.redact import redact as _redact
+
+
+@dataclass(frozen=True)
+class EmbedLimits:
+    """Discord's embed and message limits (discord.com/developers/docs/resources/message)."""
+
+    title: int = 256
+    description: int = 4096
+    fields: int = 25
+    field_name: int = 256
+    field_value: int = 1024
+    footer: int = 2048
+    author: int = 256
+    total: int = 6000
+    content: int = 2000
+    inline_value: int = 60  # a field this short sits next to others (our choice, not Discord's)
+
+
+LIMITS = EmbedLimits()
+STATUS_FIELD = "Status"  # alert parents: the line the sink edits as the incident moves on
+ACK_FIELD = "Acknowledged"
+MUTE_FIELD = "Muted"
+BLANK = "\u200b"  # Discord rejects empty field names/values; a zero-width space is "nothing"
+_FENCE = "```"
+_ELLIPSIS = "…"
+
+
+def redact(text: str) -> str:
+    """Mask secrets in text that is about to leave the process."""
+    return _redact(text) if text else text
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut to ``limit`` characters with an ellipsis; an open code fence is closed again."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)]
+    if cut.count(_FENCE) % 2:
+        cut = text[: max(0, limit - 1 - len(_FENCE))] + _FENCE
+    return (cut + _ELLIPSIS)[:limit]
+
+
+def _clean(text: str, limit: int) -> str:
+    return truncate(redact(text or ""), limit)
+
+
+def title_of(reply: Reply) -> str:
+    return _clean(f"{reply.severity.emoji} {reply.title}", LIMITS.title)
+
+
+def _section_lines(section: Section) -> list[str]:
+    return [f"{i}. {item}" if section.numbered else f"• {item}"
+            for i, item in enumerate(section.items, 1)]
+
+
+def _pack(lines: Iterable[str], limit: int) -> list[str]:
+    """Lines → values of at most ``limit`` characters (a longer line is cut on its own)."""
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        line = truncate(line, limit)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+@dataclass
+class _Budget:
+    """What is left of the 6000-character total and the 25 fields."""
+
+    chars: int = LIMITS.total
+    fields: int = LIMITS.fields
+
+    def take(self, n: int) -> None:
+        self.chars -= n
+
+
+def _field_len(name: str, value: str) -> int:
+    return len(name) + len(value)
+
+
+def reply_embed(reply: Reply, *, status_line: str | None = None,
+                footer_extra: Iterable[str] = (),
+                extra_fields: Iterable[tuple[str, str]] = ()) -> discord.Embed:
+    """The embed of a Reply: severity emoji in the title, colour from the severity, the text
+    as description, fields (inline when short), sections as fields (numbered for actions), and
+    the context lines as footer.
+
+    ``status_line`` (alerts) becomes a first field named ``Status`` that the sink edits in place
+    later; ``extra_fields`` (e.g. who acknowledged) follow it; ``footer_extra`` adds footer
+    parts (the sink's delivery reference).
+    """
+    budget = _Budget()
+    title = title_of(reply)
+    footer = _clean(" · ".join([*reply.context, *footer_extra]), LIMITS.footer)
+    budget.take(len(title) + len(footer))
+
+    head: list[tuple[str, str, bool]] = []
+    if status_line:
+        head.append((STATUS_FIELD, _clean(status_line, LIMITS.field_value), False))
+    for name, value in extra_fields:
+        head.append((_clean(name, LIMITS.field_name) or BLANK,
+                     _clean(value, LIMITS.field_value) or BLANK, False))
+    for f in reply.fields:
+        head.append(_reply_field(f))
+    head = head[: LIMITS.fields]
+    head_len = sum(_field_len(n, v) for n, v, _ in head)
+
+    # The description gets what the short facts leave, but never squeezes them out.
+    room = max(0, min(LIMITS.description, budget.chars - head_len))
+    description = _clean(reply.text, room)
+    budget.take(len(description))
+
+    embed = discord.Embed(title=title, description=description or None,
+                          colour=discord.Colour(reply.severity.color))
+    for name, value, inline in head:
+        if budget.fields <= 0 or _field_len(name, value) > budget.chars:
+            break
+        embed.add_field(name=name, value=value, inline=inline)
+        budget.take(_field_len(name, value))
+        budget.fields -= 1
+    _add_sections(embed, reply.sections, budget)
+    if footer:
+        embed.set_footer(text=footer)
+    return embed
+
+
+def _reply_field(f: ReplyField) -> tuple[str, str, bool]:
+    name = _clean(f.label, LIMITS.field_name) or BLANK
+    value = _clean(f.value, LIMITS.field_value) or BLANK
+    return name, value, f.short and len(value) <= LIMITS.inline_value
+
+
+def _add_sections(embed: discord.Embed, sections: Iterable[Section], budget: _Budget) -> None:
+    """Each section as one or more fields (``Likely causes``, ``Likely causes (cont.)``…); when
+    the budget runs out the rest is dropped and a last field says how many items were cut."""
+    note_reserve = 40
+    for section in sections:
+        lines = [redact(line) for line in _section_lines(section)]
+        name = _clean(section.title, LIMITS.field_name) or BLANK
+        shown = 0
+        for i, value in enumerate(_pack(lines, LIMITS.field_value)):
+            field_name = name if i == 0 else truncate(f"{name} (cont.)", LIMITS.field_name)
+            room = budget.chars - note_reserve - len(field_name)
+            if budget.fields <= 1 or room < 20:
+                break
+            if len(value) > room:
+                value = truncate(value, room)
+            embed.add_field(name=field_name, value=value, inline=False)
+            budget.take(_field_len(field_name, value))
+            budget.fields -= 1
+            shown += value.count("\n") + 1
+            if value.endswith(_ELLIPSIS):
+                break
+        cut = len(lines) - shown
+        if cut > 0:
+            note = f"{cut} more item(s) cut to fit Discord"
+            if budget.fields >= 1 and budget.chars >= len(note) + 1:
+                embed.add_field(name=BLANK, value=note, inline=False)
+                budget.take(len(note) + 1)
+                budget.fields -= 1
+            return
+
+
+def fallback_text(reply: Reply) -> str:
+    """The whole Reply as plain text, for a channel where the bot may not embed links."""
+    return truncate(redact(reply.plain_text()), LIMITS.content)
+
+
+def headline(reply: Reply, status: str | None = None) -> str:
+    """One line for ``content`` of alerts: what push notifications and screen readers show."""
+    text = f"{reply.severity.emoji} {reply.title}"
+    if status:
+        text += f" — {status}"
+    return truncate(redact(text), LIMITS.content)
+
+
+# Editing embeds that are already posted (dicts as Discord returns them) --------------------------
+
+def embed_length(embed: Mapping[str, Any]) -> int:
+    """Characters that count toward the 6000 total, for an embed dict."""
+    total = len(embed.get("title") or "") + len(embed.get("description") or "")
+    total += len((embed.get("footer") or {}).get("text") or "")
+    total += len((embed.get("author") or {}).get("name") or "")
+    for f in embed.get("fields") or ():
+        total += len(f.get("name") or "") + len(f.get("value") or "")
+    return total
+
+
+def set_field(embed: Mapping[str, Any], name: str, value: str, *, after: str | None = None
+              ) -> dict[str, Any]:
+    """A copy of ``embed`` with field ``name`` set to ``value`` (replaced in place, or inserted
+    after field ``after`` / first when missing). Works on the embed Discord hands back, so an edit
+    needs no stored copy; the last fields give way if the total would pass 6000."""
+    out = dict(embed)
+    fields = [dict(f) for f in embed.get("fields") or ()]
+    new = {"name": _clean(name, LIMITS.field_name) or BLANK,
+           "value": _clean(value, LIMITS.field_value) or BLANK, "inline": False}
+    for i, f in enumerate(fields):
+        if f.get("name") == new["name"]:
+            fields[i] = new
+            break
+    else:
+        at = 0
+        if after is not None:
+            at = next((i + 1 for i, f in enumerate(fields) if f.get("name") == after), 0)
+        fields.insert(at, new)
+    out["fields"] = fields[: LIMITS.fields]
+    while embed_length(out) > LIMITS.total and len(out["fields"]) > 1:
+        out["fields"] = out["fields"][:-1]
+    return out
+
+
+def field_value(embed: Mapping[str, Any], name: str) -> str | None:
+    for f in embed.get("fields") or ():
+        if f.get("name") == name:
+            return str(f.get("value"))
+    return None
+
+
+def retitle(embed: Mapping[str, Any], reply: Reply) -> dict[str, Any]:
+    """A copy of ``embed`` with the title and colour of ``reply`` (e.g. resolved: green)."""
+    return {**embed, "title": title_of(reply), "color": reply.severity.color}
+
+
+def severity_for(name: str | None, default: Severity = Severity.ERROR) -> Severity:
+    return {s.value: s for s in Severity}.get(str(name), default)
