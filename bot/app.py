@@ -169,7 +169,12 @@ async def run(demo: bool = False, demo_seconds: float = 60.0) -> int:
     from bot.logs import setup_logging
 
     settings = load_settings()
-    setup_logging(settings.LOG_LEVEL)
+    interactive_shell = (sys.stdin is not None and sys.stdin.isatty()
+                         and not (settings.SLACK_BOT_TOKEN or settings.DISCORD_TOKEN))
+    # In a terminal chat the log would drown the conversation: it goes to sora-bot.log.
+    setup_logging(settings.LOG_LEVEL, file="sora-bot.log" if interactive_shell else None)
+    if interactive_shell:
+        print("(logs: sora-bot.log)", file=sys.stderr)
     fakes = None
     if demo:
         from bot.fakes.demo import start_demo_fakes

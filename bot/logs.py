@@ -27,19 +27,32 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO", stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(level: str = "INFO", stream=None, *, file: str | None = None) -> None:
+    """Log at ``level`` to ``stream`` (stderr); with ``file``, the full log goes to that file
+    and the stream only gets warnings (an interactive terminal chat stays readable)."""
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_sora_bot", False):
             root.removeHandler(h)
-    handler._sora_bot = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
+    console = logging.StreamHandler(stream or sys.stderr)
+    handlers: list[logging.Handler] = [console]
+    if file is not None:
+        console.setLevel(logging.WARNING)
+        handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(RedactingFilter())
+        handler._sora_bot = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
     root.setLevel(level)
     # Libraries that log request URLs, headers or chatter at INFO are kept at WARNING.
     lib_level = max(logging.WARNING, root.level)
     for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access",
                   "slack_bolt", "slack_sdk", "discord", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(lib_level)
+    # "skipped: maximum number of running instances reached" is the no-overlap rule working
+    # (a slow probe round), not a problem; APScheduler logs it at WARNING on every tick.
+    logging.getLogger("apscheduler.scheduler").setLevel(max(logging.ERROR, root.level))

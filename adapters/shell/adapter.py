@@ -8,6 +8,7 @@ terminal there is a prompt with line-editing history. Alerts are printed by ``Sh
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import threading
 from typing import IO, Iterable, Iterator
@@ -54,6 +55,18 @@ def split_messages(lines: Iterable[str]) -> Iterator[str]:
     for raw in lines:
         yield from splitter.feed(raw)
     yield from splitter.flush()
+
+
+def _complete_json(line: str) -> bool:
+    """A one-line JSON body needs no blank line to end it (the usual paste in a terminal)."""
+    text = line.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 async def _blocking(fn, *args):
@@ -131,7 +144,7 @@ class ShellAdapter:
                 return 0
             if not first.strip():
                 continue
-            if first.strip().startswith("/sora"):
+            if first.strip().startswith("/sora") or _complete_json(first):
                 await self.handle(first)
                 continue
             buf = [first]
