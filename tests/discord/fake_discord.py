@@ -87,6 +87,8 @@ class FakeDiscord:
         self.attachments: dict[str, bytes] = {}
         self.identifies: list[dict[str, Any]] = []
         self.refuse_message_content = False
+        # a channel where @everyone (so the bot too) may not embed links
+        self.plain_channel_id = channel_id + 1
         self.gateway_sockets: list[web.WebSocketResponse] = []
         self.sent_events: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = {}
@@ -212,7 +214,10 @@ class FakeDiscord:
                       {"id": "900300", "name": "mods", "permissions": str(MEMBER | MANAGE_CHANNELS),
                        "position": 1, "color": 0, "hoist": False, "managed": False,
                        "mentionable": False, "flags": 0}],
-            "emojis": [], "stickers": [], "channels": [self.channel()], "threads": [],
+            "emojis": [], "stickers": [], "threads": [],
+            "channels": [self.channel(), {**self.channel(self.plain_channel_id), "name": "plain",
+                                          "permission_overwrites": [{"id": g, "type": 0, "allow": "0",
+                                                                     "deny": str(EMBED_LINKS)}]}],
             "members": [self.member(self.bot_id, "sora-bot")], "voice_states": [], "presences": [],
             "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
         }
