@@ -54,32 +54,25 @@ def db_upgrade() -> str:
     return store.current_revision()
 
 
+def _cli_services():
+    """Services for a one-shot command: refresh stale evidence before answering."""
+    settings = load_settings()
+    services = _services(settings, _open_store(settings))
+    services.auto_refresh = True
+    return services
+
+
 async def status_once():
     """``sora-bot status``: answer from stored evidence, refreshing first when it is stale."""
-    settings = load_settings()
-    store = _open_store(settings)
-    services = _services(settings, store)
-    if services.is_stale():
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(services.refresh(), settings.PROBE_TIMEOUT + 5)
-    return await services.status_report()
+    return await _cli_services().status_report()
 
 
 async def probe_once(target: str | None):
-    settings = load_settings()
-    store = _open_store(settings)
-    services = _services(settings, store)
-    return await services.run_probes(target)
+    return await _cli_services().run_probes(target)
 
 
 async def gather_evidence_once():
-    settings = load_settings()
-    store = _open_store(settings)
-    services = _services(settings, store)
-    if services.is_stale():
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(services.refresh(), settings.PROBE_TIMEOUT + 5)
-    return services.evidence()
+    return await _cli_services().fresh_evidence()
 
 
 # The long-running bot ----------------------------------------------------------------------------

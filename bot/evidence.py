@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from bot.diagnosis.model import Cause, Diagnosis
+from bot.probes.result import contract_dict
 
 ERROR_WINDOW_S = 900
 PROVIDER_INDICATORS = ("degraded_performance", "partial_outage", "major_outage", "under_maintenance")
@@ -37,10 +38,7 @@ class ProbeView:
     at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "kind": self.kind, "ok": self.ok,
-                "http_status": self.http_status,
-                "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
-                "category": self.category, "at": self.at.isoformat().replace("+00:00", "Z")}
+        return contract_dict(self)
 
 
 @dataclass(frozen=True)

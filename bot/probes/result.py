@@ -18,6 +18,14 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def contract_dict(probe: Any) -> dict[str, Any]:
+    """The Contract-3 probe object of anything with the probe fields (a result, a stored row)."""
+    return {"target": probe.target, "kind": probe.kind, "ok": probe.ok,
+            "http_status": probe.http_status,
+            "latency_ms": None if probe.latency_ms is None else round(probe.latency_ms, 1),
+            "category": probe.category, "at": iso_utc(probe.at)}
+
+
 @dataclass(frozen=True)
 class ProbeResult:
     """What one probe saw. ``category`` is the Contract-1 category of the failure (None if ok).
@@ -42,10 +50,7 @@ class ProbeResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The Contract-3 probe object."""
-        return {"target": self.target, "kind": self.kind, "ok": self.ok,
-                "http_status": self.http_status,
-                "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
-                "category": self.category, "at": iso_utc(self.at)}
+        return contract_dict(self)
 
     def to_record(self) -> dict[str, Any]:
         """Keyword arguments for ``Store.add_probe_result``."""
