@@ -569,7 +569,8 @@ _REASONS = (r"Too Many Requests|Bad Gateway|Service (?:Temporarily )?Unavailable
 # by one cheap scan for such numbers; each is then checked against the text right after it
 # (reason phrase, anchored) and right before it. The "before" contexts are matched on the
 # reversed preceding text, so that check is one anchored ``match`` too, not a search:
-#   HTTP/1.1 429 · Error code: 429 · Error code 520 · HTTP 401 · HTTP Error 429 · status: 503 ·
+#   HTTP/1.1 429 · Error code: 429 · Error code 520 · Error 524 (Cloudflare) · HTTP 401 ·
+#   HTTP Error 429 · status: 503 ·
 #   status=429 · "statusCode": 500 · status code 500 · Error: 403 … · Exception: 500 ·
 #   <title>502 Bad Gateway · curl's "returned error: 404"
 # (starts with a character class, not a look-behind, so the engine can skip ahead fast)
@@ -577,6 +578,7 @@ _STATUS_NUMBER = re.compile(r"[1-5](?<![\d.][1-5])\d\d(?!\d|[.,:]\d)")
 STATUS_BEFORE_REVERSED = re.compile(
     r"[ \t]+(?:\d\.)?\d/PTTH"
     r"|[ \t]*:?edo[Cc] rorr[Ee]"
+    r"|[ \t]+rorrE(?![A-Za-z])"
     r"|[ \t:]{1,3}(?:(?:rorr[Ee]|sutat[Ss]|edo[Cc])[ _]?)?PTTH"
     r"|[\"']?\\?[ \t]{0,3}[:=]?[ \t]{0,3}[\"']?\\?(?:(?:edo[Cc][ _]?)?sutat[Ss]|SUTATS)"
     r"|[ \t]*:(?:\]\w{1,40}\[[ \t]?)?(?:rorrE|noitpecxE)"
