@@ -44,6 +44,8 @@ _SIGNALS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("<title", "<html", "cloudflare"),
      re.compile(r"(?i)<title>[^<]{0,200}(?:\d{3}|error|blocked|attention required|just a moment"
                 r"|forbidden|unavailable|timed? ?out)|cf-error|error code \d{3,4}")),
+    # Cloudflare error page copied as text: "Error 524 Ray ID: 8c1f…"
+    (("ray id",), re.compile(r"\bError [1-5]\d{2,3}\b[^\n]{0,200}Ray ID:?\s?[0-9a-f]{16}")),
     # connection errors
     (("econn", "etimedout", "enotfound", "eai_again", "und_err", "epipe", "ehostunreach"),
      re.compile(r"\b(?:ECONNRESET|ETIMEDOUT|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EPIPE|EHOSTUNREACH"
