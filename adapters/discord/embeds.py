@@ -92,19 +92,36 @@ def _pack(lines: Iterable[str], limit: int) -> list[str]:
     return out
 
 
+FOOTER_CAP = 1024  # our choice: context lines are short; the rest of the 6000 is worth more
+NOTE_RESERVE = 64  # room kept for the "… cut to fit" note
+SECTION_RESERVE = 2000  # the lists (causes, actions) are the point of most replies
+
+
 @dataclass
 class _Budget:
-    """What is left of the 6000-character total and the 25 fields."""
+    """What is left of the 6000-character total and the 25 fields (one kept for the note)."""
 
-    chars: int = LIMITS.total
-    fields: int = LIMITS.fields
+    chars: int
+    fields: int = LIMITS.fields - 1
+    cut: int = 0  # fields or list items that did not fit
+
+    def fits(self, n: int) -> bool:
+        return self.fields > 0 and n <= self.chars
 
     def take(self, n: int) -> None:
         self.chars -= n
+        self.fields -= 1
 
 
 def _field_len(name: str, value: str) -> int:
     return len(name) + len(value)
+
+
+def _section_fields(section: Section) -> list[tuple[str, str]]:
+    name = _clean(section.title, LIMITS.field_name) or BLANK
+    values = _pack([redact(line) for line in _section_lines(section)], LIMITS.field_value)
+    return [(name if i == 0 else truncate(f"{name} (cont.)", LIMITS.field_name), value)
+            for i, value in enumerate(values)]
 
 
 def reply_embed(reply: Reply, *, status_line: str | None = None,
@@ -116,12 +133,17 @@ def reply_embed(reply: Reply, *, status_line: str | None = None,
 
     ``status_line`` (alerts) becomes a first field named ``Status`` that the sink edits in place
     later; ``extra_fields`` (e.g. who acknowledged) follow it; ``footer_extra`` adds footer
-    parts (the sink's delivery reference).
+    parts (the sink's delivery reference, kept whole: it is put first when cutting).
+
+    Within 6000 characters the order of giving way is: the description is cut first (down to
+    what leaves the lists up to ``SECTION_RESERVE``), then list items and fields at the end, and
+    a last field says how many were cut.
     """
-    budget = _Budget()
     title = title_of(reply)
-    footer = _clean(" · ".join([*reply.context, *footer_extra]), LIMITS.footer)
-    budget.take(len(title) + len(footer))
+    extra = [redact(x) for x in footer_extra]
+    context = _clean(" · ".join(reply.context), max(0, FOOTER_CAP - sum(len(x) + 3 for x in extra)))
+    footer = truncate(" · ".join(p for p in (context, *extra) if p), LIMITS.footer)
+    budget = _Budget(chars=LIMITS.total - len(title) - len(footer) - NOTE_RESERVE)
 
     head: list[tuple[str, str, bool]] = []
     if status_line:
@@ -129,25 +151,37 @@ def reply_embed(reply: Reply, *, status_line: str | None = None,
     for name, value in extra_fields:
         head.append((_clean(name, LIMITS.field_name) or BLANK,
                      _clean(value, LIMITS.field_value) or BLANK, False))
-    for f in reply.fields:
-        head.append(_reply_field(f))
-    head = head[: LIMITS.fields]
-    head_len = sum(_field_len(n, v) for n, v, _ in head)
+    head += [_reply_field(f) for f in reply.fields]
+    sections = [_section_fields(s) for s in reply.sections]
+    head_need = sum(_field_len(n, v) for n, v, _ in head)
+    list_need = min(SECTION_RESERVE, sum(_field_len(n, v) for fs in sections for n, v in fs))
 
-    # The description gets what the short facts leave, but never squeezes them out.
-    room = max(0, min(LIMITS.description, budget.chars - head_len))
+    room = max(0, min(LIMITS.description, budget.chars - head_need - list_need))
     description = _clean(reply.text, room)
-    budget.take(len(description))
+    budget.chars -= len(description)
 
     embed = discord.Embed(title=title, description=description or None,
                           colour=discord.Colour(reply.severity.color))
     for name, value, inline in head:
-        if budget.fields <= 0 or _field_len(name, value) > budget.chars:
-            break
-        embed.add_field(name=name, value=value, inline=inline)
-        budget.take(_field_len(name, value))
-        budget.fields -= 1
-    _add_sections(embed, reply.sections, budget)
+        if budget.fits(_field_len(name, value)):
+            embed.add_field(name=name, value=value, inline=inline)
+            budget.take(_field_len(name, value))
+        else:
+            budget.cut += 1
+    for fields in sections:
+        for name, value in fields:
+            room = budget.chars - len(name)
+            if budget.fields > 0 and room >= 40 and len(value) > room:
+                kept = _pack(value.split("\n"), room)[0] if "\n" in value else truncate(value, room)
+                budget.cut += value.count("\n") - kept.count("\n")
+                value = kept
+            if budget.fits(_field_len(name, value)):
+                embed.add_field(name=name, value=value, inline=False)
+                budget.take(_field_len(name, value))
+            else:
+                budget.cut += value.count("\n") + 1
+    if budget.cut:
+        embed.add_field(name=BLANK, value=f"… {budget.cut} more item(s) cut to fit Discord", inline=False)
     if footer:
         embed.set_footer(text=footer)
     return embed
@@ -157,37 +191,6 @@ def _reply_field(f: ReplyField) -> tuple[str, str, bool]:
     name = _clean(f.label, LIMITS.field_name) or BLANK
     value = _clean(f.value, LIMITS.field_value) or BLANK
     return name, value, f.short and len(value) <= LIMITS.inline_value
-
-
-def _add_sections(embed: discord.Embed, sections: Iterable[Section], budget: _Budget) -> None:
-    """Each section as one or more fields (``Likely causes``, ``Likely causes (cont.)``…); when
-    the budget runs out the rest is dropped and a last field says how many items were cut."""
-    note_reserve = 40
-    for section in sections:
-        lines = [redact(line) for line in _section_lines(section)]
-        name = _clean(section.title, LIMITS.field_name) or BLANK
-        shown = 0
-        for i, value in enumerate(_pack(lines, LIMITS.field_value)):
-            field_name = name if i == 0 else truncate(f"{name} (cont.)", LIMITS.field_name)
-            room = budget.chars - note_reserve - len(field_name)
-            if budget.fields <= 1 or room < 20:
-                break
-            if len(value) > room:
-                value = truncate(value, room)
-            embed.add_field(name=field_name, value=value, inline=False)
-            budget.take(_field_len(field_name, value))
-            budget.fields -= 1
-            shown += value.count("\n") + 1
-            if value.endswith(_ELLIPSIS):
-                break
-        cut = len(lines) - shown
-        if cut > 0:
-            note = f"{cut} more item(s) cut to fit Discord"
-            if budget.fields >= 1 and budget.chars >= len(note) + 1:
-                embed.add_field(name=BLANK, value=note, inline=False)
-                budget.take(len(note) + 1)
-                budget.fields -= 1
-            return
 
 
 def fallback_text(reply: Reply) -> str:
