@@ -52,6 +52,12 @@ ALL_BUTTONS: tuple[Button, ...] = (
     Button(ACTION_ACK, "Acknowledge", "ack", style="primary"),
     Button(ACTION_MUTE_1H, "Mute 1 h", "mute 1h"),
 )
+# What the bot needs in a channel (README's invite link uses this): read it, answer pastes as
+# replies (Read Message History), embeds, and the same in threads.
+REQUIRED_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True,
+                                           send_messages_in_threads=True, embed_links=True,
+                                           read_message_history=True)
+INVITE_SCOPES: tuple[str, ...] = ("bot", "applications.commands")
 BUTTON_STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
 NO_MENTIONS = discord.AllowedMentions.none()
 MAX_ATTACHMENTS = 3
@@ -464,6 +470,12 @@ class SoraClient(discord.Client):
                              error: app_commands.AppCommandError) -> None:
         log.error("discord: /%s failed (%s)", interaction.command.qualified_name
                   if interaction.command else "?", _short(getattr(error, "original", error)))
+
+
+def invite_url(application_id: int | str) -> str:
+    """The OAuth2 link that adds the bot to a server with exactly the permissions it uses."""
+    return discord.utils.oauth_url(int(application_id), permissions=REQUIRED_PERMISSIONS,
+                                   scopes=INVITE_SCOPES)
 
 
 def make_intents(*, message_content: bool = True) -> discord.Intents:

@@ -32,7 +32,7 @@ import discord.http
 import yarl
 from pydantic import SecretStr
 
-from adapters.discord.bot import SoraClient, build_client
+from adapters.discord.bot import SoraClient, build_client, invite_url
 from adapters.discord.rest import api_base
 from adapters.discord.sink import DiscordSink
 from bot.config import Settings
@@ -80,7 +80,7 @@ class DiscordRuntime:
 
     client: SoraClient
     sink: DiscordSink
-    task: asyncio.Task[None]
+    task: asyncio.Task[None] | None  # None: started without the gateway (sink only)
     endpoints: Endpoints
     message_content: bool = True
     synced: list[str] = field(default_factory=list)
@@ -192,26 +192,36 @@ async def _connect(client: SoraClient, timeout: float, gateway: str) -> asyncio.
 
 
 async def start_discord(settings: Settings, router: Any, *, ready_timeout: float = READY_TIMEOUT_S,
-                        **client_options: Any) -> DiscordRuntime:
+                        gateway: bool = True, **client_options: Any) -> DiscordRuntime:
     """Log in, sync ``/sora``, connect, wait for READY; a ``DiscordRuntime`` or a ConfigError.
 
-    ``client_options`` go to ``discord.Client`` (tests pass ``guild_ready_timeout``)."""
+    ``gateway=False`` checks the token and returns only the alert sink, with no gateway
+    session: Discord sends every event to every session of a bot, so with several replicas
+    only one should hold the gateway (or each paste is answered once per replica), while any
+    replica may deliver outbox rows. ``client_options`` go to ``discord.Client`` (tests pass
+    ``guild_ready_timeout``)."""
     token = _secret(settings.DISCORD_TOKEN)
     if not token:
         raise ConfigError("DISCORD_TOKEN: not set (the bot token from the Developer Portal → Bot)")
     endpoints = Endpoints(settings.DISCORD_API_URL, settings.DISCORD_GATEWAY_URL)
     endpoints.apply()
     base = discord.http.Route.BASE
-    gateway = str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    gateway_url = str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     message_content = True
     client = build_client(router, message_content=True, **client_options)
     task: asyncio.Task[None] | None = None
     try:
         await _login(client, token, base)
+        if not gateway:
+            sink = DiscordSink(token, settings.DISCORD_API_URL)
+            log.info("discord: token accepted for %s; alert delivery only (no gateway session)",
+                     client.user)
+            return DiscordRuntime(client=client, sink=sink, task=None, endpoints=endpoints,
+                                  message_content=False)
         synced = await _sync_commands(client)
-        await _check_gateway(gateway, min(ready_timeout, 10.0))
+        await _check_gateway(gateway_url, min(ready_timeout, 10.0))
         try:
-            task = await _connect(client, ready_timeout, gateway)
+            task = await _connect(client, ready_timeout, gateway_url)
         except discord.PrivilegedIntentsRequired:
             log.warning("discord: the Message Content intent is not enabled for this bot "
                         "(Developer Portal → Bot → Privileged Gateway Intents); pasted errors are "
@@ -220,7 +230,7 @@ async def start_discord(settings: Settings, router: Any, *, ready_timeout: float
             message_content = False
             client = build_client(router, message_content=False, **client_options)
             await _login(client, token, base)
-            task = await _connect(client, ready_timeout, gateway)
+            task = await _connect(client, ready_timeout, gateway_url)
     except BaseException:
         await _stop(client, task)
         endpoints.restore()
@@ -229,5 +239,7 @@ async def start_discord(settings: Settings, router: Any, *, ready_timeout: float
     user = client.user
     log.info("discord: connected as %s (id %s) to %d server(s); commands synced: %s",
              user, user.id if user else "?", len(client.guilds), ", ".join(synced) or "none")
+    if client.application_id is not None:
+        log.info("discord: invite link: %s", invite_url(client.application_id))
     return DiscordRuntime(client=client, sink=sink, task=task, endpoints=endpoints,
                           message_content=message_content, synced=synced)

@@ -106,3 +106,29 @@ async def test_command_sync_failure_is_only_a_warning(fake: FakeDiscord, tmp_pat
         assert "not synced" in caplog.text and fake.token not in caplog.text
     finally:
         await rt.close()
+
+
+async def test_sink_only_start_opens_no_gateway_session(fake: FakeDiscord, tmp_path):
+    from tests.discord.conftest import started
+    from bot.commands.router import Router
+
+    rt = await started(fake, tmp_path, Router(None), gateway=False)
+    try:
+        assert rt.task is None and fake.identifies == [] and fake.calls_to("bulk_commands") == []
+        assert rt.user is not None and rt.user.id == fake.bot_id
+    finally:
+        await rt.close()
+
+
+def test_readme_invite_link_asks_for_exactly_the_permissions_used():
+    from pathlib import Path
+
+    from adapters.discord.bot import INVITE_SCOPES, REQUIRED_PERMISSIONS, invite_url
+
+    readme = (Path(__file__).parents[2] / "adapters" / "discord" / "README.md").read_text()
+    link = invite_url(42).replace("client_id=42", "client_id=APPLICATION_ID")
+    assert link in readme and f"permissions={REQUIRED_PERMISSIONS.value}" in link
+    assert INVITE_SCOPES == ("bot", "applications.commands")
+    granted = {name for name, on in REQUIRED_PERMISSIONS if on}
+    assert granted == {"read_messages", "send_messages", "send_messages_in_threads", "embed_links",
+                       "read_message_history"}
