@@ -6,7 +6,8 @@ pointed at it with ``DISCORD_API_URL`` (``…/api/v10``) and ``DISCORD_GATEWAY_U
 
 REST (bot-token checked like Discord: ``Authorization: Bot <token>``, 401 otherwise):
 ``GET /users/@me``, ``GET /oauth2/applications/@me``, ``PUT/GET /applications/{id}/commands``,
-``POST /interactions/{id}/{token}/callback``, followups ``POST /webhooks/{app}/{token}`` and
+``POST /interactions/{id}/{token}/callback`` (an UPDATE_MESSAGE answer edits the clicked
+message, as Discord does), followups ``POST /webhooks/{app}/{token}`` and
 ``PATCH|GET|DELETE /webhooks/{app}/{token}/messages/{id|@original}``, channel messages
 ``POST|GET /channels/{id}/messages`` (``limit``/``before``/``after``, newest first, with
 ``nonce`` + ``enforce_nonce`` deduplication like Discord, and — like Discord — no nonce in what
@@ -93,6 +94,7 @@ class FakeDiscord:
         self.sent_events: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = {}
         self._nonces: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._interaction_messages: dict[str, tuple[str, str]] = {}
         self._seq = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -292,6 +294,9 @@ class FakeDiscord:
         """Send a DISPATCH to every connected gateway session."""
         if not self.gateway_sockets:
             raise AssertionError("no gateway session to dispatch to")
+        if event == "INTERACTION_CREATE" and data.get("message"):
+            self._interaction_messages[str(data["id"])] = (str(data["message"]["channel_id"]),
+                                                          str(data["message"]["id"]))
         frame = {"op": 0, "t": event, "s": next(self._seq), "d": data}
         self.sent_events.append(frame)
         for ws in list(self.gateway_sockets):
@@ -467,6 +472,12 @@ class FakeDiscord:
     def _r_interaction_callback(self, call: Call) -> dict[str, Any]:
         body = call.body or {}
         data = body.get("data") or {}
+        where = self._interaction_messages.get(call.params["iid"])
+        if body.get("type") == 7 and where is not None:  # UPDATE_MESSAGE edits the clicked message
+            msg = self._find(*where)
+            for key in ("content", "embeds", "components"):
+                if msg is not None and key in data:
+                    msg[key] = data[key]
         return {"interaction": {"id": call.params["iid"], "type": 2,
                                 "response_message_id": self.snowflake(),
                                 "response_message_loading": body.get("type") == 5,

@@ -112,3 +112,16 @@ async def test_paste_detection_off_silences_the_channel(fake: FakeDiscord, runti
     await _answer(fake, fake.message(BARRIER, channel_id=other))
     assert len(fake.calls_to("create_message")) == before + 1
     assert _replies(fake, fake.channel_id) == []
+
+
+async def test_mentioned_subscribe_uses_the_members_channel_permissions(
+        fake: FakeDiscord, runtime: DiscordRuntime, services):
+    g, c = str(fake.guild_id), str(fake.channel_id)
+    body = await _answer(fake, fake.message(f"<@{fake.bot_id}> subscribe", mention_bot=True))
+    assert "Not allowed" in body["embeds"][0]["title"]
+    assert services.store.get_subscription("discord", g, c) is None
+    # the "mods" role carries Manage Channels
+    body = await _answer(fake, fake.message(f"<@{fake.bot_id}> subscribe incidents", mention_bot=True,
+                                            roles=["900300"], author_id=700005))
+    assert "Subscribed" in body["embeds"][0]["title"]
+    assert services.store.get_subscription("discord", g, c).kinds == "incidents"

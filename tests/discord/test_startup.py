@@ -132,3 +132,19 @@ def test_readme_invite_link_asks_for_exactly_the_permissions_used():
     granted = {name for name, on in REQUIRED_PERMISSIONS if on}
     assert granted == {"read_messages", "send_messages", "send_messages_in_threads", "embed_links",
                        "read_message_history"}
+
+
+async def test_debug_logs_never_hold_the_token(fake: FakeDiscord, tmp_path, caplog):
+    import logging
+
+    from tests.discord.conftest import interact, started
+    from bot.commands.router import Router
+
+    caplog.set_level(logging.DEBUG)
+    rt = await started(fake, tmp_path, Router(None))
+    try:
+        await interact(fake, fake.interaction("help"))
+    finally:
+        await rt.close()
+    assert "IDENTIFY" in caplog.text or "READY" in caplog.text  # the debug log did run
+    assert fake.token not in caplog.text
