@@ -222,9 +222,16 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
         rt.sinks["slack"] = slack.sink
         extra_routes.extend(slack.routes)
         rt.closers.append(slack.close)
+    discord_gateway = None  # with several replicas only the leader holds the gateway session
     if has_discord:
-        log.warning("DISCORD_TOKEN is set but the Discord adapter is not available in this "
-                    "version; Discord is ignored")
+        from adapters.discord.runtime import start_discord
+
+        single = store.dialect != "postgresql"
+        discord_rt = await start_discord(settings, router, gateway=single)
+        rt.sinks["discord"] = discord_rt.sink
+        rt.closers.append(discord_rt.close)
+        if not single:
+            discord_gateway = start_discord
 
     rt.worker = DeliveryWorker(store, rt.sinks, on_outcome=metrics.count_delivery)
     rt.scheduler = Scheduler(_jobs(rt), record=store.record_job_run)
@@ -233,11 +240,23 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
         elector = LeaderElector(store.engine)
     rt.leader = elector
 
+    leader_closers: list[Any] = []
+
     async def on_elected() -> None:
         rt.scheduler.start()
+        if discord_gateway is not None:  # Discord sends every event to every session
+            try:
+                leader_rt = await discord_gateway(settings, router)
+            except Exception as exc:
+                log.error("discord: the leader could not open the gateway: %s", exc)
+            else:
+                leader_closers.append(leader_rt.close)
 
     async def on_lost() -> None:
         await rt.scheduler.stop()
+        while leader_closers:
+            with contextlib.suppress(Exception):
+                await leader_closers.pop()()
 
     if elector is not None:
         rt.tasks.append(asyncio.create_task(elector.run(on_elected, on_lost, rt.stop)))

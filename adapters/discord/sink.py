@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
@@ -34,7 +33,7 @@ import httpx
 from adapters.discord import embeds as em
 from adapters.discord.rest import call, make_http_client
 from bot.clock import as_utc
-from bot.commands.reply import Reply, ReplyField, Section, Severity
+from bot.commands.notices import notice_reply, notice_style, status_line
 from bot.errors import SendError
 from bot.notify import Delivered, OutboxRow
 
@@ -50,64 +49,6 @@ NO_MENTIONS: dict[str, Any] = {"parse": []}
 # Component ids of the alert buttons; adapters.discord.bot handles the clicks.
 ACTION_ACK = "sora_alert_ack"
 ACTION_MUTE_1H = "sora_alert_mute_1h"
-
-
-@dataclass(frozen=True)
-class NoticeStyle:
-    """How each notice kind reads in a reply and on the parent's Status field."""
-
-    label: str
-    status: str
-    severity: Severity | None = None  # None: the notice's own severity
-
-
-NOTICE_STYLES: dict[str, NoticeStyle] = {
-    "opened": NoticeStyle("Incident opened", "🔴 Open"),
-    "updated": NoticeStyle("Update", "🟠 Open, updated"),
-    "flapping": NoticeStyle("Flapping", "🟡 Flapping"),
-    "status": NoticeStyle("Official status", "ℹ️ Official status changed"),
-    "resolved": NoticeStyle("Resolved", "✅ Resolved", Severity.OK),
-}
-
-
-def _style(kind: str) -> NoticeStyle:
-    return NOTICE_STYLES.get(kind, NoticeStyle(kind.capitalize() or "Notice", kind or "notice"))
-
-
-def _at(payload: Mapping[str, Any]) -> str:
-    try:
-        when = as_utc(datetime.fromisoformat(str(payload.get("at")).replace("Z", "+00:00")))
-    except ValueError:
-        return ""
-    return f"{when:%H:%M} UTC"
-
-
-def status_line(kind: str, payload: Mapping[str, Any]) -> str:
-    """``🟠 Open, updated · 12:03 UTC · error rate rising`` (state, when, why)."""
-    parts = [_style(kind).status, _at(payload), str(payload.get("reason") or "")]
-    return " · ".join(p for p in parts if p)
-
-
-def notice_reply(payload: Mapping[str, Any], *, parent: bool) -> Reply:
-    """The neutral notice payload (bot.store.notice_payload) as a Reply: the parent shows the
-    incident; a reply is prefixed with what happened (Update, Resolved…)."""
-    kind = str(payload.get("notice") or "")
-    style = _style(kind)
-    title = str(payload.get("title") or "Sora incident")
-    severity = style.severity or em.severity_for(payload.get("severity"))
-    fields = tuple(ReplyField(str(f.get("name", "")), str(f.get("value", "")))
-                   for f in payload.get("fields") or () if isinstance(f, Mapping))
-    links = tuple(f"[{link.get('title') or link.get('url')}]({link.get('url')})"
-                  for link in payload.get("links") or () if isinstance(link, Mapping) and link.get("url"))
-    context = [f"incident #{payload.get('incident_id')}"]
-    if payload.get("kind"):
-        context.append(str(payload["kind"]))
-    if payload.get("target"):
-        context.append(f"target {payload['target']}")
-    return Reply(title=title if parent else f"{style.label}: {title}", severity=severity,
-                 text=str(payload.get("text") or ""), fields=fields,
-                 sections=(Section("Links", links),) if links else (),
-                 context=(" · ".join(context),), ephemeral=False, kind="alert", data=dict(payload))
 
 
 def delivery_ref(row: OutboxRow) -> str:
@@ -174,7 +115,7 @@ class DiscordSink:
         if not row.thread_id:
             reply = notice_reply(payload, parent=True)
             line = status_line(kind, payload)
-            body = {"content": em.headline(reply, _style(kind).status),
+            body = {"content": em.headline(reply, notice_style(kind).status),
                     "embeds": [em.reply_embed(reply, status_line=line,
                                               footer_extra=[ref_footer(row)]).to_dict()],
                     "components": alert_components(buttons=kind != "resolved")}
@@ -223,7 +164,7 @@ class DiscordSink:
         else:
             shown = notice_reply(payload, parent=False) if resolved else parent
             embed = em.reply_embed(shown, status_line=line).to_dict()
-        body: dict[str, Any] = {"content": em.headline(parent, _style(kind).status),
+        body: dict[str, Any] = {"content": em.headline(parent, notice_style(kind).status),
                                 "embeds": [embed], "allowed_mentions": NO_MENTIONS}
         if resolved:
             body["components"] = []

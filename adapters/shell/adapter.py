@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 import threading
-from typing import IO, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 from adapters.shell.render import render_text
 from bot.commands.model import Caller, ChannelRef, Command
@@ -78,13 +78,21 @@ async def _blocking(fn, *args):
     loop = asyncio.get_running_loop()
     fut = loop.create_future()
 
+    def settle(result: Any, error: BaseException | None) -> None:
+        if fut.done():  # the waiter was cancelled (shutdown)
+            return
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)
+
     def work() -> None:
         try:
             result = fn(*args)
         except BaseException as exc:  # EOFError, KeyboardInterrupt reach the caller
-            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_exception(exc))
+            loop.call_soon_threadsafe(settle, None, exc)
         else:
-            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(result))
+            loop.call_soon_threadsafe(settle, result, None)
 
     threading.Thread(target=work, name="shell-input", daemon=True).start()
     return await fut

@@ -22,8 +22,7 @@ channel or a revoked token → dead letter); no message ever holds the token.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Mapping
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -32,7 +31,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks as bk
 from adapters.slack.client import send_error
 from bot.clock import as_utc
-from bot.commands.reply import Reply, ReplyField, Section, Severity
+from bot.commands.notices import notice_reply, notice_style, status_line
+from bot.commands.reply import Reply
 from bot.notify import Delivered, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -41,66 +41,6 @@ EVENT_TYPE = "sora_bot_notice"
 CHANNEL_INTERVAL_S = 1.0  # Slack: about one message per second per channel
 HISTORY_PAGES = 10
 CLOCK_SKEW = timedelta(seconds=120)
-
-
-@dataclass(frozen=True)
-class NoticeStyle:
-    """How each notice kind reads in a thread reply and on the parent's status line."""
-
-    label: str
-    status: str
-    severity: Severity | None = None  # None: the notice's own severity
-
-
-NOTICE_STYLES: dict[str, NoticeStyle] = {
-    "opened": NoticeStyle("Incident opened", "🔴 Open"),
-    "updated": NoticeStyle("Update", "🟠 Open, updated"),
-    "flapping": NoticeStyle("Flapping", "🟡 Flapping"),
-    "status": NoticeStyle("Official status", "ℹ️ Official status changed"),
-    "resolved": NoticeStyle("Resolved", "✅ Resolved", Severity.OK),
-}
-_SEVERITIES = {s.value: s for s in Severity}
-
-
-def _style(kind: str) -> NoticeStyle:
-    return NOTICE_STYLES.get(kind, NoticeStyle(kind.capitalize() or "Notice", kind or "notice"))
-
-
-def _at(payload: Mapping[str, Any]) -> str:
-    value = payload.get("at")
-    try:
-        when = as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
-    except ValueError:
-        return ""
-    return f"{when:%H:%M} UTC"
-
-
-def status_line(kind: str, payload: Mapping[str, Any]) -> str:
-    """``🟠 Open, updated · 12:03 UTC · error rate rising`` (state, when, why)."""
-    parts = [_style(kind).status, _at(payload), str(payload.get("reason") or "")]
-    return " · ".join(p for p in parts if p)
-
-
-def notice_reply(payload: Mapping[str, Any], *, parent: bool) -> Reply:
-    """The neutral notice payload (bot.store.notice_payload) as a Reply: the parent shows the
-    incident; a thread reply is prefixed with what happened (Update, Resolved…)."""
-    kind = str(payload.get("notice") or "")
-    style = _style(kind)
-    title = str(payload.get("title") or "Sora incident")
-    severity = style.severity or _SEVERITIES.get(str(payload.get("severity")), Severity.ERROR)
-    fields = tuple(ReplyField(str(f.get("name", "")), str(f.get("value", "")))
-                   for f in payload.get("fields") or () if isinstance(f, Mapping))
-    links = tuple(f"[{link.get('title') or link.get('url')}]({link.get('url')})"
-                  for link in payload.get("links") or () if isinstance(link, Mapping) and link.get("url"))
-    context = [f"incident #{payload.get('incident_id')}"]
-    if payload.get("kind"):
-        context.append(str(payload["kind"]))
-    if payload.get("target"):
-        context.append(f"target {payload['target']}")
-    return Reply(title=title if parent else f"{style.label}: {title}", severity=severity,
-                 text=str(payload.get("text") or ""), fields=fields,
-                 sections=(Section("Links", links),) if links else (),
-                 context=(" · ".join(context),), ephemeral=False, kind="alert", data=dict(payload))
 
 
 def _metadata(row: OutboxRow) -> dict[str, Any]:
@@ -167,7 +107,7 @@ class SlackSink:
                 blocks = [header if b.get("type") == "header" else b for b in blocks]
                 if resolved:
                     blocks = bk.without_actions(blocks, [bk.ACTION_ACK, bk.ACTION_MUTE_1H])
-            text = bk.fallback_text(Reply(title=f"{_style(kind).label}: {parent.title}",
+            text = bk.fallback_text(Reply(title=f"{notice_style(kind).label}: {parent.title}",
                                           severity=parent.severity))
             await self.client.chat_update(channel=row.channel, ts=row.thread_id, blocks=blocks, text=text)
         except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:

@@ -16,7 +16,7 @@ from typing import Awaitable, Callable, Protocol
 from bot.clock import Clock, utcnow
 from bot.commands import views
 from bot.commands.model import SUBSCRIPTION_KINDS, Caller, ChannelRef, Command, parse_command
-from bot.commands.reply import Reply, Severity
+from bot.commands.reply import Reply
 from bot.diagnosis import Diagnosis, diagnose
 from bot.diagnosis.detect import looks_like_error
 

@@ -83,3 +83,19 @@ async def test_paste_opt_out_and_subscribe_created_flag(tmp_path):
     assert (await router.handle_message(SEED, chan, guest)).kind == "diagnosis"
     assert store.error_total(store.now().replace(year=2000)) == 1  # not counted any more
     assert (await router.handle_text("/sora paste sideways", chan, boss)).kind == "error"
+
+
+async def test_interactive_prompt_answers_and_ctrl_d_exits(monkeypatch):
+    typed = iter(["/sora help", SEED])  # a one-line JSON paste needs no blank line
+
+    def fake_input(prompt=""):
+        try:
+            return next(typed)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    out = io.StringIO()
+    code = await ShellAdapter(Router(None), out=out, color=False).run_interactive()
+    assert code == 0
+    assert "sora-bot help" in out.getvalue() and "risk_control" in out.getvalue()

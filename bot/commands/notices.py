@@ -1,0 +1,74 @@
+"""Incident notices (the outbox's neutral payload, ``bot.store.notice_payload``) as Replies.
+
+Every chat sink renders a notice the same way — the parent message shows the incident with a
+status line, later notices are replies prefixed with what happened — so that wording lives here
+once and the Slack and Discord sinks only translate the Reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from bot.clock import as_utc
+from bot.commands.reply import Reply, ReplyField, Section, Severity
+
+
+@dataclass(frozen=True)
+class NoticeStyle:
+    """How each notice kind reads in a reply and on the parent's status line."""
+
+    label: str
+    status: str
+    severity: Severity | None = None  # None: the notice's own severity
+
+
+NOTICE_STYLES: dict[str, NoticeStyle] = {
+    "opened": NoticeStyle("Incident opened", "🔴 Open"),
+    "updated": NoticeStyle("Update", "🟠 Open, updated"),
+    "flapping": NoticeStyle("Flapping", "🟡 Flapping"),
+    "status": NoticeStyle("Official status", "ℹ️ Official status changed"),
+    "resolved": NoticeStyle("Resolved", "✅ Resolved", Severity.OK),
+}
+_SEVERITIES = {s.value: s for s in Severity}
+
+
+def notice_style(kind: str) -> NoticeStyle:
+    return NOTICE_STYLES.get(kind, NoticeStyle(kind.capitalize() or "Notice", kind or "notice"))
+
+
+def _at(payload: Mapping[str, Any]) -> str:
+    try:
+        when = as_utc(datetime.fromisoformat(str(payload.get("at")).replace("Z", "+00:00")))
+    except ValueError:
+        return ""
+    return f"{when:%H:%M} UTC"
+
+
+def status_line(kind: str, payload: Mapping[str, Any]) -> str:
+    """``🟠 Open, updated · 12:03 UTC · error rate rising`` (state, when, why)."""
+    parts = [notice_style(kind).status, _at(payload), str(payload.get("reason") or "")]
+    return " · ".join(p for p in parts if p)
+
+
+def notice_reply(payload: Mapping[str, Any], *, parent: bool) -> Reply:
+    """The parent shows the incident; a reply is prefixed with what happened (Update, Resolved…)."""
+    kind = str(payload.get("notice") or "")
+    style = notice_style(kind)
+    title = str(payload.get("title") or "Sora incident")
+    severity = style.severity or _SEVERITIES.get(str(payload.get("severity")), Severity.ERROR)
+    fields = tuple(ReplyField(str(f.get("name", "")), str(f.get("value", "")))
+                   for f in payload.get("fields") or () if isinstance(f, Mapping))
+    links = tuple(f"[{link.get('title') or link.get('url')}]({link.get('url')})"
+                  for link in payload.get("links") or ()
+                  if isinstance(link, Mapping) and link.get("url"))
+    context = [f"incident #{payload.get('incident_id')}"]
+    if payload.get("kind"):
+        context.append(str(payload["kind"]))
+    if payload.get("target"):
+        context.append(f"target {payload['target']}")
+    return Reply(title=title if parent else f"{style.label}: {title}", severity=severity,
+                 text=str(payload.get("text") or ""), fields=fields,
+                 sections=(Section("Links", links),) if links else (),
+                 context=(" · ".join(context),), ephemeral=False, kind="alert", data=dict(payload))
