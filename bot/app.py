@@ -207,6 +207,8 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
 
     rt = Runtime(settings=settings, store=store, services=services, router=router, monitor=monitor,
                  worker=None, scheduler=None, metrics=metrics, demo=demo_fakes)
+    # First thing: a SIGTERM during start-up must still end in a graceful shutdown.
+    _install_signal_handlers(rt.stop)
     extra_routes: list[Any] = []
     shell = None
     if shell_mode:
@@ -215,23 +217,29 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
         shell = ShellAdapter(router)
         rt.sinks["shell"] = shell_sink(shell, _shell_log_path(settings))
         services.subscribe(SHELL_CHANNEL, "all", "shell")
-    if has_slack:
-        from adapters.slack.runtime import start_slack
-
-        slack = await start_slack(settings, router)
-        rt.sinks["slack"] = slack.sink
-        extra_routes.extend(slack.routes)
-        rt.closers.append(slack.close)
     discord_gateway = None  # with several replicas only the leader holds the gateway session
-    if has_discord:
-        from adapters.discord.runtime import start_discord
+    try:
+        if has_slack:
+            from adapters.slack.runtime import start_slack
 
-        single = store.dialect != "postgresql"
-        discord_rt = await start_discord(settings, router, gateway=single)
-        rt.sinks["discord"] = discord_rt.sink
-        rt.closers.append(discord_rt.close)
-        if not single:
-            discord_gateway = start_discord
+            slack = await start_slack(settings, router)
+            rt.sinks["slack"] = slack.sink
+            extra_routes.extend(slack.routes)
+            rt.closers.append(slack.close)
+        if has_discord:
+            from adapters.discord.runtime import start_discord
+
+            single = store.dialect != "postgresql"
+            discord_rt = await start_discord(settings, router, gateway=single)
+            rt.sinks["discord"] = discord_rt.sink
+            rt.closers.append(discord_rt.close)
+            if not single:
+                discord_gateway = start_discord
+    except BaseException:  # one adapter failed to start: close the ones already connected
+        for closer in rt.closers:
+            with contextlib.suppress(Exception):
+                await closer()
+        raise
 
     rt.worker = DeliveryWorker(store, rt.sinks, on_outcome=metrics.count_delivery)
     rt.scheduler = Scheduler(_jobs(rt), record=store.record_job_run)
@@ -263,10 +271,8 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
     else:
         rt.tasks.append(asyncio.create_task(always_leader(on_elected, on_lost, rt.stop)))
 
-    await _start_web(rt, extra_routes, required=not shell_mode)
-    _install_signal_handlers(rt.stop)
-
     try:
+        await _start_web(rt, extra_routes, required=not shell_mode)
         if shell is not None:
             if sys.stdin is not None and sys.stdin.isatty():
                 shell_task = asyncio.create_task(shell.run_interactive())

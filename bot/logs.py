@@ -56,3 +56,5 @@ def setup_logging(level: str = "INFO", stream=None, *, file: str | None = None) 
     # "skipped: maximum number of running instances reached" is the no-overlap rule working
     # (a slow probe round), not a problem; APScheduler logs it at WARNING on every tick.
     logging.getLogger("apscheduler.scheduler").setLevel(max(logging.ERROR, root.level))
+    # "PyNaCl is not installed, voice will NOT be supported": the bot has no voice features.
+    logging.getLogger("discord.client").setLevel(max(logging.ERROR, root.level))

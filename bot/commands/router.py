@@ -151,8 +151,8 @@ class Router:
         if command.caller.can_manage:
             return None
         return views.error_reply(
-            f"You are not allowed to `{command.name}` here: only channel members who are "
-            "workspace admins or in the configured admin group can change alerts.",
+            f"You are not allowed to `{command.name}` here: only people who may manage this "
+            "channel's alerts can (channel admins, or the configured admin users or group).",
             title="Not allowed")
 
     async def _subscribe(self, command: Command) -> Reply:
