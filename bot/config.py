@@ -36,6 +36,14 @@ class Target:
         return f"Target(name={self.name!r}, base_url={self.base_url!r}, official={self.official})"
 
 
+def secret_value(value: SecretStr | str | None) -> str | None:
+    """The plain text of a secret setting; None when unset or blank."""
+    if value is None:
+        return None
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return raw.strip() or None
+
+
 def _check_url(name: str, value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:

@@ -30,12 +30,11 @@ import discord
 import discord.gateway
 import discord.http
 import yarl
-from pydantic import SecretStr
 
 from adapters.discord.bot import SoraClient, build_client, invite_url
 from adapters.discord.rest import api_base
 from adapters.discord.sink import DiscordSink
-from bot.config import Settings
+from bot.config import Settings, secret_value
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -43,13 +42,6 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 10.0
 PORTAL_HINT = "copy the bot token from the Developer Portal (Bot → Reset Token)"
-
-
-def _secret(value: SecretStr | str | None) -> str | None:
-    if value is None:
-        return None
-    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-    return raw.strip() or None
 
 
 @dataclass
@@ -200,7 +192,7 @@ async def start_discord(settings: Settings, router: Any, *, ready_timeout: float
     only one should hold the gateway (or each paste is answered once per replica), while any
     replica may deliver outbox rows. ``client_options`` go to ``discord.Client`` (tests pass
     ``guild_ready_timeout``)."""
-    token = _secret(settings.DISCORD_TOKEN)
+    token = secret_value(settings.DISCORD_TOKEN)
     if not token:
         raise ConfigError("DISCORD_TOKEN: not set (the bot token from the Developer Portal → Bot)")
     endpoints = Endpoints(settings.DISCORD_API_URL, settings.DISCORD_GATEWAY_URL)

@@ -11,23 +11,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from starlette.routing import Route
 
 from adapters.slack.app import SocketModeHandle, build_slack_app, slack_routes, start_socket_mode
 from adapters.slack.client import check_auth, check_mode, make_web_client
 from adapters.slack.sink import SlackSink
-from bot.config import Settings
+from bot.config import Settings, secret_value
 
 log = logging.getLogger(__name__)
-
-
-def _secret(value: SecretStr | str | None) -> str | None:
-    if value is None:
-        return None
-    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-    return raw.strip() or None
 
 
 @dataclass
@@ -49,9 +41,9 @@ class SlackRuntime:
 
 
 async def start_slack(settings: Settings, router: Any) -> SlackRuntime:
-    bot_token = _secret(settings.SLACK_BOT_TOKEN)
-    app_token = _secret(settings.SLACK_APP_TOKEN)
-    signing_secret = _secret(settings.SLACK_SIGNING_SECRET)
+    bot_token = secret_value(settings.SLACK_BOT_TOKEN)
+    app_token = secret_value(settings.SLACK_APP_TOKEN)
+    signing_secret = secret_value(settings.SLACK_SIGNING_SECRET)
     mode = check_mode(bot_token=bot_token, app_token=app_token, signing_secret=signing_secret)
     assert bot_token is not None  # check_mode raised otherwise
     api_url = settings.SLACK_API_URL
