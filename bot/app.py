@@ -188,7 +188,7 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
     from bot.monitor import DEFAULT_POLICIES, Monitor
     from bot.monitor.service import MonitorService
     from bot.notify import DeliveryWorker
-    from bot.scheduler import LeaderElector, Scheduler, always_leader
+    from bot.scheduler import FileLockLeader, LeaderElector, Scheduler, always_leader
     from bot.web.metrics import Metrics
 
     store = _open_store(settings)
@@ -243,9 +243,11 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
 
     rt.worker = DeliveryWorker(store, rt.sinks, on_outcome=metrics.count_delivery)
     rt.scheduler = Scheduler(_jobs(rt), record=store.record_job_run)
-    elector = None
+    elector: Any = None
     if store.dialect == "postgresql":
         elector = LeaderElector(store.engine)
+    elif (db_file := _sqlite_file(settings.DATABASE_URL)) is not None:
+        elector = FileLockLeader(db_file + ".leader")
     rt.leader = elector
 
     leader_closers: list[Any] = []
@@ -289,12 +291,16 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
     return 0
 
 
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+        return None
+    return os.path.abspath(url[len("sqlite:///"):].split("?", 1)[0])
+
+
 def _shell_log_path(settings: Settings) -> str:
-    url = settings.DATABASE_URL
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        base = os.path.dirname(os.path.abspath(url[len("sqlite:///"):]))
-    else:
-        base = os.getcwd()
+    db_file = _sqlite_file(settings.DATABASE_URL)
+    base = os.path.dirname(db_file) if db_file else os.getcwd()
     return os.path.join(base, "sora-bot-notices.log")
 
 

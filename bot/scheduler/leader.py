@@ -91,3 +91,62 @@ class LeaderElector:
                     await asyncio.to_thread(conn.close)
                 except Exception:
                     pass
+
+
+class FileLockLeader:
+    """SQLite means one scheduling process per database file: the leader holds an exclusive
+    ``flock`` on ``<database>.leader``. The kernel drops the lock when the process dies, so a
+    second ``sora-bot run`` on the same file serves commands and takes over scheduling then,
+    instead of probing and alerting twice."""
+
+    def __init__(self, path: str, *, retry_s: float = 5.0) -> None:
+        self.path = path
+        self.retry_s = retry_s
+        self.is_leader = False
+        self._fd: int | None = None
+
+    def _try_lock(self) -> bool:
+        import fcntl
+        import os
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def _unlock(self) -> None:
+        import os
+
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    async def run(self, on_elected: Callable[[], Awaitable[None]],
+                  on_lost: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+        warned = False
+        while not stop.is_set():
+            if self._try_lock():
+                break
+            if not warned:
+                log.warning("another sora-bot process schedules on this SQLite database (%s is "
+                            "locked); this one serves commands and takes over if it stops",
+                            self.path)
+                warned = True
+            try:
+                await asyncio.wait_for(stop.wait(), self.retry_s)
+            except asyncio.TimeoutError:
+                pass
+        if stop.is_set():
+            return
+        self.is_leader = True
+        try:
+            await on_elected()
+            await stop.wait()
+        finally:
+            self.is_leader = False
+            await on_lost()
+            self._unlock()

@@ -1,5 +1,6 @@
-"""Two replicas on PostgreSQL: exactly one leads the scheduler; when it dies (SIGKILL), the other
-takes over. Real `sora-bot run` processes, real advisory locks, /healthz over real HTTP."""
+"""Two `sora-bot run` processes on one database: exactly one leads the scheduler; when it dies
+(SIGKILL), the other takes over. PostgreSQL: real advisory locks; SQLite: the leader file lock.
+Real processes, /healthz over real HTTP."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from bot.store.testing import PostgresUnavailable, temp_postgres_url
 from tests.e2e.helpers import BotProcess, free_port
 
 
-@pytest.fixture
-def pg_url():
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
     try:
         with temp_postgres_url(prefix="sora_replicas") as url:
             yield url
@@ -41,9 +45,9 @@ def _wait(cond, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_one_leader_and_failover(pg_url, tmp_path):
+def test_one_leader_and_failover(db_url, tmp_path):
     ports = [free_port(), free_port()]
-    env = {"DATABASE_URL": pg_url, "SORA_API_BASE_URL": "http://127.0.0.1:9/v1",
+    env = {"DATABASE_URL": db_url, "SORA_API_BASE_URL": "http://127.0.0.1:9/v1",
            "SORA_STATUS_URL": "http://127.0.0.1:9", "PROBE_TIMEOUT": "1", "LOG_LEVEL": "INFO"}
     bots = [BotProcess({**env, "PORT": str(p)}, tmp_path) for p in ports]
     try:
