@@ -17,8 +17,6 @@ from bot.probes.result import contract_dict
 
 ERROR_WINDOW_S = 900
 PROVIDER_INDICATORS = ("degraded_performance", "partial_outage", "major_outage", "under_maintenance")
-INDICATOR_RANK = {"operational": 0, "under_maintenance": 1, "degraded_performance": 2,
-                  "partial_outage": 3, "major_outage": 4}
 PROVIDER_SIDE_CATEGORIES = frozenset({"server"})
 ACCOUNT_CATEGORIES = frozenset({"auth", "permission", "quota", "risk_control", "rate_limit"})
 REQUEST_CATEGORIES = frozenset({"bad_request", "content_policy", "not_found"})
@@ -141,7 +139,7 @@ def decide(ev: Evidence) -> Decision:
                   f"{_since(ev)}{probe_note} → provider side, wait and retry")
         return Decision(overall, "provider", reason, fallback)
     if official_fail:
-        if fail_cats & {"server"} or (fail_cats and fail_cats <= PROVIDER_SIDE_CATEGORIES):
+        if fail_cats & PROVIDER_SIDE_CATEGORIES:
             overall = "down" if all_official_down else "degraded"
             return Decision(overall, "provider",
                             f"your probes of {ev.official_target} fail with server errors while the "
