@@ -131,7 +131,8 @@ def decide(ev: Evidence) -> Decision:
     page_bad = ev.indicator in PROVIDER_INDICATORS
     all_official_down = bool(official) and all(not p.ok for p in official)
     if page_bad:
-        overall = "down" if ev.indicator == "major_outage" or (all_official_down and fail_cats <= PROVIDER_SIDE_CATEGORIES) else "degraded"
+        all_server = all_official_down and fail_cats <= PROVIDER_SIDE_CATEGORIES
+        overall = "down" if ev.indicator == "major_outage" or all_server else "degraded"
         probe_note = ""
         if official_fail:
             probe_note = f"; your probes fail with {_failure_phrase(official)}"
