@@ -52,6 +52,7 @@ class Payload:
     messages: list[str] = field(default_factory=list)   # outer and inner messages
     job_failed: bool = False
     openai_shape: bool = False   # {"message","type","param","code"} or a Sora video object
+    wrapped: bool = False        # found inside another error's message (a gateway relaying it)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Extracted:
     hay_lower: str = ""
     job_failed: bool = False
     has_payload: bool = False
+    wrapped: bool = False
 
     def facts(self) -> frozenset[str]:
         """The predicates of ``knowledge.PREDICATES`` that hold for this paste."""
@@ -88,6 +90,10 @@ class Extracted:
             out.add("job_failed")
         if self.has_payload:
             out.add("has_payload")
+        if self.wrapped:
+            out.add("wrapped")
+        if self.status is not None and 500 <= self.status <= 599:
+            out.add("status_5xx")
         return frozenset(out)
 
 
@@ -299,7 +305,8 @@ def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
 # ---------------------------------------------------------------------------------------------
 _MSG_KEYS = ("message", "msg", "error_message", "errorMessage", "error_msg", "detail",
              "error_description", "description")
-_STATUS_KEYS = ("status", "statusCode", "status_code", "http_status", "httpStatus")
+_STATUS_KEYS = ("status", "statusCode", "status_code", "http_status", "httpStatus",
+                "raw_status_code", "upstream_status")
 _ERRORISH_KEYS = ("code", "type", "status", "statusCode", "status_code", "error_code",
                   "errorCode", "errno", "success", "error_type", "param")
 
@@ -352,6 +359,16 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
                 p.status = _status_of(value)
     if p.status is None and isinstance(code, int):
         p.status = _status_of(code)
+    details = err.get("details")
+    if isinstance(details, list):
+        # Google-style errors: the decisive reason (PUBLIC_ERROR_UNSAFE_GENERATION,
+        # USER_REQUESTS_THROTTLED …) sits in details[].reason, not in the message.
+        for item in details[:4]:
+            if isinstance(item, dict):
+                reason = _s(item.get("reason"))
+                if reason:
+                    p.codes.add(reason.lower())
+                    p.messages.append(reason)
     for key in ("status",):  # Google style: "status": "RESOURCE_EXHAUSTED"
         value = err.get(key)
         if isinstance(value, str) and not value.isdigit():
@@ -443,6 +460,7 @@ def _unwrap(payload: Payload, level: int, budget: _Budget) -> Payload:
     if inner is None:
         return payload
     inner = _unwrap(inner, level + 1, budget)
+    inner.wrapped = True
     inner.messages = payload.messages + inner.messages
     inner.status = inner.status or payload.status
     inner.codes |= payload.codes
@@ -570,9 +588,10 @@ _REASONS = (r"Too Many Requests|Bad Gateway|Service (?:Temporarily )?Unavailable
 # (reason phrase, anchored) and right before it. The "before" contexts are matched on the
 # reversed preceding text, so that check is one anchored ``match`` too, not a search:
 #   HTTP/1.1 429 · Error code: 429 · Error code 520 · Error 524 (Cloudflare) · HTTP 401 ·
-#   HTTP Error 429 · status: 503 ·
-#   status=429 · "statusCode": 500 · status code 500 · Error: 403 … · Exception: 500 ·
-#   <title>502 Bad Gateway · curl's "returned error: 404"
+#   HTTP Error 429 · status: 503 · Response code 503 · 状态码: 500 · Error reference number: 502 ·
+#   status=429 · "statusCode": 500 · status code 500 · Error: 403 … · ERROR: 403 ·
+#   Exception: (401) · <title>502 Bad Gateway · curl's "returned error: 404" ·
+#   503 (Service Unavailable) · openai-node's "429 status code (no body)"
 # (starts with a character class, not a look-behind, so the engine can skip ahead fast)
 _STATUS_NUMBER = re.compile(r"[1-5](?<![\d.][1-5])\d\d(?!\d|[.,:]\d)")
 STATUS_BEFORE_REVERSED = re.compile(
@@ -580,28 +599,57 @@ STATUS_BEFORE_REVERSED = re.compile(
     r"|[ \t]*:?edo[Cc] rorr[Ee]"
     r"|[ \t]+rorrE(?![A-Za-z])"
     r"|[ \t:]{1,3}(?:(?:rorr[Ee]|sutat[Ss]|edo[Cc])[ _]?)?PTTH"
-    r"|[\"']?\\?[ \t]{0,3}[:=]?[ \t]{0,3}[\"']?\\?(?:(?:edo[Cc][ _]?)?sutat[Ss]|SUTATS)"
-    r"|[ \t]*:(?:\]\w{1,40}\[[ \t]?)?(?:rorrE|noitpecxE)"
+    r"|[\"']?\\?[ \t]{0,3}[:=]?[ \t]{0,3}[\"']?\\?"
+    r"(?:(?:edo[Cc][ _]?)?sutat[Ss]|SUTATS|edo[Cc][ _]esnopse[Rr])"
+    r"|\(?[ \t]*:(?:\]\w{1,40}\[[ \t]?)?(?:rorrE|RORRE|noitpecxE)"
     r"|[^<\d]{0,80}?>eltit<"
     r"|[ \t]*:?rorre denruter"
+    r"|[ \t]*:?rebmun ecnerefer"
+    r"|[ \t]*[:：]?[ \t]*(?:码态状|码应响)"
 )
-STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*)?(?:" + _REASONS + r")\b")
+STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \t]+status code\b")
+# Weaker contexts, asked only when no context above (nor the body's own status field) names a
+# status, and only for 4xx/5xx. Both sides must agree: what comes before (start of a line, a
+# quote or bracket, "…: ", "request ", "error ", a log column "| ") and what comes after
+# (" - {", " {", a capitalised or CJK message, "(Reason)", ": {", " |"). They cover
+# openai-node's "<status> <message>" (400 Your organization…), gateways' "429 当前分组…",
+# "Error: API request failed: 400 - {…}" and access-log columns "| 429 |".
+_WEAK_BEFORE_REVERSED = re.compile(
+    r"[ \t]{0,2}(?:\n|$)|[\"'(\[（]|[ \t]{1,2}:|[ \t]{1,3}(?:tseuqer|rorre|RORRE)(?![A-Za-z])"
+    r"|[ \t]{1,3}\|"
+)
+_WEAK_AFTER = re.compile(
+    r"[ \t]{0,2}-?[ \t]{0,2}\{|:?[ \t]{1,2}[A-Z][a-z]|:?[ \t]?[\u3000-\u9fff\uff00-\uffef]"
+    r"|[ \t]\([A-Z][A-Za-z ]{2,40}\)|[ \t]{1,3}\||:[ \t]{0,2}\{"
+)
 _BEFORE_SPAN = 96
 
 
-def find_status(text: str, lines: list[ExceptionLine], low: str | None = None) -> int | None:
-    """The HTTP status shown in the text (the earliest one: the response the client got, not
-    an upstream status quoted inside it); the last exception line is asked first."""
-    sources = [lines[-1].line, text] if lines else [text]
+def _scan_status(sources: list[str], weak: bool) -> int | None:
     for source in sources:
         for n, m in enumerate(_STATUS_NUMBER.finditer(source)):
             if n >= 64:
                 break
             start, end = m.span()
             before = source[max(0, start - _BEFORE_SPAN):start][::-1]
-            if STATUS_BEFORE_REVERSED.match(before) or STATUS_AFTER.match(source, end):
+            if weak:
+                if (source[start] in "45" and _WEAK_BEFORE_REVERSED.match(before)
+                        and _WEAK_AFTER.match(source, end)):
+                    return int(m.group())
+            elif STATUS_BEFORE_REVERSED.match(before) or STATUS_AFTER.match(source, end):
                 return int(m.group())
     return None
+
+
+def find_status(text: str, lines: list[ExceptionLine], low: str | None = None) -> int | None:
+    """The HTTP status shown in the text (the earliest one: the response the client got, not
+    an upstream status quoted inside it); the last exception line is asked first."""
+    return _scan_status([lines[-1].line, text] if lines else [text], weak=False)
+
+
+def find_status_weak(text: str, lines: list[ExceptionLine]) -> int | None:
+    """A 4xx/5xx status shown only by weaker contexts (see ``_WEAK_AFTER``); asked last."""
+    return _scan_status([lines[-1].line, text] if lines else [text], weak=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -788,6 +836,7 @@ def extract(text: str) -> Extracted:
         ex.error_code = payload.error_code
         ex.param = payload.param
         ex.job_failed = payload.job_failed
+        ex.wrapped = payload.wrapped
         codes |= payload.codes
         for value in (payload.error_code, payload.error_type):
             if value:
@@ -818,7 +867,8 @@ def extract(text: str) -> Extracted:
     ex.hay = "\n".join(hay_parts)
     ex.hay_lower = ex.hay.lower()
     ex.codes = frozenset(codes)
-    ex.status = find_status(win, lines, low) or (payload.status if payload else None)
+    ex.status = (find_status(win, lines, low) or (payload.status if payload else None)
+                 or find_status_weak(win, lines))
     ex.retry_after_s = find_retry_after(win, ex.hay_lower, low)
     ex.request_id = find_request_id(win, low)
     ex.provider = find_provider(win, ex.hay, payload is not None and payload.openai_shape, low)
@@ -828,6 +878,6 @@ def extract(text: str) -> Extracted:
 __all__ = [
     "ExceptionLine", "Extracted", "Payload", "STATUS_AFTER", "STATUS_BEFORE_REVERSED",
     "exception_lines", "extract", "extract_payload", "find_payload", "find_provider",
-    "find_request_id", "find_retry_after", "find_status", "html_facts", "parse_duration",
+    "find_request_id", "find_retry_after", "find_status", "find_status_weak", "html_facts", "parse_duration",
     "parse_objects", "window",
 ]
