@@ -12,7 +12,8 @@ INDICATORS: tuple[str, ...] = ("operational", "degraded_performance", "partial_o
                                "major_outage", "under_maintenance", "unknown")
 SEVERITY: Mapping[str, int] = {"operational": 0, "under_maintenance": 1,
                                "degraded_performance": 2, "partial_outage": 3, "major_outage": 4}
-CLOSED_INCIDENT_STATUSES = frozenset({"resolved", "postmortem", "completed"})
+# Incidents and maintenances that are over (incident.io says maintenance_complete).
+CLOSED_INCIDENT_STATUSES = frozenset({"resolved", "postmortem", "completed", "maintenance_complete"})
 CHANGE_KINDS: tuple[str, ...] = ("indicator_changed", "incident_opened", "incident_updated",
                                  "incident_resolved")
 

@@ -51,7 +51,8 @@ async def test_incidentio_partial_outage_fixture(status_page: FakeStatusPage,
         "name": "Elevated error rates for Sora video generation", "status": "identified",
         "url": f"{status_page.base_url}/incidents/01KB0Z3Q8V5N7M2R4T6Y8W1A3C",
         "updated_at": "2026-11-30T08:58:00.000Z",
-        "latest_update": "We have identified the cause and are working on a fix."}
+        "latest_update": "We have identified the cause and are working on a fix.",
+        "impact": "partial_outage"}  # the monitor's severity for an official incident
     official = snap.to_official_dict()
     assert list(official) == ["indicator", "components", "incidents"]
     assert list(official["incidents"][0]) == ["name", "status", "url", "updated_at",
