@@ -13,7 +13,8 @@ INDICATORS: tuple[str, ...] = ("operational", "degraded_performance", "partial_o
 SEVERITY: Mapping[str, int] = {"operational": 0, "under_maintenance": 1,
                                "degraded_performance": 2, "partial_outage": 3, "major_outage": 4}
 # Incidents and maintenances that are over (incident.io says maintenance_complete).
-CLOSED_INCIDENT_STATUSES = frozenset({"resolved", "postmortem", "completed", "maintenance_complete"})
+CLOSED_INCIDENT_STATUSES = frozenset({"resolved", "postmortem", "completed",
+                                      "maintenance_complete"})
 CHANGE_KINDS: tuple[str, ...] = ("indicator_changed", "incident_opened", "incident_updated",
                                  "incident_resolved")
 
@@ -24,8 +25,10 @@ class StatusSnapshot:
 
     ``indicator`` is the worst status among those components (the page's own overall indicator
     when it has none of them); ``unknown`` with ``ok=False`` and ``error`` when the page could
-    not be read. Incidents are the open ones: ``{id, name, status, url, updated_at,
-    latest_update}``.
+    not be read. Incidents are the open ones (and maintenances in progress): ``{id, name,
+    status, url, updated_at, latest_update, impact}`` — ``impact`` is the page's own word
+    (Atlassian ``minor|major|critical|maintenance``, incident.io the worst component status),
+    what the monitor grades an official incident by.
     """
 
     indicator: str
