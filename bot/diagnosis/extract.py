@@ -609,18 +609,23 @@ STATUS_BEFORE_REVERSED = re.compile(
 )
 STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \t]+status code\b")
 # Weaker contexts, asked only when no context above (nor the body's own status field) names a
-# status, and only for 4xx/5xx. Both sides must agree: what comes before (start of a line, a
-# quote or bracket, "…: ", "request ", "error ", a log column "| ") and what comes after
-# (" - {", " {", a capitalised or CJK message, "(Reason)", ": {", " |"). They cover
-# openai-node's "<status> <message>" (400 Your organization…), gateways' "429 当前分组…",
-# "Error: API request failed: 400 - {…}" and access-log columns "| 429 |".
-_WEAK_BEFORE_REVERSED = re.compile(
-    r"[ \t]{0,2}(?:\n|$)|[\"'(\[（]|[ \t]{1,2}:|[ \t]{1,3}(?:tseuqer|rorre|RORRE)(?![A-Za-z])"
-    r"|[ \t]{1,3}\|"
-)
-_WEAK_AFTER = re.compile(
-    r"[ \t]{0,2}-?[ \t]{0,2}\{|:?[ \t]{1,2}[A-Z][a-z]|:?[ \t]?[\u3000-\u9fff\uff00-\uffef]"
-    r"|[ \t]\([A-Z][A-Za-z ]{2,40}\)|[ \t]{1,3}\||:[ \t]{0,2}\{"
+# status, and only for 4xx/5xx. Each is a pair that must agree on both sides of the number:
+#   start of a line / quote / bracket + a message   "400 Your organization…", "（429 当前分组…"
+#   "…: " + a body or a capitalised message          "failed: 400 - {…}", "attempts: 403 {…}"
+#   "request " / "error " / "got " … + a message or a body
+#                                                    "request 404 Your…", "ChatGPT error 404: {"
+#   an access-log column on both sides               "| 429 |"
+# (a code frame "  412 |  await …" has no pipe before the number; "余额: 500 元" has ": " before
+# a CJK word, which only the first pair accepts.)
+_BODY_AFTER = r"[ \t]{0,2}-?[ \t]{0,2}\{|:[ \t]{0,2}\{|[ \t]\([A-Z][A-Za-z ]{2,40}\)"
+_WEAK_PAIRS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"[ \t]{0,2}(?:\n|$)|[\"'(\[（]"),
+     re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]|:?[ \t]?[\u3000-\u9fff\uff00-\uffef]")),
+    (re.compile(r"[ \t]{1,2}:"), re.compile(_BODY_AFTER + r"|[ \t]{1,2}[A-Z][a-z]")),
+    (re.compile(r"[ \t]{1,3}(?:tseuqer|rorre|RORRE|gnitteg|tog|deviecer|denruter|htiw deilper)"
+                r"(?![A-Za-z])"),
+     re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]")),
+    (re.compile(r"[ \t]{1,3}\|"), re.compile(r"[ \t]{1,3}\|")),
 )
 _BEFORE_SPAN = 96
 
@@ -633,9 +638,10 @@ def _scan_status(sources: list[str], weak: bool) -> int | None:
             start, end = m.span()
             before = source[max(0, start - _BEFORE_SPAN):start][::-1]
             if weak:
-                if (source[start] in "45" and _WEAK_BEFORE_REVERSED.match(before)
-                        and _WEAK_AFTER.match(source, end)):
-                    return int(m.group())
+                if source[start] in "45":
+                    for before_rx, after_rx in _WEAK_PAIRS:
+                        if before_rx.match(before) and after_rx.match(source, end):
+                            return int(m.group())
             elif STATUS_BEFORE_REVERSED.match(before) or STATUS_AFTER.match(source, end):
                 return int(m.group())
     return None
@@ -648,7 +654,7 @@ def find_status(text: str, lines: list[ExceptionLine], low: str | None = None) -
 
 
 def find_status_weak(text: str, lines: list[ExceptionLine]) -> int | None:
-    """A 4xx/5xx status shown only by weaker contexts (see ``_WEAK_AFTER``); asked last."""
+    """A 4xx/5xx status shown only by weaker contexts (``_WEAK_PAIRS``); asked last."""
     return _scan_status([lines[-1].line, text] if lines else [text], weak=True)
 
 

@@ -37,6 +37,8 @@ PREDICATES: frozenset[str] = frozenset({
     "html",           # the paste is an HTML page
     "job_failed",     # a video job object with status "failed"
     "has_payload",    # an error body (JSON / repr / fields) was found
+    "wrapped",        # the error was found inside another error's message (a gateway relaying)
+    "status_5xx",     # the HTTP status shown is 5xx
 })
 
 
@@ -188,7 +190,9 @@ RULES: tuple[Rule, ...] = (
                r"|billing (?:is )?not active|account is not active|credit balance is too low"
                r"|insufficient (?:balance|credits?|funds|quota)|out of credits"
                r"|exceeds the available quota|额度不足|余额不足|额度已用尽|配额不足"
-               r"|quota (?:has been )?exhausted",
+               r"|quota (?:has been )?exhausted|insufficient_(?:user_)?quota"
+               r"|quota[^\n]{0,60}?\bis not enough|pre-?consumed? quota failed"
+               r"|exceeded your quota|budget (?:has been )?exceeded",
        summary="{provider_name} says the account is out of quota or credit (billing cap "
                "reached); retrying will not help until billing is fixed."),
     _r("payment_required", "quota", False, 36, statuses=(402,),
@@ -216,7 +220,8 @@ RULES: tuple[Rule, ...] = (
                r"|usage polic|flagged|did not pass|guardrail|violat\w* (?:our|the) (?:\w+ )?"
                r"(?:policies|policy|terms)|not allowed by our safety|public figure"
                r"|real person|likeness|copyright|third-party content|内容违规|敏感词|违规内容"
-               r"|内容审核|涉嫌违规",
+               r"|内容审核|涉嫌违规|sensitive (?:information|content)|\bunsafe|_unsafe"
+               r"|violate our (?:guardrails|policies)",
        summary="{provider_name} rejected the request on content-policy grounds (moderation "
                "of the prompt, the input image or the generated video)."),
 
@@ -241,14 +246,31 @@ RULES: tuple[Rule, ...] = (
        message=r"you have been blocked|attention required!? \| cloudflare|error 10(?:06|07|08|10|12|20)\b"
                r"|access denied \| [\w.\-]{1,100} used cloudflare|just a moment\.\.\."
                r"|checking (?:if the site connection is secure|your browser)|cf-chl|challenge-platform"
-               r"|enable javascript and cookies to continue",
+               r"|enable javascript and cookies to continue|why have i been blocked"
+               r"|security service to protect itself|needs to review the security of your connection",
        summary="A Cloudflare security check in front of {provider} blocked the request "
                "(anti-bot / anti-abuse), it never reached the API.",
        causes=(("edge_firewall", 0.6), ("request_pattern", 0.25), ("proxy_or_vpn_ip", 0.15)),
        actions=("check_egress_ip", "reduce_frequency", "set_user_agent", "failover_gateway",
                 "capture_ray_id")),
+    # Load shedding worded as a refusal ("… high demand and cannot process your request …
+    # retry after 20 seconds"): the text says what is wrong, so it is not the generic block.
+    # The same words with a 5xx ("503 … experiencing high demand", Gemini) are an overload.
+    _r("peak_load_5xx", "server", True, 94, when=("status_5xx",),
+       message=r"experiencing (?:high|heavy|unusually high) (?:demand|load|traffic)|during peak load",
+       summary="{provider_name} is overloaded (high demand, {status}); the same request should "
+               "succeed after a wait.",
+       causes=(("server_overload", 0.6), ("provider_incident", 0.4)),
+       actions=("retry_backoff", "check_status_page", "failover_gateway")),
+    _r("peak_load", "rate_limit", True, 93,
+       message=r"experiencing (?:high|heavy|unusually high) (?:demand|load|traffic)|during peak load",
+       summary="{provider_name} is shedding load (high demand / peak load) and throttled this "
+               "request; it succeeds after a wait.",
+       causes=(("server_overload", 0.5), ("rpm_exceeded", 0.3), ("concurrency", 0.2)),
+       actions=("retry_backoff", "slow_down", "queue_jobs", "failover_gateway")),
     _r("unable_to_process", "risk_control", False, 92,
-       message=r"unable to process (?:the |your )?request|could not process (?:the |your )?request"
+       message=r"unable to process (?:the |your |this )?request|could not process (?:the |your |this )?request"
+               r"|cannot process (?:the |your |this )?request|can't process (?:the |your |this )?request"
                r"|request (?:has been |was )?(?:rejected|refused|blocked)(?! (?:by|due to|as a result of) (?:our )?(?:moderation|safety|content))",
        when=("param_null",),
        summary="{provider_name} refused the request without saying why (a generic "
@@ -274,7 +296,8 @@ RULES: tuple[Rule, ...] = (
        causes=(("org_not_verified", 0.85), ("propagation_delay", 0.15)),
        actions=("verify_org", "wait_propagation", "try_other_model")),
     _r("phone_verification", "permission", False, 89,
-       message=r"phone (?:number )?verification|verify your phone",
+       codes=("phone_number_required", "phone_verification_required"),
+       message=r"phone (?:number )?verification|verify (?:your|a) phone|phone number (?:is )?required",
        summary="The account must complete phone verification before it can do this.",
        causes=(("phone_not_verified", 0.9),), actions=("verify_phone",)),
     _r("model_access", "permission", False, 88,
@@ -290,9 +313,20 @@ RULES: tuple[Rule, ...] = (
        causes=(("project_model_access", 0.5), ("tier_no_access", 0.3), ("key_scopes", 0.2)),
        actions=("check_project_model", "check_key_scopes", "check_limits_page")),
 
+    # ---- a gateway answered 5xx because ITS upstream credential was refused ------------------
+    # (the 401 is inside the relayed message; the caller's own key was accepted by the gateway)
+    _r("upstream_auth", "server", True, 88, when=("wrapped", "status_5xx"),
+       message=r"unauthori[sz]ed|incorrect api key|invalid api key|invalid authentication"
+               r"|\b401\b|无效的令牌|令牌已过期",
+       summary="The gateway answered {status}: its own upstream credentials were refused (an "
+               "upstream 401). Your key reached the gateway; the gateway has to fix its channel.",
+       causes=(("gateway_upstream", 0.8), ("provider_incident", 0.2)),
+       actions=("wait_retry_later", "failover_gateway", "keep_request_id")),
+
     # ---- auth: bad, missing or revoked key, wrong organization ------------------------------
     _r("invalid_key", "auth", False, 87,
        codes=("invalid_api_key", "missing_api_key", "invalid_authentication", "invalid_token",
+              "access_terminated",
               "token_expired", "account_deactivated", "invalid_organization",
               "mismatched_organization", "no_such_organization", "invalid_project",
               "unauthenticated", "authentication_error", "invalid_auth", "unauthorized",
@@ -304,7 +338,7 @@ RULES: tuple[Rule, ...] = (
                r"|account (?:has been |was )?(?:deactivated|disabled)"
                r"|invalid subscription key|access denied due to invalid|key (?:has been )?revoked"
                r"|无效的令牌|令牌已过期|令牌不存在|未提供令牌|令牌状态不可用|无效的\s?key|invalid token"
-               r"|token (?:is )?(?:invalid|expired)|unauthori[sz]ed",
+               r"|token (?:is )?(?:invalid|expired)|unauthori[sz]ed|access (?:was )?terminated",
        summary="{provider_name} rejected the API key (wrong, revoked or missing key, or the "
                "wrong organization/project for it)."),
 
@@ -314,6 +348,7 @@ RULES: tuple[Rule, ...] = (
               "not_found_error", "unknown_url", "resource_not_found", "notfound",
               "model_not_available", "no_available_channel"),
        message=r"does not exist|not found|no such (?:model|deployment|video|file|resource)"
+               r"|invalid model\b"
                r"|unknown (?:model|url)|invalid url \(|no available channel|无可用渠道|模型不存在"
                r"|resource (?:was )?not found|deployment for this resource",
        summary="{provider_name} says what the request names does not exist for this key "
@@ -343,7 +378,10 @@ RULES: tuple[Rule, ...] = (
                r"|invalid type for|expected (?:a |an )?(?:string|integer|number|object)"
                r"|is a required property|field required|must match the requested"
                r"|must be (?:a |an )?(?:string|integer|number|one of)|too long|exceeds? the maximum"
-               r"|invalid (?:image|file|size|parameter)|参数错误|参数无效",
+               r"|invalid (?:image|file|size|parameter)|参数错误|参数无效"
+               r"|\bmust (?:have|be|match|contain|not exceed)\b|unexpected value|permitted:"
+               r"|maximum context length|reduce the length of"
+               r"|check your (?:input|request|parameters)",
        summary="The request has a bad parameter{param_part}{hint_part}"),
 
     # ---- rate_limit: per-minute limits, concurrency, gateway saturation ---------------------
@@ -374,7 +412,8 @@ RULES: tuple[Rule, ...] = (
                r"|service (?:is )?(?:temporarily )?unavailable|bad gateway|gateway time-?out"
                r"|upstream (?:connect error|request timeout|service|server)|no healthy upstream"
                r"|disconnect/reset before headers"
-               r"|上游服务|服务器内部错误|系统繁忙|服务繁忙|服务不可用",
+               r"|上游服务|服务器内部错误|系统繁忙|服务繁忙|服务不可用"
+               r"|try (?:me )?again in a (?:little )?bit|try again in a few minutes",
        summary="{provider_name} had a server-side problem (5xx / overloaded); the same request "
                "should succeed after a wait."),
 
@@ -394,7 +433,7 @@ RULES: tuple[Rule, ...] = (
        exceptions=("gaierror", "NameResolutionError"),
        message=r"name or service not known|temporary failure in name resolution|getaddrinfo"
                r"|nodename nor servname|no address associated|could not resolve host"
-               r"|name resolution|dns",
+               r"|name resolution|dns|err_name_not_resolved",
        summary="The host name could not be resolved (DNS), so the request never left this "
                "machine.",
        causes=(("dns_failure", 0.6), ("wrong_base_url", 0.25), ("local_network", 0.15)),
@@ -420,12 +459,17 @@ RULES: tuple[Rule, ...] = (
                r"|server disconnected|remote end closed|peer closed connection"
                r"|cannot connect to host|failed to establish a new connection|read timeout"
                r"|timeout of \d+ ?ms exceeded|request timed out|context deadline exceeded"
-               r"|i/o timeout|broken pipe|incomplete chunked read|connection error",
+               r"|i/o timeout|broken pipe|incomplete chunked read|connection error"
+               r"|error communicating with openai|max retries exceeded with url"
+               r"|cannot connect to (?:api|host|server)|connect timeout|failed to fetch"
+               r"|err_connection_\w{2,20}|err_internet_disconnected|err_timed_out"
+               r"|连接已断开|连接超时|连接被重置|网络错误|请求超时",
        summary="The request never completed: the connection to {provider} failed or "
                "timed out before an answer came back."),
 
     # ---- types and exception classes: weaker than the codes and messages above --------------
-    _r("quota_exception", "quota", False, 58, exceptions=("InsufficientQuotaError",)),
+    _r("quota_exception", "quota", False, 58,
+       exceptions=("InsufficientQuotaError", "BudgetExceededError")),
     _r("content_exception", "content_policy", False, 57,
        exceptions=("ContentPolicyViolationError", "ContentFilterError")),
     _r("auth_exception", "auth", False, 56,
@@ -437,10 +481,11 @@ RULES: tuple[Rule, ...] = (
        exceptions=("RateLimitError", "TooManyRequests", "RateLimitExceeded")),
     _r("server_exception", "server", True, 52,
        exceptions=("InternalServerError", "ServiceUnavailableError", "APIError",
-                   "openai.error.APIError", "BadGateway", "GatewayTimeout")),
+                   "openai.error.APIError", "BadGateway", "GatewayTimeout", "BadGatewayError",
+                   "GatewayTimeoutError")),
     _r("bad_request_exception", "bad_request", False, 41,
        exceptions=("BadRequestError", "InvalidRequestError", "UnprocessableEntityError",
-                   "ValidationError", "ConflictError")),
+                   "ValidationError", "ConflictError", "ContextWindowExceededError")),
 
     # ---- bare HTTP statuses ------------------------------------------------------------------
     _r("status_401", "auth", False, 38, statuses=(401,),
@@ -473,6 +518,8 @@ RULES: tuple[Rule, ...] = (
        causes=(("temporary_server_issue", 0.6), ("content_moderation", 0.25),
                ("input_problem", 0.15)),
        actions=("retry_new_job", "check_status_page", "test_neutral_content", "keep_request_id")),
+    _r("named_param", "bad_request", False, 13, when=("param_set", "has_payload"),
+       summary="The request has a bad parameter{param_part}{hint_part}"),
     _r("invalid_request_generic", "bad_request", False, 12,
        codes=("invalid_request_error", "invalid_request"),
        summary="{provider_name} rejected the request as invalid without naming a parameter."),
