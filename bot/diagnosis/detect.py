@@ -29,7 +29,7 @@ _SIGNALS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("error", "exception"),
      re.compile(r"(?:^|[\s(\[])[A-Z][A-Za-z0-9_]{0,60}(?:Error|Exception)(?:\s?\[\w{1,40}\])?:"
                 r"[ \t]*\S", re.MULTILINE)),
-    (("error",), re.compile(r"^[ \t]*(?:Uncaught (?:\(in promise\) )?)?Error:[ \t]*\S",
+    (("error",), re.compile(r"^[ \t]*(?:Uncaught (?:\(in promise\) )?)?Error(?: \[\w{1,40}\])?:[ \t]*\S",
                             re.MULTILINE)),
     (("ai_", "error"), re.compile(r"\bAI_[A-Za-z]{3,40}Error\b")),
     # status lines
@@ -56,6 +56,27 @@ _SIGNALS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
      re.compile(r"(?i)socket hang up|TypeError: fetch failed|Connection (?:refused|reset by peer)"
                 r"|Name or service not known|CERTIFICATE_VERIFY_FAILED|Max retries exceeded with url"
                 r"|(?:Read|Connect(?:ion)?) timed out|Temporary failure in name resolution")),
+    # more phrases only the API, its SDKs, gateways or Cloudflare write (seen in real pastes)
+    (("error communicating with openai", "status code (no body)", "from api (", "api error",
+      "do not have access to it", "must be verified to", "territory not supported",
+      "error while processing your request", "overloaded with other requests",
+      "model is overloaded. please", "as a result of our safety system",
+      "content management policy", "by our moderation system", "maximum context length is",
+      "supported values are:", "invalid type for '", "user quota is not enough", "无可用渠道",
+      "用户额度不足", "cf-error-details", "why have i been blocked",
+      "invalid subscription key", "inpaint image must match"),
+     re.compile(r"(?i)Error communicating with OpenAI|\b[45]\d\d status code \(no body\)"
+                r"|HTTP code [45]\d\d from API \(|\bAPI Error:? [45]\d\d\b"
+                r"|does not exist or you do not have access to it|must be verified to (?:use|stream)"
+                r"|Country, region, or territory not supported"
+                r"|The server had an error while processing your request"
+                r"|currently overloaded with other requests|The model is overloaded\. Please"
+                r"|rejected as a result of our safety system|triggering Azure OpenAI.s content "
+                r"management policy|blocked by our moderation system"
+                r"|maximum context length is \d{3,7} tokens|Supported values are: '"
+                r"|Invalid type for '\w{1,40}'|user quota is not enough|无可用渠道|用户额度不足"
+                r"|cf-error-details|Why have I been blocked\?|invalid subscription key or wrong API"
+                r"|Inpaint image must match")),
     # phrases only the API or gateways write
     (("rate limit reached", "exceeded your current quota", "incorrect api key",
       "unable to process request", "当前分组", "额度不足", "无效的令牌", "upstream error"),

@@ -33,6 +33,11 @@ POSITIVE = [
     "BadRequestError: 400 Unable to process request",
     "socket hang up",
     "status: 503",
+    "✕ [API Error: OpenAI API error: 429 status code (no body)]",
+    "Error communicating with OpenAI: ('Connection aborted.', RemoteDisconnected('Remote end closed'))",
+    "LibreChat | error: Error handling request 404 Your organization must be verified to use the model `o3`.",
+    "Error [TimeoutError]: Request timed out.",
+    "insufficient_user_quota user quota is not enough",
 ]
 
 NEGATIVE = [
@@ -58,6 +63,13 @@ NEGATIVE = [
     "meeting at 10:30 about the exception reports",
     "lol the model hallucinated a cat with five legs",
     "status page says all systems operational",
+    "the model is overloaded today, ugh",
+    "is the maximum context length 128k for gpt-4o?",
+    "I think our quota is not enough for the launch",
+    "does sora-2-pro need org verification for our team?",
+    "Azure's content management policy is pretty strict for video",
+    "API error rates are back to normal",
+    "we should catch APIConnectionError and retry",
 ]
 
 
