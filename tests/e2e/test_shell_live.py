@@ -28,13 +28,14 @@ def _env(api, page, tmp_path):
             "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "INFO"}
 
 
-def _wait_status(bot: BotProcess, *words: str, timeout: float = 40.0) -> str:
-    """Ask `/sora status` until the overall state is one of ``words`` (bounded by ``timeout``)."""
+def _wait_status(bot: BotProcess, *words: str, showing: str = "", timeout: float = 40.0) -> str:
+    """Ask `/sora status` until the overall state is one of ``words`` and the reply shows
+    ``showing`` (probes and page polls land at different moments), bounded by ``timeout``."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         last = bot.ask("/sora status", "Sora status:")
-        if any(f"Sora status: {word}" in last for word in words):
+        if any(f"Sora status: {word}" in last for word in words) and showing in last:
             return last
     raise AssertionError(f"status never became {words}; last reply:\n{last}")
 
@@ -51,7 +52,7 @@ def test_status_flips_with_the_outage_and_verdict_follows(fakes, tmp_path):
                                                    "status": "investigating",
                                                    "message": "We are investigating."})
         api.set_mode("server_error")
-        bad = _wait_status(bot, "degraded", "down")
+        bad = _wait_status(bot, "degraded", "down", showing="Elevated errors for Sora")
         assert "provider side" in bad
         assert "Elevated errors for Sora" in bad
 
@@ -61,7 +62,7 @@ def test_status_flips_with_the_outage_and_verdict_follows(fakes, tmp_path):
         page.set_state("operational", incident={"name": "Elevated errors for Sora",
                                                 "status": "resolved", "message": "Resolved."})
         api.set_mode("ok")
-        _wait_status(bot, "ok")
+        _wait_status(bot, "ok", showing="Official page         operational")
         healthy = bot.ask(SEED, "risk_control")
         assert "account/request side" in healthy
 
