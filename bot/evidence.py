@@ -113,7 +113,17 @@ def _failure_phrase(views: Sequence[ProbeView]) -> str:
 
 
 def decide(ev: Evidence) -> Decision:
-    """Combine page, probes and team errors into (overall, verdict, reason, fallback)."""
+    """Combine page, probes and team errors into (overall, verdict, reason, fallback); the
+    reason names the healthy target to fail over to, when there is one."""
+    decision = _decide(ev)
+    if decision.fallback is None:
+        return decision
+    name, url = decision.fallback
+    return replace(decision, reason=f"{decision.reason}; fall back to {name} ({url}), "
+                                    "which is healthy")
+
+
+def _decide(ev: Evidence) -> Decision:
     by_target = _target_health(ev.probes)
     official = by_target.get(ev.official_target, [])
     official_fail = _failing(official)

@@ -68,6 +68,7 @@ def test_fallback_names_healthy_gateway():
                   targets={"openai": "https://api.openai.com/v1", "relay": "https://relay.example/v1"})
     d = decide(ev)
     assert d.fallback == ("relay", "https://relay.example/v1")
+    assert "fall back to relay (https://relay.example/v1)" in d.reason
     diag = apply_evidence(seed_like(), ev)
     assert any("relay" in a and "https://relay.example/v1" in a for a in diag.actions)
 
@@ -76,7 +77,9 @@ def test_fallback_reverse_when_gateway_fails():
     ev = Evidence(indicator="operational",
                   probes=(probe(), probe(target="relay", ok=False, status=502, category="server")),
                   targets={"openai": "https://api.openai.com/v1", "relay": "https://relay.example/v1"})
-    assert decide(ev).fallback == ("openai", "https://api.openai.com/v1")
+    d = decide(ev)
+    assert d.fallback == ("openai", "https://api.openai.com/v1")
+    assert "fall back to openai (https://api.openai.com/v1)" in d.reason
 
 
 def test_seed_during_outage_is_provider_and_reranked():
