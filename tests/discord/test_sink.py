@@ -19,6 +19,7 @@ from adapters.discord.sink import ACTION_ACK, ACTION_MUTE_1H, DiscordSink, deliv
 from bot.clock import FakeClock, utcnow
 from bot.errors import SendError
 from bot.notify import DeliveryWorker, OutboxRow, Sink
+from bot.notify.testing import drain_until_quiet
 from bot.store import open_store
 from tests.discord.fake_discord import FakeDiscord
 
@@ -47,17 +48,6 @@ async def sink(fake: FakeDiscord) -> Any:
 
 def _worker(store: Any, sink: DiscordSink, clock: FakeClock) -> DeliveryWorker:
     return DeliveryWorker(store, {"discord": sink}, now=clock, rand=lambda: 0.0)
-
-
-async def _drain_all(worker: DeliveryWorker, store: Any, clock: FakeClock, rounds: int = 30) -> None:
-    """Drain until nothing is pending, moving the fake clock to each next due time."""
-    for _ in range(rounds):
-        await worker.drain()
-        due = store.next_outbox_due(["discord"])
-        if due is None:
-            return
-        clock.t = max(clock.t, due)
-    raise AssertionError("outbox did not settle")
 
 
 def _open(store: Any) -> Any:
@@ -99,7 +89,7 @@ async def test_lifecycle_one_parent_per_channel_replies_and_parent_edits(
     worker = _worker(store, sink, clock)
 
     incident = _open(store)
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     parents = {c: _parents(fake, c) for c in ("C1", "C2")}
     for channel, [parent] in parents.items():
         embed = parent["embeds"][0]
@@ -117,10 +107,10 @@ async def test_lifecycle_one_parent_per_channel_replies_and_parent_edits(
     clock.advance(60)
     store.update_incident(incident.id, reason="severity changed", severity="error",
                           detail="3 of 5 probes failing")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     clock.advance(60)
     store.resolve_incident(incident.id, detail="all probes healthy for 5 minutes")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
 
     for channel, [parent] in parents.items():
         pid = parent["id"]
@@ -148,13 +138,13 @@ async def test_parent_edit_keeps_who_acknowledged(fake: FakeDiscord, store: Any,
     store.subscribe("discord", GUILD, "C1", "all", "U1")
     worker = _worker(store, sink, clock)
     incident = _open(store)
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     [parent] = _parents(fake, "C1")
     parent["embeds"][0] = em.set_field(parent["embeds"][0], em.ACK_FIELD, "✋ by <@U9>",
                                        after=em.STATUS_FIELD)
     clock.advance(60)
     store.update_incident(incident.id, reason="new evidence", detail="still failing")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     [parent] = _parents(fake, "C1")
     names = [f["name"] for f in parent["embeds"][0]["fields"]]
     assert names[:2] == [em.STATUS_FIELD, em.ACK_FIELD]
@@ -166,10 +156,10 @@ async def test_unreadable_parent_is_rendered_again(fake: FakeDiscord, store: Any
     store.subscribe("discord", GUILD, "C1", "all", "U1")
     worker = _worker(store, sink, clock)
     incident = _open(store)
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     fake.fail("get_message", status=403, code=50001, message="Missing Access")
     store.resolve_incident(incident.id, detail="ok again")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     [parent] = _parents(fake, "C1")
     assert parent["embeds"][0]["title"] == "✅ Resolved: Sora API failing"
     assert _status(parent).startswith("✅ Resolved") and _ids(parent) == []
@@ -183,11 +173,11 @@ async def test_429_storm_delays_but_never_duplicates_or_drops(fake: FakeDiscord,
     worker = _worker(store, sink, clock)
     fake.fail("create_message", status=429, retry_after=0.25, times=12)
     incident = _open(store)
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     fake.fail("create_message", status=429, retry_after=0.25, times=7)
     clock.advance(60)
     store.update_incident(incident.id, reason="new evidence", detail="x")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     for channel in channels:
         [parent] = _parents(fake, channel)
         assert len(_replies(fake, channel, parent["id"])) == 1
@@ -216,11 +206,11 @@ async def test_lost_answer_is_reconciled_not_reposted(fake: FakeDiscord, store: 
     worker = _worker(store, sink, clock)
     incident = _open(store)
     if notice == "updated":
-        await _drain_all(worker, store, clock)
+        await drain_until_quiet(worker, store, clock)
         clock.advance(1)
         store.update_incident(incident.id, reason="new evidence", detail="x")
     fake.fail("create_message", status=502, applied=True)  # posted, but the answer is a 502
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     assert len(fake.posts("C1")) == (1 if notice == "opened" else 2)
     reads = fake.calls_to("get_messages")
     assert reads and reads[0].query["limit"] == "50"

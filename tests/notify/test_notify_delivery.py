@@ -12,6 +12,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.errors import SendError
 from bot.notify import DeliveryWorker, DrainResult, Reason, RetryPolicy
+from bot.notify.testing import drain_until_quiet
 from bot.store import Store
 
 from fakesink import FakeSink
@@ -29,19 +30,6 @@ def channels(store: Store, n: int, kinds: str = "all") -> list[str]:
     for name in names:
         store.subscribe("slack", "T1", name, kinds)
     return names
-
-
-async def drain_until_quiet(w: DeliveryWorker, store: Store, clock: FakeClock,
-                            rounds: int = 50) -> DrainResult:
-    """Drain, jump the clock to the next due row, repeat (virtual time)."""
-    total = DrainResult()
-    for _ in range(rounds):
-        total += await w.drain()
-        due = store.next_outbox_due(["slack"])
-        if due is None:
-            return total
-        clock.t = max(clock.t, due)
-    raise AssertionError("outbox did not settle")
 
 
 async def test_each_notice_once_across_failures(store: Store, clock: FakeClock) -> None:

@@ -17,6 +17,7 @@ from adapters.slack.sink import EVENT_TYPE, SlackSink
 from bot.clock import FakeClock, utcnow
 from bot.errors import SendError
 from bot.notify import DeliveryWorker, OutboxRow, Sink
+from bot.notify.testing import drain_until_quiet
 from bot.store import open_store
 from tests.slack.fake_slack import FakeSlack
 
@@ -43,17 +44,6 @@ def sink(fake: FakeSlack) -> SlackSink:
 
 def _worker(store: Any, sink: SlackSink, clock: FakeClock) -> DeliveryWorker:
     return DeliveryWorker(store, {"slack": sink}, now=clock, rand=lambda: 0.0)
-
-
-async def _drain_all(worker: DeliveryWorker, store: Any, clock: FakeClock, rounds: int = 30) -> None:
-    """Drain until nothing is pending, moving the fake clock to each next due time."""
-    for _ in range(rounds):
-        await worker.drain()
-        due = store.next_outbox_due(["slack"])
-        if due is None:
-            return
-        clock.t = max(clock.t, due)
-    raise AssertionError("outbox did not settle")
 
 
 def _open(store: Any) -> Any:
@@ -89,7 +79,7 @@ async def test_lifecycle_one_parent_per_channel_updates_in_thread_resolved_edits
     worker = _worker(store, sink, clock)
 
     incident = _open(store)
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     parents = {c: _parents(fake, c) for c in ("C1", "C2")}
     for channel, [parent] in parents.items():
         assert parent["metadata"]["event_type"] == EVENT_TYPE
@@ -105,10 +95,10 @@ async def test_lifecycle_one_parent_per_channel_updates_in_thread_resolved_edits
     clock.advance(60)
     store.update_incident(incident.id, reason="severity changed", severity="error",
                           detail="3 of 5 probes failing")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     clock.advance(60)
     store.resolve_incident(incident.id, detail="all probes healthy for 5 minutes")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
 
     for channel, [parent] in parents.items():
         ts = parent["ts"]
@@ -131,13 +121,13 @@ async def test_parent_edit_keeps_who_acknowledged(fake: FakeSlack, store: Any, s
     store.subscribe("slack", TEAM, "C1", "all", "U1")
     worker = _worker(store, sink, clock)
     incident = _open(store)
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     [parent] = _parents(fake, "C1")
     parent["blocks"] = bk.set_context_line(parent["blocks"], bk.ACK_BLOCK_ID,
                                            "✋ Acknowledged by <@U9>", raw=True)
     clock.advance(60)
     store.update_incident(incident.id, reason="new evidence", detail="still failing")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     [parent] = _parents(fake, "C1")
     assert "✋ Acknowledged by <@U9>" in str(parent["blocks"])
     assert _status_text(parent).startswith("🟠 Open, updated")
@@ -151,11 +141,11 @@ async def test_429_storm_delays_but_never_duplicates_or_drops(fake: FakeSlack, s
     worker = _worker(store, sink, clock)
     fake.fail("chat.postMessage", status=429, retry_after=0, times=12)
     incident = _open(store)
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     fake.fail("chat.postMessage", status=429, retry_after=0, times=7)
     clock.advance(60)
     store.update_incident(incident.id, reason="new evidence", detail="x")
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     for channel in channels:
         [parent] = _parents(fake, channel)
         assert len(_replies(fake, channel, parent["ts"])) == 1
@@ -186,11 +176,11 @@ async def test_lost_answer_is_reconciled_not_reposted(fake: FakeSlack, store: An
     worker = _worker(store, sink, clock)
     incident = _open(store)
     if method == "updated":
-        await _drain_all(worker, store, clock)
+        await drain_until_quiet(worker, store, clock)
         clock.advance(60)
         store.update_incident(incident.id, reason="new evidence", detail="x")
     fake.fail("chat.postMessage", status=500, applied=True)  # posted, but the answer is a 500
-    await _drain_all(worker, store, clock)
+    await drain_until_quiet(worker, store, clock)
     assert len(fake.posts("C1")) == (1 if method == "opened" else 2)
     lookups = fake.calls_to("conversations.history" if method == "opened" else "conversations.replies")
     assert any(c.args.get("include_all_metadata") in (True, "true", "1") for c in lookups)
