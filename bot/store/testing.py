@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -46,3 +47,16 @@ def temp_postgres_url(admin_url: str = PG_ADMIN_URL, prefix: str = "sora_test") 
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def empty_store(url: str, now: Any = None) -> Any:
+    """A migrated Store on ``url`` with every table emptied (a database shared by many tests)."""
+    from bot.clock import utcnow
+    from bot.store import Base, open_store
+
+    st = open_store(url, now=now or utcnow)
+    st.upgrade()
+    with st.engine.begin() as conn:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    return st

@@ -7,10 +7,5 @@ from bot.monitor import Monitor
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def monitor(clock: FakeClock) -> Monitor:
+def monitor(clock: FakeClock) -> Monitor:  # ``clock``: tests/conftest.py
     return Monitor(now=clock)
