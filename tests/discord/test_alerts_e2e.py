@@ -22,18 +22,9 @@ from bot.monitor.service import MonitorService
 from bot.notify import DeliveryWorker
 from bot.service import CoreServices
 from bot.store import open_store
+from tests.alerts_support import scheduler_minute
 from tests.discord.conftest import interact, started
 from tests.discord.fake_discord import MANAGE_CHANNELS, MEMBER, FakeDiscord
-
-
-async def _minute(services: CoreServices, monitor: MonitorService, worker: DeliveryWorker,
-                  clock: FakeClock) -> None:
-    """One scheduler minute: a probe round, evaluations every 5 s, outbox drains."""
-    await services.run_probes()
-    for _ in range(12):
-        monitor.evaluate_and_apply()
-        await worker.drain()
-        clock.advance(5)
 
 
 def _status(message: dict[str, Any]) -> str:
@@ -62,13 +53,13 @@ async def test_spike_alerts_subscribed_channels_once_with_replies_and_edits(fake
             worker = DeliveryWorker(store, {"discord": rt.sink}, now=clock, rand=lambda: 0.0)
 
             for _ in range(3):
-                await _minute(services, monitor, worker, clock)
+                await scheduler_minute(services, monitor, worker, clock)
             assert fake.calls_to("create_message") == []  # healthy: silence
 
             sora.set_mode("server_error")
             fake.fail("create_message", status=429, retry_after=0.1, times=3)  # Discord is busy too
             for _ in range(10):
-                await _minute(services, monitor, worker, clock)
+                await scheduler_minute(services, monitor, worker, clock)
                 if fake.posts(c1) and fake.posts(c2):
                     break
             [alert] = fake.posts(c1)
@@ -78,7 +69,7 @@ async def test_spike_alerts_subscribed_channels_once_with_replies_and_edits(fake
 
             sora.set_mode("ok")
             for _ in range(30):
-                await _minute(services, monitor, worker, clock)
+                await scheduler_minute(services, monitor, worker, clock)
                 if store.open_incident_count() == 0 and store.next_outbox_due(["discord"]) is None:
                     break
             await worker.drain()

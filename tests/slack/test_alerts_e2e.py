@@ -7,7 +7,6 @@ real Slack client against the fake Web API. Time is a FakeClock, so minutes pass
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from adapters.slack import blocks as bk
 from adapters.slack.client import make_web_client
@@ -20,19 +19,10 @@ from bot.monitor.service import MonitorService
 from bot.notify import DeliveryWorker
 from bot.service import CoreServices
 from bot.store import open_store
+from tests.alerts_support import scheduler_minute
 from tests.slack.fake_slack import FakeSlack
 
 TEAM = "T111"
-
-
-async def _minute(services: CoreServices, monitor: MonitorService, worker: DeliveryWorker,
-                  clock: FakeClock) -> None:
-    """One scheduler minute: a probe round, evaluations every 5 s, outbox drains."""
-    await services.run_probes()
-    for _ in range(12):
-        monitor.evaluate_and_apply()
-        await worker.drain()
-        clock.advance(5)
 
 
 async def test_spike_gives_one_thread_per_channel_and_mutes_hold(fake: FakeSlack, tmp_path):
@@ -54,18 +44,18 @@ async def test_spike_gives_one_thread_per_channel_and_mutes_hold(fake: FakeSlack
             worker = DeliveryWorker(store, {"slack": sink}, now=clock, rand=lambda: 0.0)
 
             for _ in range(3):
-                await _minute(services, monitor, worker, clock)
+                await scheduler_minute(services, monitor, worker, clock)
             assert fake.posts() == []  # healthy: silence
 
             sora.set_mode("server_error")
             fake.fail("chat.postMessage", status=429, retry_after=0, times=3)  # Slack is busy too
             for _ in range(10):
-                await _minute(services, monitor, worker, clock)
+                await scheduler_minute(services, monitor, worker, clock)
                 if all(fake.posts(c) for c in ("C1", "C2")):
                     break
             sora.set_mode("ok")
             for _ in range(30):
-                await _minute(services, monitor, worker, clock)
+                await scheduler_minute(services, monitor, worker, clock)
                 if store.open_incident_count() == 0 and store.next_outbox_due(["slack"]) is None:
                     break
             await worker.drain()
