@@ -374,34 +374,27 @@ class FakeStatusPage(LoopbackServer):
         return web.Response(status=200, body=body, content_type="application/json",
                             headers=headers)
 
-    async def _widget(self, request: web.Request) -> web.StreamResponse:
+    async def _serve(self, request: web.Request, fmt: str, render: Any,
+                     raw_key: str | None) -> web.StreamResponse:
+        """One endpoint of format ``fmt``: failure modes first, 404 when the page does not serve
+        that format, then the recorded payload (``set_payload``) or the rendered state."""
         broken = await self._broken()
         if broken is not None:
             return broken
-        if self._format == "statuspage":
+        if self._format not in (fmt, "both"):
             raise web.HTTPNotFound(text="Not Found")
         self._sync_scenario()
-        raw = self._raw.get("incidentio")
-        return self._conditional(request, raw if raw is not None else self.render_incidentio())
+        raw = self._raw.get(raw_key) if raw_key else None
+        return self._conditional(request, raw if raw is not None else render())
+
+    async def _widget(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "incidentio", self.render_incidentio, "incidentio")
 
     async def _summary(self, request: web.Request) -> web.StreamResponse:
-        broken = await self._broken()
-        if broken is not None:
-            return broken
-        if self._format == "incidentio":
-            raise web.HTTPNotFound(text="Not Found")
-        self._sync_scenario()
-        raw = self._raw.get("statuspage")
-        return self._conditional(request, raw if raw is not None else self.render_statuspage())
+        return await self._serve(request, "statuspage", self.render_statuspage, "statuspage")
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
-        broken = await self._broken()
-        if broken is not None:
-            return broken
-        if self._format == "incidentio":
-            raise web.HTTPNotFound(text="Not Found")
-        self._sync_scenario()
-        return self._conditional(request, self.render_status())
+        return await self._serve(request, "statuspage", self.render_status, None)
 
     async def _home(self, request: web.Request) -> web.StreamResponse:
         return web.Response(text=f"<html><body><h1>{self.page_name} Status</h1></body></html>",
