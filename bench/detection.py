@@ -33,9 +33,9 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from bot.clock import FakeClock
 from bot.monitor import DEFAULT_POLICIES, Monitor, Outcome
@@ -52,7 +52,7 @@ T0 = 30 * 60.0                 # outage start (30 min of healthy history first)
 OUTAGE_LEN = 10 * 60.0
 SEEDS = 20                     # outage runs (random phases / traffic)
 FLAP_SEEDS = 10                # per flapping period
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 Health = Callable[[float], float]  # t -> probability that a request/probe fails (provider-side)
 
@@ -337,7 +337,7 @@ def main() -> int:
     for name, runs in res.items():
         first = [next((t - T0 for t in n.times if t >= T0), None) for n in runs]
         detected = [d for d in first if d is not None]
-        resolved = [next((t - T0 - OUTAGE_LEN for t, label in zip(n.times, n.labels)
+        resolved = [next((t - T0 - OUTAGE_LEN for t, label in zip(n.times, n.labels, strict=False)
                           if t >= T0 + OUTAGE_LEN and "resolv" in label), None) for n in runs]
         resolved_ok = [r for r in resolved if r is not None]
         notices = statistics.mean(len([t for t in n.times if t >= T0]) for n in runs)
@@ -373,7 +373,7 @@ def main() -> int:
         means = {name: statistics.mean(len([t for t in n.times if t >= T0]) for n in runs)
                  for name, runs in res.items()}
         tops = {name: statistics.mean(
-            len([lb for t, lb in zip(n.times, n.labels) if t >= T0
+            len([lb for t, lb in zip(n.times, n.labels, strict=False) if t >= T0
                  and (not name.startswith("sora-bot") or lb.startswith(("open", "flapping")))])
             for n in runs) for name, runs in res.items()}
         flags = ""

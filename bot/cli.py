@@ -11,7 +11,8 @@ import asyncio
 import json
 import logging
 import sys
-from typing import IO, Sequence
+from collections.abc import Sequence
+from typing import IO
 
 from bot import __version__
 from bot.errors import ConfigError, SoraBotError, StoreError

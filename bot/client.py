@@ -26,7 +26,7 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -168,7 +168,7 @@ def build_envelope(exc_or_payload: Any, *, target: str = "openai",
         payload = exc_or_payload
     else:
         payload = str(exc_or_payload)
-    when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (at or datetime.now(UTC)).astimezone(UTC)
     return {"error": _redact_json(payload), "target": target,
             "at": when.isoformat().replace("+00:00", "Z")}
 

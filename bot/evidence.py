@@ -8,9 +8,10 @@ causes and naming a fallback target). Everything here is pure: callers gather th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from bot.diagnosis.model import Cause, Diagnosis
 from bot.probes.result import contract_dict

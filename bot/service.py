@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any
 
 import httpx
 
@@ -18,8 +19,7 @@ from bot.commands.model import ChannelRef
 from bot.config import OFFICIAL_TARGET, Settings
 from bot.diagnosis.model import Diagnosis
 from bot.errors import ConfigError
-from bot.evidence import (ERROR_WINDOW_S, PROVIDER_INDICATORS, Evidence, ProbeView, StatusReport,
-                          decide)
+from bot.evidence import ERROR_WINDOW_S, PROVIDER_INDICATORS, Evidence, ProbeView, StatusReport, decide
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class CoreServices:
         if self.auto_refresh and self.is_stale():
             try:
                 await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("evidence refresh timed out; using stored evidence")
         return self.evidence()
 
@@ -108,7 +108,7 @@ class CoreServices:
         if refresh or (refresh is None and self.auto_refresh and self.is_stale()):
             try:
                 await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("status refresh timed out; answering from stored evidence")
         ev = self.evidence()
         return StatusReport(ev, decide(ev))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from bot.clock import FakeClock
 from bot.store import Store, open_store
 from bot.store.testing import PostgresUnavailable, empty_store, temp_postgres_url

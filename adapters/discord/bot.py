@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Awaitable, Callable, Literal, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -408,7 +409,7 @@ class SoraGroup(app_commands.Group):
 
     @app_commands.command(name="probe", description="Probe the API (and gateways) now")
     @app_commands.describe(target="Only this target (e.g. openai or a gateway name)")
-    async def probe(self, interaction: discord.Interaction, target: Optional[str] = None) -> None:
+    async def probe(self, interaction: discord.Interaction, target: str | None = None) -> None:
         await self.adapter.on_slash(interaction, "probe", target or "")
 
     @app_commands.command(name="subscribe", description="Post incident notices to this channel")
@@ -434,8 +435,8 @@ class SoraGroup(app_commands.Group):
     @app_commands.describe(detection="on: answer pasted errors here; off: only /sora diagnose",
                            counting="on: count pasted errors in the team's error rate")
     async def paste(self, interaction: discord.Interaction,
-                    detection: Optional[Literal["on", "off"]] = None,
-                    counting: Optional[Literal["on", "off"]] = None) -> None:
+                    detection: Literal["on", "off"] | None = None,
+                    counting: Literal["on", "off"] | None = None) -> None:
         args = " ".join(a for a in (detection or "", f"counting {counting}" if counting else "") if a)
         if detection and counting:  # the router takes one setting at a time
             await self.adapter.on_slash_many(interaction, "paste", [detection, f"counting {counting}"])
@@ -445,7 +446,7 @@ class SoraGroup(app_commands.Group):
     @app_commands.command(name="help", description="Help, or the error quick reference")
     @app_commands.describe(topic="errors: each error type and code, what it means, what to do")
     async def help(self, interaction: discord.Interaction,
-                   topic: Optional[Literal["errors"]] = None) -> None:
+                   topic: Literal["errors"] | None = None) -> None:
         await self.adapter.on_slash(interaction, "help", topic or "")
 
 

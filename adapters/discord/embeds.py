@@ -13,8 +13,9 @@ Mentions in embeds never ping, and plain-text ``content`` is sent with mentions 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import discord
 

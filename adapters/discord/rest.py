@@ -21,7 +21,8 @@ Discord's error code and text, and that text is passed through redaction and tok
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 

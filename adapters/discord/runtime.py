@@ -123,7 +123,7 @@ async def _login(client: SoraClient, token: str, base: str) -> None:
     except discord.HTTPException as exc:
         raise ConfigError(f"DISCORD_TOKEN: could not be checked, GET /users/@me answered HTTP "
                           f"{exc.status}; check DISCORD_API_URL ({base})") from None
-    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise ConfigError(f"DISCORD_TOKEN: cannot reach the Discord API at {base} "
                           f"({type(exc).__name__}); check the network or DISCORD_API_URL") from None
 
@@ -132,7 +132,7 @@ async def _sync_commands(client: SoraClient) -> list[str]:
     """Bulk-overwrite the global commands with ours (idempotent); a failure is logged only."""
     try:
         commands = await client.tree.sync()
-    except (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
         log.warning("discord: /sora commands not synced (%s); existing registrations stay",
                     _describe(exc))
         return []
@@ -148,7 +148,7 @@ async def _check_gateway(gateway: str, timeout: float) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
             async with http.ws_connect(url, heartbeat=None) as ws:
                 hello = await ws.receive_json(timeout=timeout)
-    except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError, TypeError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"DISCORD_GATEWAY_URL: cannot reach the Discord gateway at {gateway} "
                           f"({type(exc).__name__}); check the network or DISCORD_GATEWAY_URL") from None
     if not isinstance(hello, dict) or hello.get("op") != 10:

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -77,7 +78,7 @@ def snowflake_time(snowflake: str | int) -> datetime | None:
         ms = (int(snowflake) >> 22) + DISCORD_EPOCH_MS
     except (TypeError, ValueError):
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def _is_ours(message: Mapping[str, Any], row: OutboxRow) -> bool:

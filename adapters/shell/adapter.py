@@ -11,7 +11,8 @@ import asyncio
 import json
 import sys
 import threading
-from typing import IO, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 from adapters.shell.render import render_text
 from bot.commands.model import Caller, ChannelRef, Command

@@ -10,8 +10,9 @@ though the Reply is built from already-redacted data (defence in depth).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from bot.commands.reply import Button, Reply, ReplyField, Section
 

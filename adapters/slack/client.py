@@ -13,7 +13,7 @@ One place builds the ``AsyncWebClient`` so every caller gets the same base URL
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -87,8 +87,8 @@ class BoundedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         self.max_wait = max_wait
 
     async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
-                               response: Optional[HttpResponse] = None,
-                               error: Optional[Exception] = None) -> bool:
+                               response: HttpResponse | None = None,
+                               error: Exception | None = None) -> bool:
         if response is None or response.status_code != 429:
             return False
         wait = _seconds(_header(response, "retry-after"))

@@ -7,9 +7,10 @@ once and the Slack and Discord sinks only translate the Reply.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from bot.clock import as_utc
 from bot.commands.reply import Reply, ReplyField, Section, Severity

@@ -17,14 +17,14 @@ _FILL = {"provider_name": "The API", "provider": "the API", "param": "a paramete
          "param_part": "", "hint_part": "", "hint": "", "retry_after": "a while", "code": "this code"}
 
 
-def _meaning(rule: "kb.Rule") -> str:
+def _meaning(rule: kb.Rule) -> str:
     template = rule.summary or kb.CATEGORY_DEFAULTS[rule.category][0]
     fill = dict(_FILL, status="/".join(str(s) for s in sorted(rule.statuses)) or "an error status")
     text = re.sub(r"\{([a-z_]*)\}", lambda m: fill.get(m.group(1), ""), template)
     return re.sub(r"\s+([.,:;])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
 
 
-def _first_action(rule: "kb.Rule") -> str:
+def _first_action(rule: kb.Rule) -> str:
     actions = rule.actions or kb.RULE_DETAILS.get(rule.id, ((), ()))[1] \
         or kb.CATEGORY_DEFAULTS[rule.category][2]
     for action_id in actions:
@@ -34,7 +34,7 @@ def _first_action(rule: "kb.Rule") -> str:
     return _RETRY_WORD[rule.retryable]
 
 
-def _match(rule: "kb.Rule") -> str:
+def _match(rule: kb.Rule) -> str:
     bits = sorted(rule.codes)[:3]
     if rule.statuses:
         bits.append("HTTP " + "/".join(str(s) for s in sorted(rule.statuses)[:3]))

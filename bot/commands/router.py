@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable, Protocol
+from typing import Protocol
 
 from bot.clock import Clock, utcnow
 from bot.commands import views

@@ -5,8 +5,9 @@ Every surface (shell, Slack, Discord) renders the same Reply, so wording lives h
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from bot.commands.reply import Button, Reply, ReplyField, Section, Severity
 from bot.diagnosis.model import Diagnosis

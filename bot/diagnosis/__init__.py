@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.evidence import Evidence
 
 
-def diagnose(text: str, evidence: "Evidence | None" = None) -> Diagnosis:
+def diagnose(text: str, evidence: Evidence | None = None) -> Diagnosis:
     """Diagnose any pasted text; with ``evidence`` also decide "is it me or them"."""
     result = diagnose_text(text)
     if evidence is not None:

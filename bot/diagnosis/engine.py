@@ -11,7 +11,7 @@ from bot.diagnosis.classify import classify
 from bot.diagnosis.explain import explain, param_from_message
 from bot.diagnosis.extract import Extracted, extract
 from bot.diagnosis.fingerprint import fingerprint
-from bot.diagnosis.knowledge import CATEGORY_DEFAULTS, CAUSES, ACTIONS
+from bot.diagnosis.knowledge import ACTIONS, CATEGORY_DEFAULTS, CAUSES
 from bot.diagnosis.model import Cause, Diagnosis
 from bot.diagnosis.redact import mask_values, might_hold_secret, redact, redact_collect
 

@@ -9,8 +9,15 @@ import re
 
 from bot.diagnosis.extract import Extracted
 from bot.diagnosis.knowledge import (
-    ACTIONS, CATEGORY_DEFAULTS, CAUSES, GATEWAY_OVERRIDES, PARAM_ALIASES, PARAM_HINTS,
-    PROVIDER_NAMES, RULE_DETAILS, Rule,
+    ACTIONS,
+    CATEGORY_DEFAULTS,
+    CAUSES,
+    GATEWAY_OVERRIDES,
+    PARAM_ALIASES,
+    PARAM_HINTS,
+    PROVIDER_NAMES,
+    RULE_DETAILS,
+    Rule,
 )
 from bot.diagnosis.model import Cause
 

@@ -102,7 +102,7 @@ class Matcher:
     keywords: tuple[str, ...] | None   # None: no safe prefilter, always run the regex
 
     @classmethod
-    def build(cls, source: str) -> "Matcher":
+    def build(cls, source: str) -> Matcher:
         bare = re.sub(r"\\.", "", source)
         if bare != bare.lower():
             raise ValueError(f"knowledge: pattern must be lower-case: {source[:60]}")
@@ -271,7 +271,8 @@ RULES: tuple[Rule, ...] = (
     _r("unable_to_process", "risk_control", False, 92,
        message=r"unable to process (?:the |your |this )?request|could not process (?:the |your |this )?request"
                r"|cannot process (?:the |your |this )?request|can't process (?:the |your |this )?request"
-               r"|request (?:has been |was )?(?:rejected|refused|blocked)(?! (?:by|due to|as a result of) (?:our )?(?:moderation|safety|content))",
+               r"|request (?:has been |was )?(?:rejected|refused|blocked)"
+               r"(?! (?:by|due to|as a result of) (?:our )?(?:moderation|safety|content))",
        when=("param_null",),
        summary="{provider_name} refused the request without saying why (a generic "
                "risk-control rejection, not a bad parameter): usually anti-abuse filtering of "

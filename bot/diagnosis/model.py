@@ -63,7 +63,7 @@ class Diagnosis:
             out[name] = value
         return out
 
-    def evolve(self, **changes: Any) -> "Diagnosis":
+    def evolve(self, **changes: Any) -> Diagnosis:
         return replace(self, **changes)
 
 

@@ -10,9 +10,10 @@ import asyncio
 import hashlib
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -144,7 +145,7 @@ class LoopbackServer:
             raise RuntimeError(f"{self.name} is not started")
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "LoopbackServer":
+    def start(self) -> LoopbackServer:
         if self._thread is not None:
             return self
         self._ready.clear()
@@ -231,7 +232,7 @@ class LoopbackServer:
         assert self._release is not None
         try:
             await asyncio.wait_for(self._release.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     @web.middleware

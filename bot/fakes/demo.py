@@ -70,7 +70,7 @@ class DemoFakes:
         self.sora.stop()
         self.status.stop()
 
-    def __enter__(self) -> "DemoFakes":
+    def __enter__(self) -> DemoFakes:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web

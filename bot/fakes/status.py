@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -62,7 +63,7 @@ def _group_id(name: str) -> str:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
 
 
@@ -355,7 +356,7 @@ class FakeStatusPage(LoopbackServer):
         body = json.dumps(payload, sort_keys=True).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         with self.lock:
-            changed = self._changed_at.astimezone(timezone.utc).replace(microsecond=0)
+            changed = self._changed_at.astimezone(UTC).replace(microsecond=0)
         headers = {"ETag": etag, "Last-Modified": format_datetime(changed, usegmt=True),
                    "Cache-Control": "max-age=0, must-revalidate"}
         inm = request.headers.get("If-None-Match")

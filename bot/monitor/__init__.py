@@ -5,10 +5,15 @@
 through the Store. Policies (thresholds) are data in ``bot.monitor.policy``.
 """
 
-from bot.monitor.model import Decision, Explanation, OfficialChange, Outcome, REASONS, Verdict
+from bot.monitor.model import REASONS, Decision, Explanation, OfficialChange, Outcome, Verdict
 from bot.monitor.monitor import Monitor
 from bot.monitor.policy import (
-    CATEGORY_ROLES, DEFAULT_POLICIES, OfficialPolicy, OutagePolicy, Policies, SeverityRule,
+    CATEGORY_ROLES,
+    DEFAULT_POLICIES,
+    OfficialPolicy,
+    OutagePolicy,
+    Policies,
+    SeverityRule,
     SurgePolicy,
 )
 

@@ -26,7 +26,14 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.monitor.model import (
-    BAD, FIRST_NOTICE, FLAPPING, HEALTHY, NEW_EVIDENCE, RESOLVED, SEVERITY_CHANGED, Verdict,
+    BAD,
+    FIRST_NOTICE,
+    FLAPPING,
+    HEALTHY,
+    NEW_EVIDENCE,
+    RESOLVED,
+    SEVERITY_CHANGED,
+    Verdict,
 )
 from bot.monitor.policy import SEVERITY_RANK
 

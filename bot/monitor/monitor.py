@@ -27,12 +27,22 @@ from typing import Any
 from bot.clock import Clock, as_utc, utcnow
 from bot.monitor.lifecycle import FLAP, Intent, Track, decide
 from bot.monitor.model import (
-    FIRST_NOTICE, OFFICIAL_UPDATE, RESOLVED, SEVERITY_CHANGED, Decision, Explanation,
-    Outcome, Verdict,
+    FIRST_NOTICE,
+    OFFICIAL_UPDATE,
+    RESOLVED,
+    SEVERITY_CHANGED,
+    Decision,
+    Explanation,
+    Outcome,
+    Verdict,
 )
 from bot.monitor.policy import DEFAULT_POLICIES, SEVERITY_RANK, Policies, Role, role_of
 from bot.monitor.signals import (
-    SurgeSignal, assess_outage, assess_surge, outage_signal, surge_signals,
+    SurgeSignal,
+    assess_outage,
+    assess_surge,
+    outage_signal,
+    surge_signals,
 )
 
 log = logging.getLogger("bot.monitor")

@@ -303,7 +303,7 @@ class Policies:
             if not isinstance(policy, SurgePolicy):
                 _fail("Policies", f"surges[{category!r}]", "must be a SurgePolicy", policy)
 
-    def for_probe_interval(self, probe_interval_s: float) -> "Policies":
+    def for_probe_interval(self, probe_interval_s: float) -> Policies:
         """The same policies with the probe window sized for ``probe_interval_s``.
 
         The window keeps as many probe rounds as the defaults keep at 60 s (three), so a demo

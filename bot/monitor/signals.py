@@ -17,7 +17,11 @@ from operator import attrgetter
 
 from bot.monitor.model import BAD, HEALTHY, HOLD, Outcome, Verdict
 from bot.monitor.policy import (
-    OutagePolicy, Role, SurgePolicy, pick_severity, role_of,
+    OutagePolicy,
+    Role,
+    SurgePolicy,
+    pick_severity,
+    role_of,
 )
 
 OUTAGE_WORDS = {"warning": "elevated errors", "error": "degraded", "critical": "down"}

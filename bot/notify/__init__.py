@@ -11,7 +11,11 @@ from bot.notify.model import Decision, Delivered, Notice, OutboxRow, Reason, Sin
 from bot.notify.pipeline import Pipeline
 from bot.notify.policy import RetryPolicy
 from bot.notify.sinks import (
-    JsonlFileSink, register_sink, registered_sinks, render_text, unregister_sink,
+    JsonlFileSink,
+    register_sink,
+    registered_sinks,
+    render_text,
+    unregister_sink,
 )
 from bot.notify.worker import DeliveryWorker, DrainResult, default_worker_id
 

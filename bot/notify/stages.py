@@ -144,7 +144,7 @@ class SendStage:
                                                self.send_timeout_s)
         except SendError as exc:
             error = exc
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = SendError(f"no answer within {self.send_timeout_s:g}s", retryable=True)
         except Exception as exc:  # a sink bug: unknown whether it posted; never crash the worker
             log.error("sink %s raised %s: %s", row.platform, type(exc).__name__,

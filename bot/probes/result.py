@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 KINDS: tuple[str, ...] = ("reachability", "auth", "videos", "generate")
@@ -14,8 +14,8 @@ CONTRACT_FIELDS: tuple[str, ...] = ("target", "kind", "ok", "http_status", "late
 
 def iso_utc(value: datetime) -> str:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def contract_dict(probe: Any) -> dict[str, Any]:

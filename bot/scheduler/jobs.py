@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from datetime import UTC
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -64,15 +66,15 @@ class Scheduler:
             log.warning("could not record job run %s: %s", name, exc)
 
     def start(self) -> None:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        sched = AsyncIOScheduler(timezone=timezone.utc)
+        sched = AsyncIOScheduler(timezone=UTC)
         for spec in self.jobs:
             sched.add_job(self._run, "interval", args=[spec], id=spec.name, name=spec.name,
                           seconds=spec.interval_s, jitter=spec.jitter_s or None,
                           max_instances=1, coalesce=True, replace_existing=True,
                           misfire_grace_time=max(1, int(spec.interval_s)),
-                          next_run_time=datetime.now(timezone.utc) if spec.run_at_start else None)
+                          next_run_time=datetime.now(UTC) if spec.run_at_start else None)
         sched.start()
         self._sched = sched
         self.running = True

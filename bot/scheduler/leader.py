@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -65,7 +65,7 @@ class LeaderElector:
             if conn is None:
                 try:
                     await asyncio.wait_for(stop.wait(), self.retry_s)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             self.is_leader = True
@@ -75,7 +75,7 @@ class LeaderElector:
                 while not stop.is_set():
                     try:
                         await asyncio.wait_for(stop.wait(), self.keepalive_s)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                     if stop.is_set():
                         break
@@ -138,7 +138,7 @@ class FileLockLeader:
                 warned = True
             try:
                 await asyncio.wait_for(stop.wait(), self.retry_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         if stop.is_set():
             return

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from bot.clock import as_utc
 
@@ -63,7 +64,7 @@ class StatusSnapshot:
                 "fetched_at": self.fetched_at}
 
     @classmethod
-    def from_record(cls, row: Any) -> "StatusSnapshot":
+    def from_record(cls, row: Any) -> StatusSnapshot:
         """Rebuild from a stored row (attributes) or mapping, e.g. to prime a watcher."""
         get = row.get if isinstance(row, Mapping) else (lambda k, d=None: getattr(row, k, d))
         return cls(indicator=get("indicator") or "unknown",
@@ -73,7 +74,7 @@ class StatusSnapshot:
                    ok=bool(get("ok")), error=get("error"), url=get("url"), etag=get("etag"),
                    last_modified=get("last_modified"))
 
-    def refreshed(self, at: datetime) -> "StatusSnapshot":
+    def refreshed(self, at: datetime) -> StatusSnapshot:
         """The same content confirmed at ``at`` (a 304 Not Modified)."""
         return replace(self, fetched_at=at, not_modified=True)
 

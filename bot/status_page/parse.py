@@ -22,8 +22,9 @@ outage); only a body with nothing readable at all is a ``ShapeError``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.status_page.model import CLOSED_INCIDENT_STATUSES, SEVERITY

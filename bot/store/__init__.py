@@ -8,11 +8,26 @@
 from bot.store.db import head_revision, mask_url
 from bot.store.evidence import NewErrorEvent
 from bot.store.incidents import (
-    SUBSCRIPTION_WANTS, IncidentAlreadyOpen, IncidentNotOpen, dedupe_key, notice_payload,
+    SUBSCRIPTION_WANTS,
+    IncidentAlreadyOpen,
+    IncidentNotOpen,
+    dedupe_key,
+    notice_payload,
 )
 from bot.store.models import (
-    Base, Budget, ChannelSetting, DeliveryAttempt, ErrorEvent, Incident, IncidentEvent, JobRun,
-    Mute, Outbox, ProbeResult, StatusSnapshot, Subscription,
+    Base,
+    Budget,
+    ChannelSetting,
+    DeliveryAttempt,
+    ErrorEvent,
+    Incident,
+    IncidentEvent,
+    JobRun,
+    Mute,
+    Outbox,
+    ProbeResult,
+    StatusSnapshot,
+    Subscription,
 )
 from bot.store.store import Store, open_store
 

@@ -8,7 +8,14 @@ from sqlalchemy import delete, select, update
 
 from bot.store.base import StoreBase, check_value
 from bot.store.models import (
-    DETAIL_MAX, PLATFORMS, SUBSCRIPTION_KINDS, Budget, ChannelSetting, JobRun, Mute, Subscription,
+    DETAIL_MAX,
+    PLATFORMS,
+    SUBSCRIPTION_KINDS,
+    Budget,
+    ChannelSetting,
+    JobRun,
+    Mute,
+    Subscription,
 )
 
 CHANNEL_KEY = ("platform", "workspace", "channel")

@@ -11,10 +11,17 @@ from sqlalchemy import delete, func, or_, select
 
 from bot.store.base import StoreBase, check_value
 from bot.store.models import (
-    DETAIL_MAX, EVENT_SOURCES, REDACTED_MAX, SNAPSHOT_FORMATS, DeliveryAttempt, ErrorEvent,
-    Incident, Outbox, ProbeResult, StatusSnapshot,
+    DETAIL_MAX,
+    EVENT_SOURCES,
+    REDACTED_MAX,
+    SNAPSHOT_FORMATS,
+    DeliveryAttempt,
+    ErrorEvent,
+    Incident,
+    Outbox,
+    ProbeResult,
+    StatusSnapshot,
 )
-
 
 _SNAPSHOT_FIELDS = ("url", "ok", "format", "indicator", "components", "incidents", "etag",
                    "last_modified", "error", "fetched_at")

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from bot.errors import StoreError
 from bot.store.base import StoreBase, check_value
 from bot.store.models import (
-    INCIDENT_KINDS, SEVERITIES, TIMELINE_REASONS, Incident, IncidentEvent, Outbox, Subscription,
+    INCIDENT_KINDS,
+    SEVERITIES,
+    TIMELINE_REASONS,
+    Incident,
+    IncidentEvent,
+    Outbox,
+    Subscription,
 )
 
 # Which incident kinds each subscription kind receives.

@@ -4,15 +4,17 @@ Why a dedicated read: status is the hot path (every `/sora status`, every diagno
 it must cost about as much as a trivial select however long the history grows. Each part is an
 index seek — the newest snapshot (``ix_status_snapshots_fetched_at``), the newest result per
 (target, kind) as one UNION ALL of LIMIT-1 seeks (``ix_probe_results_target_kind_at``), and the
-error counts of the window (``ix_error_events_at``) — all on one connection with prebuilt Core statements, instead of a window function over the whole probe history.
+error counts of the window (``ix_error_events_at``) — all on one connection with prebuilt Core
+statements, instead of a window function over the whole probe history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, union_all
 

@@ -16,7 +16,12 @@ from bot.clock import Clock, utcnow
 from bot.errors import StoreError
 from bot.store.channels import ChannelsMixin
 from bot.store.db import (
-    alembic_config, connect_error, describe, head_revision, known_revisions, make_engine,
+    alembic_config,
+    connect_error,
+    describe,
+    head_revision,
+    known_revisions,
+    make_engine,
     mask_url,
 )
 from bot.store.evidence import EvidenceMixin

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.diagnosis.model import Diagnosis
 
@@ -74,8 +75,8 @@ def parse_time(value: Any, where: str, now: datetime) -> datetime:
     except ValueError:
         raise IngestError(f"{where}: 'at' is not an ISO 8601 date-time "
                           "(e.g. 2026-01-01T12:00:00Z)") from None
-    parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None \
-        else parsed.astimezone(timezone.utc)
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None \
+        else parsed.astimezone(UTC)
     if parsed - now > MAX_FUTURE_SKEW:
         raise IngestError(f"{where}: 'at' is more than {int(MAX_FUTURE_SKEW.total_seconds())} s "
                           "in the future; check the sender's clock")

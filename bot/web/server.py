@@ -96,7 +96,7 @@ class WebServer:
         self.server.should_exit = True
         try:
             await asyncio.wait_for(asyncio.shield(self._task), self.shutdown_timeout + 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.server.force_exit = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,13 +1,13 @@
 """Verdict cases: provider / account / request / network / unknown, and fallback naming."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
 from bot.diagnosis.model import Cause, Diagnosis
 from bot.evidence import Evidence, ProbeView, StatusReport, apply_evidence, decide
 
-T = datetime(2026, 11, 30, 8, 41, tzinfo=timezone.utc)
+T = datetime(2026, 11, 30, 8, 41, tzinfo=UTC)
 
 
 def probe(target="openai", ok=True, status=401, category=None, kind="reachability"):

@@ -6,7 +6,14 @@ import pytest
 
 from bot.diagnosis import CATEGORIES, diagnose
 from bot.diagnosis.knowledge import (
-    ACTIONS, CATEGORY_DEFAULTS, CAUSES, PARAM_HINTS, RULES, RULES_BY_PRIORITY, Matcher, _r,
+    ACTIONS,
+    CATEGORY_DEFAULTS,
+    CAUSES,
+    PARAM_HINTS,
+    RULES,
+    RULES_BY_PRIORITY,
+    Matcher,
+    _r,
 )
 
 

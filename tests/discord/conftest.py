@@ -4,7 +4,8 @@ temp SQLite store, with probes against the loopback fake Sora API, where a comma
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 

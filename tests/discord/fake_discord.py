@@ -28,8 +28,9 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
@@ -103,7 +104,7 @@ class FakeDiscord:
 
     # Life cycle -------------------------------------------------------------------------------
 
-    async def start(self) -> "FakeDiscord":
+    async def start(self) -> FakeDiscord:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/attachments/{name}", self._attachment)
@@ -372,7 +373,7 @@ class FakeDiscord:
             if m != method or len(pp) != len(parts):
                 continue
             params: dict[str, str] = {}
-            for want, got in zip(pp, parts):
+            for want, got in zip(pp, parts, strict=False):
                 if want.startswith("{"):
                     params[want[1:-1]] = got
                 elif want != got:

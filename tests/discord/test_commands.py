@@ -10,8 +10,7 @@ import json
 from adapters.discord.runtime import DiscordRuntime
 from bot.service import CoreServices
 from tests.discord.conftest import custom_ids, ephemeral, interact
-from tests.discord.fake_discord import (ADMINISTRATOR, MANAGE_CHANNELS, MANAGE_GUILD, MEMBER,
-                                        FakeDiscord)
+from tests.discord.fake_discord import ADMINISTRATOR, MANAGE_CHANNELS, MANAGE_GUILD, MEMBER, FakeDiscord
 
 SEED = ('{"error":{"code":"invalid_request","message":"Unable to process request",'
         '"param":null,"type":"invalid_request_error"}}')

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,7 @@ async def test_lifecycle_one_parent_per_channel_replies_and_parent_edits(
     incident = _open(store)
     await drain_until_quiet(worker, store, clock)
     parents = {c: _parents(fake, c) for c in ("C1", "C2")}
-    for channel, [parent] in parents.items():
+    for [parent] in parents.values():
         embed = parent["embeds"][0]
         assert embed["title"] == "🚨 Sora API failing" and embed["color"] == 0x8B0000
         assert _status(parent).startswith("🔴 Open")

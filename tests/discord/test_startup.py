@@ -29,10 +29,10 @@ async def test_ready_and_commands_synced(fake: FakeDiscord, runtime: DiscordRunt
 
 
 async def _config_error(fake: FakeDiscord, tmp_path, **settings) -> str:
-    from bot.errors import ConfigError
-    from tests.discord.conftest import discord_settings
     from adapters.discord.runtime import start_discord
     from bot.commands.router import Router
+    from bot.errors import ConfigError
+    from tests.discord.conftest import discord_settings
 
     before = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     with pytest.raises(ConfigError) as info:
@@ -56,8 +56,8 @@ async def test_unreachable_gateway_is_one_config_line(fake: FakeDiscord, tmp_pat
 
 
 async def test_refused_message_content_intent_reconnects_without_it(fake: FakeDiscord, tmp_path):
-    from tests.discord.conftest import started
     from bot.commands.router import Router
+    from tests.discord.conftest import started
 
     fake.refuse_message_content = True
     rt = await started(fake, tmp_path, Router(None))
@@ -84,8 +84,8 @@ async def test_token_refused_by_the_gateway_is_one_config_line(fake: FakeDiscord
 
 
 async def test_close_puts_back_discord_py_endpoints(fake: FakeDiscord, tmp_path):
-    from tests.discord.conftest import started
     from bot.commands.router import Router
+    from tests.discord.conftest import started
 
     before = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     rt = await started(fake, tmp_path, Router(None))
@@ -96,8 +96,8 @@ async def test_close_puts_back_discord_py_endpoints(fake: FakeDiscord, tmp_path)
 
 
 async def test_command_sync_failure_is_only_a_warning(fake: FakeDiscord, tmp_path, caplog):
-    from tests.discord.conftest import started
     from bot.commands.router import Router
+    from tests.discord.conftest import started
 
     fake.fail("bulk_commands", status=403, code=50001, message="Missing Access")
     rt = await started(fake, tmp_path, Router(None))
@@ -109,8 +109,8 @@ async def test_command_sync_failure_is_only_a_warning(fake: FakeDiscord, tmp_pat
 
 
 async def test_sink_only_start_opens_no_gateway_session(fake: FakeDiscord, tmp_path):
-    from tests.discord.conftest import started
     from bot.commands.router import Router
+    from tests.discord.conftest import started
 
     rt = await started(fake, tmp_path, Router(None), gateway=False)
     try:
@@ -137,8 +137,8 @@ def test_readme_invite_link_asks_for_exactly_the_permissions_used():
 async def test_debug_logs_never_hold_the_token(fake: FakeDiscord, tmp_path, caplog):
     import logging
 
-    from tests.discord.conftest import interact, started
     from bot.commands.router import Router
+    from tests.discord.conftest import interact, started
 
     caplog.set_level(logging.DEBUG)
     rt = await started(fake, tmp_path, Router(None))

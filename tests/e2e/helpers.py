@@ -29,7 +29,7 @@ class BotProcess:
             [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "run", *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             cwd=cwd, env=full, bufsize=1)
-        self.lines: "queue.Queue[str | None]" = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
         self.transcript: list[str] = []
         self.stderr_lines: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()

@@ -8,15 +8,15 @@ The fakes run in their own thread, so the fixtures are plain (sync) and serve as
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timezone
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.fakes import FakeSoraAPI, FakeStatusPage
 
-START = datetime(2026, 11, 30, 8, 30, tzinfo=timezone.utc)
+START = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def probe_round(m: Monitor, clock: FakeClock, *, failed: int | Iterable[bool] = 
     """One probe round: ``failed`` = how many of the kinds fail (or one bool per kind)."""
     flags = ([i < failed for i in range(len(kinds))] if isinstance(failed, int)
              else list(failed))
-    for kind, bad in zip(kinds, flags):
+    for kind, bad in zip(kinds, flags, strict=False):
         m.observe(Outcome(target, clock(), not bad, category if bad else None, "probe",
                           kind=kind))
 

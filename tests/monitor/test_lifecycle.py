@@ -6,7 +6,7 @@ Each row answers "why did (or didn't) the bot post?" for one situation.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -14,7 +14,7 @@ from bot.monitor.lifecycle import FLAP, MAIN, Track, decide
 from bot.monitor.model import BAD, HEALTHY, HOLD, Verdict
 from bot.monitor.policy import OutagePolicy
 
-NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 POLICY = OutagePolicy(open_after=2, resolve_after=3, flap_window_s=3600, flap_max_changes=4)
 
 

@@ -82,7 +82,7 @@ def test_flapping_hour_sends_one_flapping_notice_instead_of_a_stream(clock: Fake
     m = Monitor(now=clock)
     healthy_history(m, clock)
     decisions = []
-    for cycle in range(6):                     # an hour: 5 min failing, 5 min healthy
+    for _cycle in range(6):                     # an hour: 5 min failing, 5 min healthy
         decisions += run(m, clock, 300, probe_every=60, failed=3)
         decisions += run(m, clock, 300, probe_every=60, failed=0)
     kinds = [(d.action, d.key) for d in decisions]
@@ -106,7 +106,7 @@ def test_user_caused_errors_never_open_an_outage(clock: FakeClock) -> None:
     m = Monitor(now=clock)
     healthy_history(m, clock)
     decisions = []
-    for minute in range(20):
+    for _minute in range(20):
         for i, category in enumerate(USER_CAUSED):
             team_errors(m, clock, 30, category, channels=(f"slack:T:C{i}", f"slack:T:D{i}"))
         probe_round(m, clock, failed=2, category="auth")   # a revoked key fails the probes too

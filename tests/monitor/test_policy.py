@@ -9,8 +9,15 @@ import pytest
 from bot.diagnosis.model import CATEGORIES
 from bot.errors import ConfigError
 from bot.monitor.policy import (
-    CATEGORY_ROLES, DEFAULT_POLICIES, OfficialPolicy, OutagePolicy, Policies, Role,
-    SeverityRule, SurgePolicy, pick_severity,
+    CATEGORY_ROLES,
+    DEFAULT_POLICIES,
+    OfficialPolicy,
+    OutagePolicy,
+    Policies,
+    Role,
+    SeverityRule,
+    SurgePolicy,
+    pick_severity,
 )
 
 

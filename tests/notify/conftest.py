@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fakesink import FakeSink
 
 from bot.store import Store
 from bot.store.testing import empty_store
-
-from fakesink import FakeSink
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import asyncio
 import threading
 from collections import Counter
 
-from bot.notify import Delivered, DeliveryWorker, OutboxRow
 import pytest
 
+from bot.notify import Delivered, DeliveryWorker, OutboxRow
 from bot.store import Store, open_store
 
 CHANNELS = 60

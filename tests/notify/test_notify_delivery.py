@@ -8,14 +8,13 @@ import logging
 from datetime import timedelta
 
 import pytest
+from fakesink import FakeSink
 
 from bot.clock import FakeClock
 from bot.errors import SendError
 from bot.notify import DeliveryWorker, DrainResult, Reason, RetryPolicy
 from bot.notify.testing import drain_until_quiet
 from bot.store import Store
-
-from fakesink import FakeSink
 
 ZERO = lambda: 0.0  # noqa: E731  (jitter off: exact times)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from bot.errors import SendError
 from bot.notify import Reason, RetryPolicy
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = RetryPolicy(max_attempts=4, base_s=2.0, max_delay_s=10.0,
                      max_age=timedelta(hours=1))
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest

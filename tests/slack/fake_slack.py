@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -76,7 +77,7 @@ class FakeSlack:
 
     # Life cycle -------------------------------------------------------------------------------
 
-    async def start(self) -> "FakeSlack":
+    async def start(self) -> FakeSlack:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response)
@@ -347,7 +348,7 @@ class FakeSocketMode:
         self._server: Any = None
         self.url = ""
 
-    async def start(self) -> "FakeSocketMode":
+    async def start(self) -> FakeSocketMode:
         from websockets.asyncio.server import serve
 
         self._server = await serve(self._handler, "127.0.0.1", 0)

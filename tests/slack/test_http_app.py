@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from adapters.slack import blocks as bk
-from tests.slack.conftest import (CHANNEL, SIGNING_SECRET, TEAM, USER, Harness, block_action,
-                                  make_harness, message_event)
+from tests.slack.conftest import CHANNEL, SIGNING_SECRET, TEAM, USER, Harness, block_action, make_harness, message_event
 
 KEY = "sk-proj-" + "Zq9XwV8uT7sR6pO5nM4lK3jH2gF1dS0a" * 2
 SEED = ('{"error":{"code":"invalid_request","message":"Unable to process request",'

@@ -8,7 +8,8 @@ Mute 1 h button, and data keyed by team id.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 

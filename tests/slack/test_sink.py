@@ -6,8 +6,9 @@ channel gets nothing; 429 storms and lost answers delay but never duplicate or d
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ async def test_lifecycle_one_parent_per_channel_updates_in_thread_resolved_edits
     incident = _open(store)
     await drain_until_quiet(worker, store, clock)
     parents = {c: _parents(fake, c) for c in ("C1", "C2")}
-    for channel, [parent] in parents.items():
+    for [parent] in parents.values():
         assert parent["metadata"]["event_type"] == EVENT_TYPE
         assert parent["metadata"]["event_payload"]["outbox_id"]
         assert "Sora API failing" in parent["blocks"][0]["text"]["text"]

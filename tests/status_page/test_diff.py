@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 import pytest
 
 from bot.status_page import StatusSnapshot, diff_snapshots
 
-T = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+T = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def inc(status: str = "investigating", update: str = "Investigating.", id: str = "i1",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.errors import StoreError
 from bot.store import (
-    IncidentAlreadyOpen, IncidentNotOpen, NewErrorEvent, Store, dedupe_key,
+    IncidentAlreadyOpen,
+    IncidentNotOpen,
+    NewErrorEvent,
+    Store,
+    dedupe_key,
 )
 from bot.store.models import DETAIL_MAX, REDACTED_MAX
 
@@ -53,7 +57,7 @@ def test_timestamps_are_utc_even_when_given_in_another_zone(store: Store) -> Non
     plus2 = timezone(timedelta(hours=2))
     at = datetime(2026, 3, 1, 12, 0, tzinfo=plus2)
     store.add_probe_result(target="t", kind="auth", ok=True, at=at)
-    got = store.recent_probe_results("t", since=datetime(2026, 3, 1, 9, 59, tzinfo=timezone.utc))
+    got = store.recent_probe_results("t", since=datetime(2026, 3, 1, 9, 59, tzinfo=UTC))
     assert got[0].at == at and got[0].at.utcoffset() == timedelta(0)
     assert got[0].at.hour == 10
 
@@ -324,6 +328,7 @@ def test_prune_keeps_outbox_of_open_incidents(store: Store, clock: FakeClock) ->
     store.resolve_incident(done.id)
     with store._tx() as s:
         from sqlalchemy import update
+
         from bot.store.models import Outbox
         s.execute(update(Outbox).values(status="sent"))
     clock.advance(30 * 86400)

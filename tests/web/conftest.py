@@ -8,6 +8,7 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ class Live:
     def rows(self) -> list[Any]:
         from datetime import datetime, timezone
 
-        return self.store.error_events_since(datetime(2000, 1, 1, tzinfo=timezone.utc))
+        return self.store.error_events_since(datetime(2000, 1, 1, tzinfo=UTC))
 
 
 def make_settings(tmp_path: Any, **overrides: Any) -> Settings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 import pytest
@@ -34,7 +34,7 @@ def unreachable_store() -> Any:
 # -- /healthz -------------------------------------------------------------------------------------
 
 async def test_healthz_ok_with_job_ages(start_app: Any, store: Any) -> None:
-    clock = FakeClock(datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
     store.now = clock
     store.record_job_run("probes", ok=True)
     store.record_job_run("status", ok=True)
@@ -89,7 +89,7 @@ async def test_healthz_degraded_on_failing_job(start_app: Any, store: Any) -> No
 
 
 async def test_healthz_degraded_on_overdue_job(start_app: Any, store: Any) -> None:
-    clock = FakeClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
     store.now = clock
     store.record_job_run("probes", ok=True)
     store.record_job_run("retention", ok=True)
@@ -134,7 +134,7 @@ def test_job_health_recovered_job_is_not_failing() -> None:
         last_success_at: datetime | None
         last_error: str | None
 
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     # An error recorded before the last success (a store that keeps it) is history, not a fault.
     jobs, bad = job_health([Row("a", t0, t0.replace(second=5), "old"),
                             Row("b", t0.replace(second=9), t0.replace(second=5), "new")],

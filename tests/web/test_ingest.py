@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -163,7 +163,7 @@ async def test_batch_over_the_cap_is_413(start_app: Any) -> None:
 
 # -- bad input ----------------------------------------------------------------------------------
 
-FUTURE = _iso(datetime.now(timezone.utc) + timedelta(hours=2))
+FUTURE = _iso(datetime.now(UTC) + timedelta(hours=2))
 
 BAD_BODIES = [
     ("invalid-json", '{"error": "x",', "application/json", "invalid JSON"),
@@ -306,7 +306,7 @@ async def test_json_string_body(live: Live) -> None:
 
 
 async def test_envelope_with_target_and_time(live: Live) -> None:
-    at = datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
     r = await live.client.post("/v1/events", json={
         "error": QUOTA, "target": GATEWAY, "at": "2026-03-01T14:30:00+02:00"},
         headers=live.auth())
@@ -328,13 +328,13 @@ async def test_envelope_inner_error_object_is_rewrapped(live: Live) -> None:
 
 
 async def test_naive_time_is_utc_and_default_time_is_now(start_app: Any) -> None:
-    clock = FakeClock(datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
     live = await start_app(now=clock)
     r = await live.client.post("/v1/events", json=[
         {"error": "x", "at": "2026-05-01T07:00:00"}, {"error": SEED}], headers=live.auth())
     assert r.status_code == 202
     rows = live.rows()
-    assert [row.at for row in rows] == [datetime(2026, 5, 1, 7, 0, tzinfo=timezone.utc),
+    assert [row.at for row in rows] == [datetime(2026, 5, 1, 7, 0, tzinfo=UTC),
                                         clock()]
     # A few minutes of sender clock skew are tolerated, hours are not.
     ok = await live.client.post("/v1/events", json={

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.web.ingest import (
-    IngestError, IngestItem, is_json_content_type, parse_body, payload_text,
+    IngestError,
+    IngestItem,
+    is_json_content_type,
+    parse_body,
+    payload_text,
 )
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TARGETS = frozenset({"openai", "relay"})
 
 
