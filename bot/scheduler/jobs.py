@@ -36,7 +36,8 @@ class Scheduler:
         self.jobs = jobs
         self.record = record
         self._sched: AsyncIOScheduler | None = None
-        self._inflight: set[asyncio.Task] = set()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping: asyncio.Future[None] | None = None
         self.running = False
 
     async def _run(self, spec: JobSpec) -> None:
@@ -81,18 +82,31 @@ class Scheduler:
         log.info("scheduler started: %s", ", ".join(f"{j.name}/{j.interval_s:g}s" for j in self.jobs))
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop scheduling, then let in-flight runs finish (bounded), then cancel the rest."""
-        if self._sched is None:
+        """Stop scheduling, then let in-flight runs finish (bounded), then cancel the rest.
+
+        Safe to call twice at once (a shutdown and a lost lead both stop the scheduler): the
+        second call waits for the first instead of shutting down a scheduler already gone.
+        """
+        if self._stopping is not None:
+            await asyncio.shield(self._stopping)
             return
-        self._sched.pause()  # no new runs while the current ones finish
-        self.running = False
-        pending = [t for t in self._inflight if not t.done()]
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=timeout)
-            for t in still:
-                t.cancel()
-            if still:
-                await asyncio.gather(*still, return_exceptions=True)
-        self._sched.shutdown(wait=False)
-        self._sched = None
-        log.info("scheduler stopped")
+        sched = self._sched
+        if sched is None:
+            return
+        self._stopping = asyncio.get_running_loop().create_future()
+        try:
+            sched.pause()  # no new runs while the current ones finish
+            self.running = False
+            pending = [t for t in self._inflight if not t.done()]
+            if pending:
+                _, still = await asyncio.wait(pending, timeout=timeout)
+                for t in still:
+                    t.cancel()
+                if still:
+                    await asyncio.gather(*still, return_exceptions=True)
+            sched.shutdown(wait=False)
+            self._sched = None
+            log.info("scheduler stopped")
+        finally:
+            self._stopping.set_result(None)
+            self._stopping = None
