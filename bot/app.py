@@ -1,7 +1,12 @@
 """Composition root: builds the core from settings and runs it (``sora-bot run``).
 
-Only this module knows every part; the parts know only their own inputs. Adapters are imported
-here lazily, by token, and register their delivery sinks with the notify worker.
+Only this module knows every part of the core; the parts know only their own inputs. Chat
+platforms are not known here either: they are found through the adapter registry
+(``bot.platform``), started in a loop, and hand back their sinks, routes and closers.
+
+``run`` reads as its three steps: ``build_core`` (store, monitor, services, router),
+``start_adapters`` (every enabled platform; the terminal chat when none is), ``serve`` (the
+scheduler under leader election, the web app, the foreground loop, a graceful shutdown).
 """
 
 from __future__ import annotations
@@ -13,15 +18,32 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
+from starlette.routing import BaseRoute
 
 from bot.clock import utcnow
+from bot.commands.router import Router
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.evidence import Evidence, StatusReport
+from bot.monitor.service import MonitorService
+from bot.notify import DeliveryWorker
+from bot.notify.model import Sink
+from bot.platform import Adapter, AdapterContext, Closer, Started, enabled_adapters, registered_adapters
+from bot.probes.result import ProbeResult
+from bot.scheduler import FileLockLeader, JobSpec, LeaderElector, Scheduler, always_leader
+from bot.service import CoreServices
+from bot.store import Store
+from bot.web.metrics import Metrics
+from bot.web.server import WebServer
+
+if TYPE_CHECKING:
+    from bot.fakes.demo import DemoFakes
 
 log = logging.getLogger("bot.app")
 
@@ -29,7 +51,7 @@ OUTBOX_DRAIN_INTERVAL_S = 1.0
 RETENTION_INTERVAL_S = 3600.0
 
 
-def _open_store(settings: Settings, *, upgrade: bool = True):
+def _open_store(settings: Settings, *, upgrade: bool = True) -> Store:
     from bot.store import open_store
 
     store = open_store(settings.DATABASE_URL)
@@ -40,21 +62,19 @@ def _open_store(settings: Settings, *, upgrade: bool = True):
     return store
 
 
-def _services(settings: Settings, store, **kw):
-    from bot.service import CoreServices
-
-    return CoreServices(settings, store, **kw)
+def _services(settings: Settings, store: Store, *, monitor: MonitorService | None = None) -> CoreServices:
+    return CoreServices(settings, store, monitor=monitor)
 
 
 # One-shot CLI entry points ---------------------------------------------------------------------
 
-def db_upgrade() -> str:
+def db_upgrade() -> str | None:
     settings = load_settings()
     store = _open_store(settings)
     return store.current_revision()
 
 
-def _cli_services():
+def _cli_services() -> CoreServices:
     """Services for a one-shot command: refresh stale evidence before answering."""
     settings = load_settings()
     services = _services(settings, _open_store(settings))
@@ -62,43 +82,73 @@ def _cli_services():
     return services
 
 
-async def status_once():
+async def status_once() -> StatusReport:
     """``sora-bot status``: answer from stored evidence, refreshing first when it is stale."""
     return await _cli_services().status_report()
 
 
-async def probe_once(target: str | None):
+async def probe_once(target: str | None) -> Sequence[ProbeResult]:
     return await _cli_services().run_probes(target)
 
 
-async def gather_evidence_once():
+async def gather_evidence_once() -> Evidence:
     return await _cli_services().fresh_evidence()
 
 
 # The long-running bot ----------------------------------------------------------------------------
 
 @dataclass
-class Runtime:
-    """Everything ``run`` started, so shutdown can stop it in reverse order."""
+class Core:
+    """The platform-free part of a running bot, built once from settings."""
 
     settings: Settings
-    store: Any
-    services: Any
-    router: Any
-    monitor: Any
-    worker: Any
-    scheduler: Any
-    metrics: Any
-    sinks: dict[str, Any] = field(default_factory=dict)
-    tasks: list[asyncio.Task] = field(default_factory=list)
+    store: Store
+    services: CoreServices
+    router: Router
+    monitor: MonitorService
+    metrics: Metrics
+    worker: DeliveryWorker | None = None
+    scheduler: Scheduler | None = None
+    leader: LeaderElector | FileLockLeader | None = None  # None: this process always leads
+    demo: DemoFakes | None = None  # --demo: the loopback fakes and their script
     stop: asyncio.Event = field(default_factory=asyncio.Event)
-    leader: Any = None
-    web_server: Any = None
-    demo: Any = None
-    closers: list[Any] = field(default_factory=list)
 
 
-def _demo_settings(settings: Settings, fakes) -> Settings:
+@dataclass
+class Platforms:
+    """What the started adapters handed back, gathered for the core."""
+
+    started: list[tuple[Adapter, Started]] = field(default_factory=list)
+
+    @property
+    def sinks(self) -> dict[str, Sink]:
+        return {a.name: s.sink for a, s in self.started if s.sink is not None}
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return [r for _, s in self.started for r in s.routes]
+
+    @property
+    def foreground(self) -> list[Callable[[], Awaitable[None]]]:
+        return [s.foreground for _, s in self.started if s.foreground is not None]
+
+    @property
+    def leader_parts(self) -> list[tuple[str, Callable[[], Awaitable[Closer]]]]:
+        return [(a.name, s.leader) for a, s in self.started if s.leader is not None]
+
+    async def close(self) -> None:
+        """Close in reverse start order; one failing closer does not stop the others."""
+        while self.started:
+            adapter, started = self.started.pop()
+            if started.close is None:
+                continue
+            try:
+                await started.close()
+            except Exception as exc:  # noqa: BLE001 - shutdown goes on
+                log.warning("%s: close failed (%s)", adapter.name, type(exc).__name__)
+
+
+def _demo_settings(settings: Settings, fakes: DemoFakes) -> Settings:
     """Point the bot at the loopback fakes, with fast intervals and a throwaway database."""
     db_dir = tempfile.mkdtemp(prefix="sora-bot-demo-")
     interval = max(0.5, min(2.0, fakes.timeline_seconds / 30))
@@ -115,9 +165,7 @@ def _demo_settings(settings: Settings, fakes) -> Settings:
     })
 
 
-def _jobs(rt: Runtime):
-    from bot.scheduler import JobSpec
-
+def _jobs(rt: Core) -> list[JobSpec]:
     s = rt.settings
 
     async def probes() -> None:
@@ -137,15 +185,16 @@ def _jobs(rt: Runtime):
         for d in decisions:
             if d.action == "open":
                 rt.metrics.count_incident(d.kind)
-        if decisions:
+        if decisions and rt.worker is not None:
             await rt.worker.drain()
 
     async def drain() -> None:
-        await rt.worker.drain()
+        if rt.worker is not None:
+            await rt.worker.drain()
 
     async def retention() -> None:
         cutoff = utcnow() - timedelta(days=s.RETENTION_DAYS)
-        pruned = rt.store.prune(cutoff)
+        pruned = await asyncio.to_thread(rt.store.prune, cutoff)
         if any(pruned.values()):
             log.info("retention: pruned %s", pruned)
 
@@ -162,34 +211,37 @@ async def run(demo: bool = False, demo_seconds: float = 60.0) -> int:
     from bot.logs import setup_logging
 
     settings = load_settings()
-    interactive_shell = (sys.stdin is not None and sys.stdin.isatty()
-                         and not (settings.SLACK_BOT_TOKEN or settings.DISCORD_TOKEN))
-    # In a terminal chat the log would drown the conversation: it goes to sora-bot.log.
-    setup_logging(settings.LOG_LEVEL, file="sora-bot.log" if interactive_shell else None)
-    if interactive_shell:
-        print("(logs: sora-bot.log)", file=sys.stderr)
-    fakes = None
+    fakes: DemoFakes | None = None
     if demo:
         from bot.fakes.demo import start_demo_fakes
 
         fakes = start_demo_fakes(timeline_seconds=demo_seconds)
         settings = _demo_settings(settings, fakes)
-        log.info("demo mode: fake Sora API at %s, fake status page at %s",
-                 fakes.sora_base_url, fakes.status_url)
     try:
-        return await _run(settings, demo_fakes=fakes)
+        adapters = enabled_adapters(registered_adapters(), settings)
+        on_terminal = (sys.stdin is not None and sys.stdin.isatty()
+                       and any(a.uses_terminal for a in adapters))
+        # In a terminal chat the log would drown the conversation: it goes to sora-bot.log.
+        setup_logging(settings.LOG_LEVEL, file="sora-bot.log" if on_terminal else None)
+        if on_terminal:
+            print("(logs: sora-bot.log)", file=sys.stderr)
+        if fakes is not None:
+            log.info("demo mode: fake Sora API at %s, fake status page at %s",
+                     fakes.sora_base_url, fakes.status_url)
+        core = build_core(settings, adapters, demo=fakes)
+        # First thing after building: a SIGTERM during start-up must still end gracefully.
+        _install_signal_handlers(core.stop)
+        platforms = await start_adapters(core, adapters)
+        return await serve(core, platforms, web_required=any(not a.fallback for a in adapters))
     finally:
         if fakes is not None:
             fakes.stop()
 
 
-async def _run(settings: Settings, *, demo_fakes=None) -> int:
-    from bot.commands.router import Router
+def build_core(settings: Settings, adapters: Sequence[Adapter] = (), *,
+               demo: DemoFakes | None = None) -> Core:
+    """Store (migrated), monitor (restored), services and router: everything but the platforms."""
     from bot.monitor import DEFAULT_POLICIES, Monitor
-    from bot.monitor.service import MonitorService
-    from bot.notify import DeliveryWorker
-    from bot.scheduler import FileLockLeader, LeaderElector, Scheduler, always_leader
-    from bot.web.metrics import Metrics
 
     store = _open_store(settings)
     log.info("database ready (%s)", store.describe_url())
@@ -199,95 +251,83 @@ async def _run(settings: Settings, *, demo_fakes=None) -> int:
     monitor.restore()
     services = _services(settings, store, monitor=monitor)
     services.metrics = metrics
-    router = Router(services)
-    has_slack = settings.SLACK_BOT_TOKEN is not None
-    has_discord = settings.DISCORD_TOKEN is not None
-    shell_mode = not (has_slack or has_discord)
-    services.auto_refresh = shell_mode
+    # The terminal and the CLI refresh stale evidence before answering; chat platforms answer
+    # from what the scheduler keeps fresh.
+    services.auto_refresh = bool(adapters) and all(a.fallback for a in adapters)
+    return Core(settings=settings, store=store, services=services, router=Router(services),
+                monitor=monitor, metrics=metrics, demo=demo)
 
-    rt = Runtime(settings=settings, store=store, services=services, router=router, monitor=monitor,
-                 worker=None, scheduler=None, metrics=metrics, demo=demo_fakes)
-    # First thing: a SIGTERM during start-up must still end in a graceful shutdown.
-    _install_signal_handlers(rt.stop)
-    extra_routes: list[Any] = []
-    shell = None
-    if shell_mode:
-        from adapters.shell import SHELL_CHANNEL, ShellAdapter, shell_sink
 
-        shell = ShellAdapter(router)
-        rt.sinks["shell"] = shell_sink(shell, _shell_log_path(settings))
-        services.subscribe(SHELL_CHANNEL, "all", "shell")
-    discord_gateway = None  # with several replicas only the leader holds the gateway session
+def _data_dir(settings: Settings) -> str:
+    db_file = _sqlite_file(settings.DATABASE_URL)
+    return os.path.dirname(db_file) if db_file else os.getcwd()
+
+
+async def start_adapters(core: Core, adapters: Sequence[Adapter]) -> Platforms:
+    """Start every enabled adapter in turn; if one fails, close the ones already started."""
+    ctx = AdapterContext(settings=core.settings, router=core.router,
+                         single_process=core.store.dialect != "postgresql",
+                         data_dir=_data_dir(core.settings))
+    platforms = Platforms()
     try:
-        if has_slack:
-            from adapters.slack.runtime import start_slack
-
-            slack = await start_slack(settings, router)
-            rt.sinks["slack"] = slack.sink
-            extra_routes.extend(slack.routes)
-            rt.closers.append(slack.close)
-        if has_discord:
-            from adapters.discord.runtime import start_discord
-
-            single = store.dialect != "postgresql"
-            discord_rt = await start_discord(settings, router, gateway=single)
-            rt.sinks["discord"] = discord_rt.sink
-            rt.closers.append(discord_rt.close)
-            if not single:
-                discord_gateway = start_discord
-    except BaseException:  # one adapter failed to start: close the ones already connected
-        for closer in rt.closers:
-            with contextlib.suppress(Exception):
-                await closer()
+        for adapter in adapters:
+            started = await adapter.start(ctx)
+            platforms.started.append((adapter, started))
+            for channel, kinds in started.subscribe:
+                await core.services.subscribe(channel, kinds, adapter.name)
+            for note in started.notes:
+                log.info("%s: %s", adapter.name, note)
+    except BaseException:
+        await platforms.close()
         raise
+    return platforms
 
-    rt.worker = DeliveryWorker(store, rt.sinks, on_outcome=metrics.count_delivery)
-    rt.scheduler = Scheduler(_jobs(rt), record=store.record_job_run)
-    elector: Any = None
-    if store.dialect == "postgresql":
-        elector = LeaderElector(store.engine)
-    elif (db_file := _sqlite_file(settings.DATABASE_URL)) is not None:
-        elector = FileLockLeader(db_file + ".leader")
-    rt.leader = elector
 
-    leader_closers: list[Any] = []
+async def serve(core: Core, platforms: Platforms, *, web_required: bool) -> int:
+    """Run until the foreground loop ends or a signal arrives, then shut down in order."""
+    core.worker = DeliveryWorker(core.store, platforms.sinks, on_outcome=core.metrics.count_delivery)
+    core.scheduler = Scheduler(_jobs(core), record=core.store.record_job_run)
+    if core.store.dialect == "postgresql":
+        core.leader = LeaderElector(core.store.engine)
+    elif (db_file := _sqlite_file(core.settings.DATABASE_URL)) is not None:
+        core.leader = FileLockLeader(db_file + ".leader")
+    leader_closers: list[tuple[str, Closer]] = []
 
     async def on_elected() -> None:
-        rt.scheduler.start()
-        if discord_gateway is not None:  # Discord sends every event to every session
+        assert core.scheduler is not None
+        core.scheduler.start()
+        for name, part in platforms.leader_parts:
             try:
-                leader_rt = await discord_gateway(settings, router)
-            except Exception as exc:
-                log.error("discord: the leader could not open the gateway: %s", exc)
-            else:
-                leader_closers.append(leader_rt.close)
+                leader_closers.append((name, await part()))
+            except Exception as exc:  # noqa: BLE001 - the scheduler runs without it
+                log.error("%s: leader-only work could not start: %s", name, exc)
 
     async def on_lost() -> None:
-        await rt.scheduler.stop()
+        assert core.scheduler is not None
+        await core.scheduler.stop()
         while leader_closers:
+            name, closer = leader_closers.pop()
             with contextlib.suppress(Exception):
-                await leader_closers.pop()()
+                await closer()
 
-    if elector is not None:
-        rt.tasks.append(asyncio.create_task(elector.run(on_elected, on_lost, rt.stop)))
-    else:
-        rt.tasks.append(asyncio.create_task(always_leader(on_elected, on_lost, rt.stop)))
-
+    election = (core.leader.run(on_elected, on_lost, core.stop) if core.leader is not None
+                else always_leader(on_elected, on_lost, core.stop))
+    tasks = [asyncio.create_task(election, name="leader-election")]
+    web: WebServer | None = None
     try:
-        await _start_web(rt, extra_routes, required=not shell_mode)
-        if shell is not None:
-            if sys.stdin is not None and sys.stdin.isatty():
-                shell_task = asyncio.create_task(shell.run_interactive())
-                await _first(shell_task, rt.stop)
-            else:
-                if sys.stdin is not None:
-                    await _first(asyncio.create_task(shell.run_stream(sys.stdin)), rt.stop)
-                if demo_fakes is not None:
-                    await _wait_demo(rt)
+        web = await _start_web(core, platforms.routes, required=web_required)
+        foreground = platforms.foreground
+        if foreground:
+            async def conversation() -> None:
+                await asyncio.gather(*(f() for f in foreground))
+
+            await _first(asyncio.create_task(conversation(), name="foreground"), core.stop)
+            if core.demo is not None:
+                await _wait_demo(core)
         else:
-            await rt.stop.wait()
+            await core.stop.wait()
     finally:
-        await _shutdown(rt)
+        await _shutdown(core, platforms, web, tasks)
     return 0
 
 
@@ -298,61 +338,69 @@ def _sqlite_file(url: str) -> str | None:
     return os.path.abspath(url[len("sqlite:///"):].split("?", 1)[0])
 
 
-def _shell_log_path(settings: Settings) -> str:
-    db_file = _sqlite_file(settings.DATABASE_URL)
-    base = os.path.dirname(db_file) if db_file else os.getcwd()
-    return os.path.join(base, "sora-bot-notices.log")
-
-
-async def _first(task: asyncio.Task, stop: asyncio.Event) -> None:
+async def _first(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """Wait for ``task`` or the stop signal, whichever comes first; cancel the other."""
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     for t in (task, waiter):
         if t not in done:
             t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+    if task in done:
+        task.result()  # a failure of the foreground loop is the run's failure
 
 
-async def _wait_demo(rt: Runtime) -> None:
+async def _wait_demo(core: Core) -> None:
     """Non-interactive demo: keep running until the scripted incident has resolved."""
+    demo = core.demo
+    assert demo is not None
     loop = asyncio.get_running_loop()
-    end = loop.time() + rt.demo.timeline_seconds + 60
-    while loop.time() < end and not rt.stop.is_set():
-        timeline_over = (utcnow() - rt.demo.started_at).total_seconds() >= rt.demo.timeline_seconds
-        if (timeline_over and rt.store.open_incident_count() == 0
-                and rt.store.outbox_pending_count() == 0):
+    end = loop.time() + demo.timeline_seconds + 60
+    while loop.time() < end and not core.stop.is_set():
+        timeline_over = (utcnow() - demo.started_at).total_seconds() >= demo.timeline_seconds
+        if (timeline_over and await asyncio.to_thread(core.store.open_incident_count) == 0
+                and await asyncio.to_thread(core.store.outbox_pending_count) == 0):
             return
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(rt.stop.wait(), 0.5)
+            await asyncio.wait_for(core.stop.wait(), 0.5)
 
 
-async def _start_web(rt: Runtime, extra_routes: list[Any], *, required: bool) -> None:
+class _Health:
+    """What /healthz asks about the scheduler, read from the running core."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def scheduler_alive(self) -> bool:
+        return bool(self.core.scheduler and self.core.scheduler.running)
+
+    def is_leader(self) -> bool:
+        return self.core.leader.is_leader if self.core.leader is not None else True
+
+    def job_intervals(self) -> dict[str, float]:
+        sched = self.core.scheduler
+        return {j.name: j.interval_s for j in sched.jobs} if sched else {}
+
+
+async def _start_web(core: Core, routes: Sequence[BaseRoute], *, required: bool) -> WebServer | None:
     from bot.web.app import build_web_app
-    from bot.web.server import WebServer
 
-    class _Health:
-        def scheduler_alive(self) -> bool:
-            return bool(rt.scheduler and rt.scheduler.running)
-
-        def is_leader(self) -> bool:
-            return rt.leader.is_leader if rt.leader is not None else True
-
-        def job_intervals(self) -> dict[str, float]:
-            return {j.name: j.interval_s for j in rt.scheduler.jobs} if rt.scheduler else {}
-
-    app = build_web_app(store=rt.store, settings=rt.settings, health=_Health(), metrics=rt.metrics,
-                        on_events=rt.monitor.feed_error_events, extra_routes=extra_routes)
-    server = WebServer(app, host=os.environ.get("HOST", "0.0.0.0"), port=rt.settings.PORT,
-                       log_level="debug" if rt.settings.LOG_LEVEL == "DEBUG" else "warning")
+    app = build_web_app(store=core.store, settings=core.settings, health=_Health(core),
+                        metrics=core.metrics, on_events=core.monitor.feed_error_events,
+                        extra_routes=list(routes))
+    server = WebServer(app, host=os.environ.get("HOST", "0.0.0.0"), port=core.settings.PORT,
+                       log_level="debug" if core.settings.LOG_LEVEL == "DEBUG" else "warning")
     try:
         await server.start()
     except OSError as exc:
-        msg = f"PORT: cannot listen on port {rt.settings.PORT}: {exc.strerror or exc}"
+        msg = f"PORT: cannot listen on port {core.settings.PORT}: {exc.strerror or exc}"
         if required:
             raise ConfigError(msg) from None
         log.warning("%s; web app (/healthz, /metrics, ingest) not started", msg)
-        return
+        return None
     log.info("web app listening on %s", server.url)
-    rt.web_server = server
+    return server
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
@@ -362,19 +410,18 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def _shutdown(rt: Runtime) -> None:
+async def _shutdown(core: Core, platforms: Platforms, web: WebServer | None,
+                    tasks: Sequence[asyncio.Task[None]]) -> None:
     """Graceful stop: no new jobs, in-flight deliveries finish (bounded), then close."""
-    rt.stop.set()
-    if rt.scheduler is not None:
-        await rt.scheduler.stop(timeout=5.0)
-    if rt.web_server is not None:
-        await rt.web_server.stop()
-    for closer in rt.closers:
-        with contextlib.suppress(Exception):
-            await closer()
-    for task in rt.tasks:
+    core.stop.set()
+    if core.scheduler is not None:
+        await core.scheduler.stop(timeout=5.0)
+    if web is not None:
+        await web.stop()
+    await platforms.close()
+    for task in tasks:
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
             await asyncio.wait_for(task, 5.0)
-    if rt.worker is not None:
-        await rt.worker.release()
+    if core.worker is not None:
+        await core.worker.release()
     log.info("sora-bot stopped")

@@ -75,7 +75,7 @@ def _print_diagnosis(d, as_json: bool, out: IO[str]) -> None:
     if as_json:
         out.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
         return
-    from adapters.shell.render import render_text
+    from bot.commands.text import render_text
     from bot.commands.views import diagnosis_reply
 
     out.write(render_text(diagnosis_reply(d), color=out.isatty()) + "\n")
@@ -132,7 +132,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        from adapters.shell.render import render_text
+        from bot.commands.text import render_text
         from bot.commands.views import status_reply
 
         print(render_text(status_reply(report, ephemeral=False), color=sys.stdout.isatty()))
@@ -146,7 +146,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False))
     else:
-        from adapters.shell.render import render_text
+        from bot.commands.text import render_text
         from bot.commands.views import probe_reply
 
         print(render_text(probe_reply(results), color=sys.stdout.isatty()))

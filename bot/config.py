@@ -165,9 +165,14 @@ class Settings(BaseSettings):
     def slack_admin_users(self) -> set[str]:
         return {u.strip() for u in self.SLACK_ADMIN_USERS.split(",") if u.strip()}
 
+    def environ(self) -> Mapping[str, str]:
+        """The environment with ``.env`` under it: where a chat adapter that is not part of
+        the core settings (a new platform) reads its own variables."""
+        return {**self._environ, **os.environ}
+
     def targets(self, environ: Mapping[str, str] | None = None) -> list[Target]:
         """The official API first, then the gateways, in configured order."""
-        env = ({**self._environ, **os.environ} if environ is None else environ)
+        env = self.environ() if environ is None else environ
         official = Target(name=OFFICIAL_TARGET, base_url=self.SORA_API_BASE_URL,
                           api_key=self.OPENAI_API_KEY, key_env="OPENAI_API_KEY", official=True)
         return [official, *parse_gateways(self.SORA_GATEWAYS, env)]

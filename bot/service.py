@@ -2,32 +2,48 @@
 
 It gathers evidence from the store, runs probes and status polls on demand, and records what
 they find, so every surface answers from the same data the scheduler keeps fresh.
+
+Every database call runs in a worker thread (``_db``): the Store is synchronous SQLAlchemy, and
+the event loop that runs these methods also owes Slack its 3-second acks, Discord its
+interaction answers and other channels their replies. A slow or stalled database then delays
+the one command that needs it, never everyone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import httpx
 
 from bot.clock import Clock, as_utc, utcnow
 from bot.commands.model import ChannelRef
+from bot.commands.ports import IncidentSummary, PasteSettings
 from bot.config import OFFICIAL_TARGET, Settings
 from bot.diagnosis.model import Diagnosis
 from bot.errors import ConfigError
 from bot.evidence import ERROR_WINDOW_S, PROVIDER_INDICATORS, Evidence, ProbeView, StatusReport, decide
+from bot.probes.result import ProbeResult
+from bot.status_page import StatusSnapshot
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.monitor.service import MonitorService
+    from bot.web.metrics import Metrics
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 
 class CoreServices:
-    def __init__(self, settings: Settings, store: Any, *, now: Clock = utcnow,
+    def __init__(self, settings: Settings, store: Store, *, now: Clock = utcnow,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 monitor: Any | None = None) -> None:
+                 monitor: MonitorService | None = None) -> None:
         from bot.probes import Prober
         from bot.status_page import StatusWatcher
 
@@ -35,8 +51,8 @@ class CoreServices:
         self.store = store
         self.now = now
         self.targets = settings.targets()
-        self.monitor = monitor  # bot.monitor.service.MonitorService, when the scheduler runs
-        self.metrics: Any | None = None  # bot.web.metrics.Metrics, when the web app runs
+        self.monitor = monitor  # the scheduler's monitor, when the bot runs
+        self.metrics: Metrics | None = None  # when the web app runs
         self.prober = Prober(self.targets, timeout=settings.PROBE_TIMEOUT, transport=transport,
                              now=now, generate=settings.PROBE_GENERATE,
                              budget=self._take_generate_budget)
@@ -48,14 +64,21 @@ class CoreServices:
         # answer from what the scheduler keeps fresh (set by the composition root).
         self.auto_refresh = False
 
+    @staticmethod
+    async def _db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run one Store call in a worker thread (never on the event loop)."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
     # Evidence --------------------------------------------------------------------------------
 
     def _take_generate_budget(self) -> bool:
+        # Called by the prober from its own code path; the budget row is one short UPDATE.
         day = self.now().strftime("%Y-%m-%d")
         return self.store.take_budget("generate", day, self.settings.GENERATE_DAILY_BUDGET)
 
-    def evidence(self) -> Evidence:
-        """What the store says now: page, newest probe per target and kind, team errors."""
+    def read_evidence(self) -> Evidence:
+        """What the store says now: page, newest probe per target and kind, team errors.
+        Blocking (several queries): call it through ``evidence()`` from async code."""
         from bot.probes import KINDS
         from bot.store.status_read import read_status
 
@@ -80,17 +103,19 @@ class CoreServices:
                         targets={t.name: t.base_url for t in self.targets},
                         official_target=OFFICIAL_TARGET)
 
+    async def evidence(self) -> Evidence:
+        return await self._db(self.read_evidence)
+
     async def fresh_evidence(self) -> Evidence:
         """Evidence for a diagnosis; the shell and CLI refresh it first when it is stale."""
-        if self.auto_refresh and self.is_stale():
+        if self.auto_refresh and await self.is_stale():
             try:
                 await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
             except TimeoutError:
                 log.warning("evidence refresh timed out; using stored evidence")
-        return self.evidence()
+        return await self.evidence()
 
-    def is_stale(self) -> bool:
-        """True when stored evidence is missing or older than its poll interval."""
+    def _stale(self) -> bool:
         from bot.probes import KINDS
         from bot.store.status_read import read_status
 
@@ -104,28 +129,30 @@ class CoreServices:
         newest = max(as_utc(r.at) for r in read.probes)
         return (now - newest).total_seconds() > self.settings.PROBE_INTERVAL
 
+    async def is_stale(self) -> bool:
+        """True when stored evidence is missing or older than its poll interval."""
+        return await self._db(self._stale)
+
     async def status_report(self, refresh: bool | None = None) -> StatusReport:
-        if refresh or (refresh is None and self.auto_refresh and self.is_stale()):
+        if refresh or (refresh is None and self.auto_refresh and await self.is_stale()):
             try:
                 await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
             except TimeoutError:
                 log.warning("status refresh timed out; answering from stored evidence")
-        ev = self.evidence()
+        ev = await self.evidence()
         return StatusReport(ev, decide(ev))
 
     # Live work -------------------------------------------------------------------------------
 
-    async def poll_status(self):
+    async def poll_status(self) -> StatusSnapshot:
         """Poll the official page, store the snapshot, hand any change to the monitor."""
         if self.watcher.last is None and not self._primed:
             self._primed = True
-            row = self.store.latest_status_snapshot()
+            row = await self._db(self.store.latest_status_snapshot)
             if row is not None:  # compare against what we saw before a restart
-                from bot.status_page import StatusSnapshot
-
                 self.watcher.prime(StatusSnapshot.from_record(row))
         snap, changes = await self.watcher.poll_changes()
-        self.store.add_status_snapshot(snap)
+        await self._db(self.store.add_status_snapshot, snap)
         if self.monitor is not None:
             if changes:
                 self.monitor.feed_status_changes(changes)
@@ -133,12 +160,13 @@ class CoreServices:
             self.monitor.sync_status(snap)
         return snap
 
-    async def run_probes(self, target: str | None = None, kinds: Sequence[str] | None = None):
+    async def run_probes(self, target: str | None = None,
+                         kinds: Sequence[str] | None = None) -> list[ProbeResult]:
         if target is not None and target not in {t.name for t in self.targets}:
             names = ", ".join(t.name for t in self.targets)
             raise ConfigError(f"unknown probe target {target!r}; configured: {names}")
         results = await self.prober.run(kinds=kinds, target=target)
-        self.store.add_probe_results(results)
+        await self._db(self.store.add_probe_results, results)
         if self.monitor is not None:
             self.monitor.feed_probe_results(results)
         return results
@@ -150,39 +178,46 @@ class CoreServices:
 
     # Channels --------------------------------------------------------------------------------
 
-    def subscribe(self, channel: ChannelRef, kinds: str, by: str | None) -> bool:
+    async def subscribe(self, channel: ChannelRef, kinds: str, by: str | None) -> bool:
         """True when the channel was not subscribed before (False: kinds changed)."""
-        before = self.store.get_subscription(channel.platform, channel.workspace, channel.channel)
-        self.store.subscribe(channel.platform, channel.workspace, channel.channel, kinds, by)
+        before = await self._db(self.store.get_subscription, channel.platform, channel.workspace,
+                                channel.channel)
+        await self._db(self.store.subscribe, channel.platform, channel.workspace, channel.channel,
+                       kinds, by)
         return before is None
 
-    def set_paste_settings(self, channel: ChannelRef, *, detect: bool | None = None,
-                           count: bool | None = None) -> tuple[bool, bool]:
-        row = self.store.set_channel_setting(channel.platform, channel.workspace, channel.channel,
-                                             paste_detection=detect, count_pastes=count)
-        return bool(row.paste_detection), bool(row.count_pastes)
+    async def set_paste_settings(self, channel: ChannelRef, *, detect: bool | None = None,
+                                 count: bool | None = None) -> PasteSettings:
+        row = await self._db(self.store.set_channel_setting, channel.platform, channel.workspace,
+                             channel.channel, paste_detection=detect, count_pastes=count)
+        return PasteSettings(detect=bool(row.paste_detection), count=bool(row.count_pastes))
 
-    def unsubscribe(self, channel: ChannelRef) -> bool:
-        return self.store.unsubscribe(channel.platform, channel.workspace, channel.channel)
+    async def unsubscribe(self, channel: ChannelRef) -> bool:
+        return await self._db(self.store.unsubscribe, channel.platform, channel.workspace,
+                              channel.channel)
 
-    def mute(self, channel: ChannelRef, until: datetime, by: str | None) -> None:
-        self.store.mute(channel.platform, channel.workspace, channel.channel, until, by)
+    async def mute(self, channel: ChannelRef, until: datetime, by: str | None) -> None:
+        await self._db(self.store.mute, channel.platform, channel.workspace, channel.channel,
+                       until, by)
 
-    def history(self, limit: int = 10) -> list:
-        return self.store.recent_incidents(limit)
+    async def history(self, limit: int = 10) -> Sequence[IncidentSummary]:
+        return await self._db(self.store.recent_incidents, limit)
 
-    def paste_settings(self, channel: ChannelRef) -> tuple[bool, bool]:
-        s = self.store.channel_settings(channel.platform, channel.workspace, channel.channel)
-        if s is None:
-            return True, True
-        return bool(s.paste_detection), bool(s.count_pastes)
+    async def acknowledge(self, incident_id: int, channel: ChannelRef, by: str | None) -> bool:
+        return await self._db(self.store.acknowledge_incident, incident_id, by or "someone",
+                              channel.key)
 
-    def record_paste(self, diagnosis: Diagnosis, channel: ChannelRef) -> None:
+    async def paste_settings(self, channel: ChannelRef) -> PasteSettings:
+        s = await self._db(self.store.channel_settings, channel.platform, channel.workspace,
+                           channel.channel)
+        return PasteSettings(detect=bool(s.paste_detection), count=bool(s.count_pastes))
+
+    async def record_paste(self, diagnosis: Diagnosis, channel: ChannelRef) -> None:
         event = {"at": self.now(), "source": "chat", "target": None,
                  "category": diagnosis.category, "fingerprint": diagnosis.fingerprint,
                  "http_status": diagnosis.http_status, "error_code": diagnosis.error_code,
                  "channel_key": channel.key, "redacted": diagnosis.redacted}
-        self.store.add_error_events([event])
+        await self._db(self.store.add_error_events, [event])
         if self.metrics is not None:
             self.metrics.count_errors(diagnosis.category, "chat")
         if self.monitor is not None:

@@ -1,18 +1,21 @@
 """The discord.py client: Discord events → ``Router`` calls, ``Reply`` → embeds.
 
-Listeners, each a thin translation:
+Listeners, each a thin translation (the rules — what is a command, what is slow, who may,
+what is public — are the core's: ``bot.commands.specs`` and ``Router``):
 
-- ``/sora <sub>`` app commands (one group, a subcommand per router command, options typed so
-  Discord shows them): Discord wants an answer within 3 s. Work that finishes within
-  ``inline_budget_s`` is answered directly; known-slow work (``status``, ``probe``) is deferred
-  at once ("sora-bot is thinking…") and answered with a followup. Ephemeral unless the Reply
-  says otherwise (``status public``, subscription changes).
-- messages (``on_message``, Message Content intent): a pasted error (also inside ``` fences, or
-  sent by Discord as a ``message.txt`` attachment when it is long) gets a diagnosis as a reply
-  to it; anything else gets nothing. Bots, webhooks, system messages and our own are skipped.
-  ``@sora status`` runs a command; in a DM, ``status`` typed without the slash does too.
-- buttons: Share on status replies, Acknowledge and Mute 1 h on alert parents (a persistent
-  view, so clicks still work after a restart).
+- ``/sora <sub>`` app commands (one group, a subcommand per row of the core's command table,
+  options typed so Discord shows them): Discord wants an answer within 3 s. Work that finishes
+  within ``inline_budget_s`` is answered directly; slow work (the spec says so) is deferred at
+  once ("sora-bot is thinking…") and answered with a followup. A deferral fixes visibility, so
+  it is computed before the answer exists, from the spec (``CommandSpec.is_public``).
+- messages (``on_message``, Message Content intent): the text goes to ``Router.handle_chat``,
+  which decides command, paste, hint or nothing; an answer is a reply to the message. Bots,
+  webhooks, system messages and our own are skipped. A long paste Discord turned into a
+  ``message.txt`` attachment is read too.
+- controls (``on_interaction`` for components): every ``bot.commands.reply.Action`` is a
+  button or a select menu whose ``custom_id`` names it; a click goes to
+  ``Router.handle_action``; "Add note" opens a modal first. Clicks keep working after a restart
+  (nothing is held in memory but the modal being filled in).
 
 ``Caller.can_manage`` comes from the permissions Discord computed for the member in that
 channel: Manage Channels, Manage Server or Administrator; in a DM, always. No Sora, status or
@@ -24,35 +27,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import discord
 from discord import app_commands
 
 from adapters.discord import embeds as em
-from adapters.discord.sink import ACTION_ACK, ACTION_MUTE_1H
 from bot.clock import Clock, utcnow
-from bot.commands.model import SUBCOMMANDS, Caller, ChannelRef, parse_command
-from bot.commands.reply import Button, Reply, Severity
+from bot.commands.model import Caller, ChannelRef
+from bot.commands.reply import Action, ActionKind, Reply, ReplyKind, note_action
+from bot.commands.router import ActionOutcome, Router
+from bot.commands.specs import COMMANDS, spec_for
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 DM_WORKSPACE = "dm"
-INLINE_BUDGET_S = 2.0
-# Subcommands known to be slow: defer at once, answer with a followup.
-SLOW_COMMANDS = frozenset({"status", "probe"})
-# Subcommands whose success is said in the channel (the channel's alerts changed).
-CHANNEL_VISIBLE = frozenset({"subscribe", "unsubscribe", "mute", "paste"})
+INLINE_BUDGET_S = 1.5
 # Any one of these permissions lets a member change the channel's alerts.
 MANAGE_PERMISSIONS: tuple[str, ...] = ("administrator", "manage_guild", "manage_channels")
-ACTION_SHARE = "share_status"
-ALL_BUTTONS: tuple[Button, ...] = (
-    Button(ACTION_SHARE, "Share in channel", "status public"),
-    Button(ACTION_ACK, "Acknowledge", "ack", style="primary"),
-    Button(ACTION_MUTE_1H, "Mute 1 h", "mute 1h"),
-)
+ACTION_SHARE = ActionKind.SHARE.value
 # What the bot needs in a channel (README's invite link uses this): read it, answer pastes as
 # replies (Read Message History), embeds, and the same in threads.
 REQUIRED_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True,
@@ -65,11 +59,11 @@ MAX_ATTACHMENTS = 3
 MAX_ATTACHMENT_BYTES = 256 * 1024
 TEXT_SUFFIXES = (".txt", ".log", ".json", ".jsonl", ".out", ".err", ".html", ".py", ".js", ".ts")
 HUMAN_MESSAGE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+MARK_FIELDS = {"ack": em.ACK_FIELD, "mute": em.MUTE_FIELD}
+NOTE_MODAL_TIMEOUT_S = 900.0
 
 # A fence's language tag counts only when it is alone on the fence's line (Discord's rule).
 _FENCE_TAG = re.compile(r"```[A-Za-z0-9_+\-.#]{0,20}[ \t]*\n")
-
-Router = Any  # bot.commands.router.Router (only handle_text / handle_message are used)
 
 
 def strip_fences(text: str) -> str:
@@ -94,50 +88,50 @@ def channel_ref(guild_id: int | None, channel_id: int | None) -> ChannelRef:
     return ChannelRef(PLATFORM, str(guild_id) if guild_id else DM_WORKSPACE, str(channel_id or ""))
 
 
-def _error_reply(text: str) -> Reply:
-    return Reply(title="Something went wrong", severity=Severity.ERROR, text=text, kind="error")
-
-
 def _mention(user: discord.abc.User | None) -> str:
     return f"<@{user.id}>" if user is not None else "someone"
 
 
-# Buttons ---------------------------------------------------------------------------------------
+# Controls --------------------------------------------------------------------------------------
 
-class _ActionButton(discord.ui.Button["ActionButtons"]):
-    def __init__(self, button: Button, handler: Callable[[discord.Interaction, str], Awaitable[None]] | None):
-        super().__init__(custom_id=button.action_id[:100], label=button.label[:80],
-                         style=BUTTON_STYLES.get(button.style or "", discord.ButtonStyle.secondary))
-        self._handler = handler
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        if self._handler is not None:
-            await self._handler(interaction, self.custom_id or "")
-
-
-class ActionButtons(discord.ui.View):
-    """The bot's buttons. Registered once as a persistent view (``handler`` set) that answers
-    every click by custom id; messages carry stopped copies (templates only, never stored), so
-    the view store does not grow with every status reply."""
-
-    def __init__(self, buttons: tuple[Button, ...],
-                 handler: Callable[[discord.Interaction, str], Awaitable[None]] | None = None) -> None:
-        super().__init__(timeout=None)
-        for b in buttons:
-            self.add_item(_ActionButton(b, handler))
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception,
-                       item: discord.ui.Item[Any]) -> None:
-        log.error("discord: button %s failed (%s)", getattr(item, "custom_id", "?"), _short(error))
-
-
-def buttons_view(buttons: tuple[Button, ...], *, drop: tuple[str, ...] = ()) -> discord.ui.View | None:
-    kept = tuple(b for b in buttons if b.action_id not in drop)
-    if not kept:
+def actions_view(actions: tuple[Action, ...]) -> discord.ui.View | None:
+    """The Reply's controls as a discord.py View *template* (stopped: never stored, so the
+    view store does not grow with every reply; clicks arrive in ``on_interaction``)."""
+    if not actions:
         return None
-    view = ActionButtons(kept)
-    view.stop()  # a template: clicks go to the persistent view
+    view = discord.ui.View(timeout=None)
+    for action in actions:
+        if action.is_menu:
+            view.add_item(discord.ui.Select(
+                custom_id=em.custom_id(action), placeholder=action.label[: em.LIMITS.placeholder],
+                options=[discord.SelectOption(label=c[: em.LIMITS.option_label],
+                                              value=f"{c}{em.MENU_SEPARATOR}{action.value}"[: em.LIMITS.option_value])
+                         for c in action.choices[: em.LIMITS.select_options]]))
+        else:
+            view.add_item(discord.ui.Button(
+                custom_id=em.custom_id(action), label=action.label[: em.LIMITS.button_label],
+                style=BUTTON_STYLES.get(action.style or "", discord.ButtonStyle.secondary)))
+    view.stop()
     return view
+
+
+class NoteModal(discord.ui.Modal):
+    """"Add note": one text box; its wording is the core's note action."""
+
+    def __init__(self, adapter: DiscordAdapter, fingerprint: str) -> None:
+        spec = note_action(fingerprint)
+        super().__init__(title="Add a team note", timeout=NOTE_MODAL_TIMEOUT_S,
+                         custom_id=em.custom_id(spec)[: em.LIMITS.custom_id])
+        self.adapter = adapter
+        self.fingerprint = fingerprint
+        self.note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(
+            label=(spec.prompt or "Note")[: em.LIMITS.text_input_label],
+            style=discord.TextStyle.paragraph, max_length=2000,
+            placeholder=(spec.placeholder or "")[:100])
+        self.add_item(self.note)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.adapter.act(interaction, ActionKind.NOTE, self.fingerprint, text=self.note.value)
 
 
 def _short(exc: BaseException) -> str:
@@ -167,31 +161,14 @@ class DiscordAdapter:
         return Caller(user_id=str(user.id), display=getattr(user, "display_name", None) or user.name,
                       can_manage=can_manage(interaction.permissions, in_guild=in_guild))
 
-    async def run_command(self, text: str, channel: ChannelRef, caller: Caller) -> Reply:
-        name = parse_command(text, channel).name
-        try:
-            return await self.router.handle_text(text, channel, caller)
-        except Exception:  # noqa: BLE001 - the user gets one line, the log the details
-            log.exception("discord: /sora %s failed", name)
-            return _error_reply(f"Sorry, `/sora {name}` failed inside the bot. "
-                                "The operator can find the details in the logs.")
-
-    def expected_ephemeral(self, sub: str, args: str, caller: Caller) -> bool:
-        """Visibility decided before the answer exists (a deferral fixes it)."""
-        if sub == "status":
-            return args.strip().lower() not in ("public", "share", "channel")
-        if sub in CHANNEL_VISIBLE:
-            return not caller.can_manage or (sub == "paste" and not args.strip())
-        return True
-
     async def on_slash(self, interaction: discord.Interaction, sub: str, args: str = "") -> None:
-        """One ``/sora <sub>`` invocation → ``router.handle_text("<sub> <args>")`` → an embed."""
+        """One ``/sora <sub>`` invocation → ``router.handle_command("<sub> <args>")`` → an embed."""
         channel = channel_ref(interaction.guild_id, interaction.channel_id)
         caller = self.interaction_caller(interaction)
-        text = f"{sub} {args}".strip()
-        work = asyncio.ensure_future(self.run_command(text, channel, caller))
-        await self.answer(interaction, work, defer_now=sub in SLOW_COMMANDS,
-                          ephemeral=self.expected_ephemeral(sub, args, caller))
+        spec = spec_for(sub)
+        work = asyncio.ensure_future(self.router.handle_command(f"{sub} {args}".strip(), channel, caller))
+        await self.answer(interaction, work, defer_now=spec.slow,
+                          ephemeral=not spec.is_public(args, may_manage=caller.can_manage))
 
     async def on_slash_many(self, interaction: discord.Interaction, sub: str, args_list: list[str]) -> None:
         """Several router calls for one invocation (``/sora paste detection counting``); the
@@ -200,19 +177,20 @@ class DiscordAdapter:
         caller = self.interaction_caller(interaction)
 
         async def run_all() -> Reply:
-            reply = _error_reply("nothing to do")
+            reply: Reply | None = None
             for args in args_list:
-                reply = await self.run_command(f"{sub} {args}", channel, caller)
-                if reply.kind == "error":
+                reply = await self.router.handle_command(f"{sub} {args}", channel, caller)
+                if reply.kind is ReplyKind.ERROR:
                     break
+            assert reply is not None
             return reply
 
+        public = spec_for(sub).is_public(" ".join(args_list), may_manage=caller.can_manage)
         await self.answer(interaction, asyncio.ensure_future(run_all()), defer_now=False,
-                          ephemeral=self.expected_ephemeral(sub, " ".join(args_list), caller))
+                          ephemeral=not public)
 
     async def answer(self, interaction: discord.Interaction, work: asyncio.Future[Reply], *,
-                     defer_now: bool, ephemeral: bool, content: str | None = None,
-                     drop_buttons: tuple[str, ...] = ()) -> None:
+                     defer_now: bool, ephemeral: bool, content: str | None = None) -> None:
         """Answer within Discord's 3 s: directly when the work is done in time, else defer
         (with the visibility we expect) and send the Reply as the followup."""
         try:
@@ -221,22 +199,19 @@ class DiscordAdapter:
                 if work in done:
                     reply = work.result()
                     await interaction.response.send_message(
-                        **self.message_kwargs(reply, content=content, drop_buttons=drop_buttons),
-                        ephemeral=reply.ephemeral)
+                        **self.message_kwargs(reply, content=content), ephemeral=reply.ephemeral)
                     return
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
             reply = await work
-            await interaction.followup.send(
-                **self.message_kwargs(reply, content=content, drop_buttons=drop_buttons),
-                ephemeral=ephemeral)
+            await interaction.followup.send(**self.message_kwargs(reply, content=content),
+                                            ephemeral=ephemeral)
         except discord.HTTPException as exc:
             log.warning("discord: answering an interaction failed (%s)", _short(exc))
 
     @staticmethod
-    def message_kwargs(reply: Reply, *, content: str | None = None, embeds: bool = True,
-                       drop_buttons: tuple[str, ...] = ()) -> dict[str, Any]:
+    def message_kwargs(reply: Reply, *, content: str | None = None, embeds: bool = True) -> dict[str, Any]:
         """``send``/``reply`` keyword arguments for a Reply: an embed (or, where the bot may not
-        embed links, the plain text), its buttons, and no mention that could ping."""
+        embed links, the plain text), its controls, and no mention that could ping."""
         kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
         if embeds:
             kwargs["embed"] = em.reply_embed(reply)
@@ -245,7 +220,7 @@ class DiscordAdapter:
         else:
             text = em.fallback_text(reply)
             kwargs["content"] = em.truncate(f"{content}\n{text}" if content else text, em.LIMITS.content)
-        view = buttons_view(reply.buttons, drop=drop_buttons)
+        view = actions_view(reply.actions)
         if view is not None:
             kwargs["view"] = view
         return kwargs
@@ -290,7 +265,7 @@ class DiscordAdapter:
         author = message.author
         if message.guild is None:
             allowed = True
-        elif isinstance(author, discord.Member) and hasattr(message.channel, "permissions_for"):
+        elif isinstance(author, discord.Member) and isinstance(message.channel, discord.abc.GuildChannel):
             allowed = can_manage(message.channel.permissions_for(author), in_guild=True)
         else:
             allowed = False
@@ -306,74 +281,76 @@ class DiscordAdapter:
             content = pattern.sub(" ", content).strip()
         text = await self.message_text(message, content)
         channel = channel_ref(message.guild.id if message.guild else None, message.channel.id)
-        caller = self.message_caller(message)
-        first = text.split()[0].lower() if text.split() else ""
-        reply: Reply | None
-        if mentioned and (first in SUBCOMMANDS or not text.strip()):
-            reply = await self.run_command(text or "help", channel, caller)
-        else:
-            reply = await self._diagnose_message(text, channel, caller)
-            if reply is None and (mentioned or (message.guild is None and first in SUBCOMMANDS)):
-                reply = await self.run_command(text if first in SUBCOMMANDS else "help", channel, caller)
+        reply = await self.router.handle_chat(text, channel, self.message_caller(message),
+                                              mentioned=mentioned, is_dm=message.guild is None)
         if reply is not None:
-            await self._reply_to(message, reply)
-
-    async def _diagnose_message(self, text: str, channel: ChannelRef, caller: Caller) -> Reply | None:
-        if not text.strip():
-            return None
-        try:
-            return await self.router.handle_message(text, channel, caller)
-        except Exception:  # noqa: BLE001 - a listener must survive a bad paste
-            log.exception("discord: paste diagnosis failed")
-            return None
+            await self._reply_to(message, reply.without(ActionKind.SHARE))
 
     def _may_embed(self, message: discord.Message) -> bool:
         guild = message.guild
-        if guild is None or guild.me is None or not hasattr(message.channel, "permissions_for"):
+        if guild is None or guild.me is None or not isinstance(message.channel, discord.abc.GuildChannel):
             return True
         return message.channel.permissions_for(guild.me).embed_links
 
     async def _reply_to(self, message: discord.Message, reply: Reply) -> None:
         try:
             await message.reply(mention_author=False,
-                                **self.message_kwargs(reply, embeds=self._may_embed(message),
-                                                      drop_buttons=(ACTION_SHARE,)))
+                                **self.message_kwargs(reply, embeds=self._may_embed(message)))
         except discord.HTTPException as exc:
             log.warning("discord: reply to a message failed (%s)", _short(exc))
 
-    # Buttons -----------------------------------------------------------------------------------
+    # Controls ----------------------------------------------------------------------------------
 
-    async def on_button(self, interaction: discord.Interaction, action_id: str) -> None:
-        handlers = {ACTION_SHARE: self.on_share, ACTION_ACK: self.on_acknowledge,
-                    ACTION_MUTE_1H: self.on_mute}
-        handler = handlers.get(action_id)
-        if handler is not None:
-            await handler(interaction)
-
-    async def on_share(self, interaction: discord.Interaction) -> None:
-        channel = channel_ref(interaction.guild_id, interaction.channel_id)
-        caller = self.interaction_caller(interaction)
-        work = asyncio.ensure_future(self.run_command("status public", channel, caller))
-        await self.answer(interaction, work, defer_now=False, ephemeral=False,
-                          content=f"Shared by {_mention(interaction.user)}", drop_buttons=(ACTION_SHARE,))
-
-    async def on_acknowledge(self, interaction: discord.Interaction) -> None:
-        line = f"✋ by {_mention(interaction.user)} at {self.now():%H:%M} UTC"
-        await self._mark_alert(interaction, em.ACK_FIELD, line)
-
-    async def on_mute(self, interaction: discord.Interaction) -> None:
-        channel = channel_ref(interaction.guild_id, interaction.channel_id)
-        reply = await self.run_command("mute 1h", channel, self.interaction_caller(interaction))
-        if reply.kind == "error":
-            try:
-                await interaction.response.send_message(**self.message_kwargs(reply), ephemeral=True)
-            except discord.HTTPException as exc:
-                log.warning("discord: mute refusal not sent (%s)", _short(exc))
+    async def on_component(self, interaction: discord.Interaction) -> None:
+        """A click on a button or a choice in a menu the core declared."""
+        data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
+        parsed = em.parse_custom_id(str(data.get("custom_id") or ""))
+        if parsed is None:
             return
-        await self._mark_alert(interaction, em.MUTE_FIELD, f"🔕 {reply.title} by {_mention(interaction.user)}")
+        kind, value = parsed
+        if kind is ActionKind.NOTE:
+            try:
+                await interaction.response.send_modal(NoteModal(self, value))
+            except discord.HTTPException as exc:
+                log.warning("discord: note modal not opened (%s)", _short(exc))
+            return
+        await self.act(interaction, kind, value, text=em.chosen(data.get("values") or ()))
 
-    async def _mark_alert(self, interaction: discord.Interaction, field: str, line: str) -> None:
-        """Show who acted on the alert itself (a field after Status), keeping the buttons."""
+    async def act(self, interaction: discord.Interaction, kind: ActionKind, value: str, *,
+                  text: str | None = None) -> None:
+        channel = channel_ref(interaction.guild_id, interaction.channel_id)
+        work = asyncio.ensure_future(self.router.handle_action(
+            kind, value, channel, self.interaction_caller(interaction), text=text))
+        if kind is ActionKind.SHARE:  # a status: may take a moment, and is public
+            try:
+                await interaction.response.defer(thinking=True)
+            except discord.HTTPException as exc:
+                log.warning("discord: share not deferred (%s)", _short(exc))
+                return
+        outcome = await work
+        await self._show(interaction, outcome, deferred=kind is ActionKind.SHARE)
+
+    async def _show(self, interaction: discord.Interaction, outcome: ActionOutcome, *,
+                    deferred: bool) -> None:
+        try:
+            if outcome.mark is not None:
+                await self._mark(interaction, MARK_FIELDS.get(outcome.mark.slot, outcome.mark.slot.title()),
+                                 outcome.mark.line(_mention(interaction.user)))
+                return
+            reply = outcome.reply
+            if reply is None:
+                return
+            credit = outcome.credit_line(_mention(interaction.user))
+            kwargs = self.message_kwargs(reply, content=credit)
+            if deferred:
+                await interaction.followup.send(**kwargs)
+            else:
+                await interaction.response.send_message(**kwargs, ephemeral=reply.ephemeral)
+        except discord.HTTPException as exc:
+            log.warning("discord: answering a control failed (%s)", _short(exc))
+
+    async def _mark(self, interaction: discord.Interaction, field: str, line: str) -> None:
+        """Show who acted on the message itself (a field after Status), keeping the controls."""
         message = interaction.message
         embed = message.embeds[0].to_dict() if message is not None and message.embeds else {}
         kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
@@ -382,58 +359,63 @@ class DiscordAdapter:
         else:
             kwargs["content"] = em.truncate(f"{message.content if message else ''}\n{line}".strip(),
                                             em.LIMITS.content)
-        try:
-            await interaction.response.edit_message(**kwargs)
-        except discord.HTTPException as exc:
-            log.warning("discord: alert not marked (%s)", _short(exc))
+        await interaction.response.edit_message(**kwargs)
 
 
 # App commands -----------------------------------------------------------------------------------
 
+def _summary(name: str) -> str:
+    return COMMANDS[name].summary[:100]
+
+
+def _options(name: str) -> dict[str, str]:
+    return {o.name: o.description[:100] for o in COMMANDS[name].options}
+
+
 class SoraGroup(app_commands.Group):
-    """``/sora …``: the same subcommands as Slack's ``/sora`` and the shell, as typed options."""
+    """``/sora …``: the core's command table as typed app commands (names, descriptions and
+    options come from ``bot.commands.specs``; a test checks the tree matches the table)."""
 
     def __init__(self, adapter: DiscordAdapter) -> None:
         super().__init__(name="sora", description="Sora 2 API: status, error diagnosis and alerts")
         self.adapter = adapter
 
-    @app_commands.command(name="status", description="Official status, live probes, team error rate and one verdict")
-    @app_commands.describe(public="Post the answer in the channel instead of only to you")
+    @app_commands.command(name="status", description=_summary("status"))
+    @app_commands.describe(**_options("status"))
     async def status(self, interaction: discord.Interaction, public: bool = False) -> None:
         await self.adapter.on_slash(interaction, "status", "public" if public else "")
 
-    @app_commands.command(name="diagnose", description="Explain an error: category, retryable, causes, actions")
-    @app_commands.describe(paste="The error text, JSON body or exception line")
+    @app_commands.command(name="diagnose", description=_summary("diagnose"))
+    @app_commands.describe(**_options("diagnose"))
     async def diagnose(self, interaction: discord.Interaction, paste: str) -> None:
         await self.adapter.on_slash(interaction, "diagnose", paste)
 
-    @app_commands.command(name="probe", description="Probe the API (and gateways) now")
-    @app_commands.describe(target="Only this target (e.g. openai or a gateway name)")
+    @app_commands.command(name="probe", description=_summary("probe"))
+    @app_commands.describe(**_options("probe"))
     async def probe(self, interaction: discord.Interaction, target: str | None = None) -> None:
         await self.adapter.on_slash(interaction, "probe", target or "")
 
-    @app_commands.command(name="subscribe", description="Post incident notices to this channel")
-    @app_commands.describe(kinds="Which notices (default: all)")
+    @app_commands.command(name="subscribe", description=_summary("subscribe"))
+    @app_commands.describe(**_options("subscribe"))
     async def subscribe(self, interaction: discord.Interaction,
                         kinds: Literal["all", "incidents", "status"] = "all") -> None:
         await self.adapter.on_slash(interaction, "subscribe", kinds)
 
-    @app_commands.command(name="unsubscribe", description="Stop incident notices in this channel")
+    @app_commands.command(name="unsubscribe", description=_summary("unsubscribe"))
     async def unsubscribe(self, interaction: discord.Interaction) -> None:
         await self.adapter.on_slash(interaction, "unsubscribe")
 
-    @app_commands.command(name="mute", description="Silence notices here for a while, e.g. 30m, 2h, 1d")
-    @app_commands.describe(duration="How long, e.g. 30m, 2h, 1d (at most 30 days)")
+    @app_commands.command(name="mute", description=_summary("mute"))
+    @app_commands.describe(**_options("mute"))
     async def mute(self, interaction: discord.Interaction, duration: str) -> None:
         await self.adapter.on_slash(interaction, "mute", duration)
 
-    @app_commands.command(name="history", description="Recent incidents")
+    @app_commands.command(name="history", description=_summary("history"))
     async def history(self, interaction: discord.Interaction) -> None:
         await self.adapter.on_slash(interaction, "history")
 
-    @app_commands.command(name="paste", description="Answer pasted errors in this channel, and count them")
-    @app_commands.describe(detection="on: answer pasted errors here; off: only /sora diagnose",
-                           counting="on: count pasted errors in the team's error rate")
+    @app_commands.command(name="paste", description=_summary("paste"))
+    @app_commands.describe(**_options("paste"))
     async def paste(self, interaction: discord.Interaction,
                     detection: Literal["on", "off"] | None = None,
                     counting: Literal["on", "off"] | None = None) -> None:
@@ -443,8 +425,8 @@ class SoraGroup(app_commands.Group):
             return
         await self.adapter.on_slash(interaction, "paste", args)
 
-    @app_commands.command(name="help", description="Help, or the error quick reference")
-    @app_commands.describe(topic="errors: each error type and code, what it means, what to do")
+    @app_commands.command(name="help", description=_summary("help"))
+    @app_commands.describe(**_options("help"))
     async def help(self, interaction: discord.Interaction,
                    topic: Literal["errors"] | None = None) -> None:
         await self.adapter.on_slash(interaction, "help", topic or "")
@@ -461,11 +443,12 @@ class SoraClient(discord.Client):
         self.tree.add_command(SoraGroup(adapter))
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
 
-    async def setup_hook(self) -> None:
-        self.add_view(ActionButtons(ALL_BUTTONS, self.adapter.on_button))
-
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.component:
+            await self.adapter.on_component(interaction)
 
     async def _on_tree_error(self, interaction: discord.Interaction,
                              error: app_commands.AppCommandError) -> None:

@@ -7,19 +7,28 @@ the short facts (fields) and the footer stay, the description is cut, then the l
 (causes, actions, probes) lose their tail with a note saying so.
 
 Every text passes the core's redactor on its way out (defence in depth: Replies are built from
-already-redacted data, but a secret must never reach Discord even if a handler forgets).
-Mentions in embeds never ping, and plain-text ``content`` is sent with mentions disabled.
+already-redacted data, but a secret must never reach Discord even if a handler forgets), and is
+made inert (``bot.commands.markup``): code spans stay code, a URL is a link only on a host the
+bot itself points to (any other becomes a code span), the rest has its markdown escaped, so a
+pasted ``[Rotate your key](https://evil.example)`` is never a masked link. Links the core means
+are ``Reply.links``. Mentions in embeds never ping, and ``content`` is sent with mentions off.
+
+Controls (``Reply.actions``) become message components: a button per action, a select menu for
+an action with choices. The component's ``custom_id`` is the action's wire id, followed by
+``:<value>`` when the action acts on something (an incident, an error kind).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import discord
 
-from bot.commands.reply import Reply, ReplyField, Section, Severity
+from bot.commands.markup import Kind, segments
+from bot.commands.reply import Action, ActionKind, Reply, ReplyField, Section, Severity
 from bot.diagnosis.redact import redact as _redact
 
 
@@ -37,6 +46,14 @@ class EmbedLimits:
     total: int = 6000
     content: int = 2000
     inline_value: int = 60  # a field this short sits next to others (our choice, not Discord's)
+    custom_id: int = 100
+    button_label: int = 80
+    select_options: int = 25
+    option_label: int = 100
+    option_value: int = 100
+    placeholder: int = 150
+    modal_title: int = 45
+    text_input_label: int = 45
 
 
 LIMITS = EmbedLimits()
@@ -63,12 +80,43 @@ def truncate(text: str, limit: int) -> str:
     return (cut + _ELLIPSIS)[:limit]
 
 
+# What can format in Discord markdown: emphasis/strike/spoiler/code markers anywhere; an
+# underscore only at a word's edge (snake_case never formats); headings, quotes and subtext at a
+# line's start. Brackets need nothing: a masked link needs a URL right after them, and every URL
+# that is not the bot's own is already a code span (``bot.commands.markup``).
+_SPECIAL = re.compile(r"[\\*~|`]|(?<!\w)_|_(?!\w)|^(?=#{1,3} |>|-# )", re.M)
+
+
+def escape(text: str) -> str:
+    """Literal text for Discord markdown: every formatting character backslash-escaped."""
+    return _SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+
+
+def markdown(text: str) -> str:
+    """Inert Reply text → Discord markdown (code spans kept, trusted URLs left to link)."""
+    out: list[str] = []
+    for seg in segments(text):
+        if seg.kind is Kind.CODE:
+            out.append(f"`{seg.text}`")
+        elif seg.kind is Kind.LINK:
+            out.append(seg.text)
+        else:
+            out.append(escape(seg.text))
+    return "".join(out)
+
+
 def _clean(text: str, limit: int) -> str:
+    """Text for a part Discord renders as markdown (description, field names and values)."""
+    return truncate(markdown(redact(text or "")), limit)
+
+
+def _plain(text: str, limit: int) -> str:
+    """Text for a part Discord shows as typed (title, footer, component labels)."""
     return truncate(redact(text or ""), limit)
 
 
 def title_of(reply: Reply) -> str:
-    return _clean(f"{reply.severity.emoji} {reply.title}", LIMITS.title)
+    return _plain(f"{reply.severity.emoji} {reply.title}", LIMITS.title)
 
 
 def _section_lines(section: Section) -> list[str]:
@@ -120,7 +168,7 @@ def _field_len(name: str, value: str) -> int:
 
 def _section_fields(section: Section) -> list[tuple[str, str]]:
     name = _clean(section.title, LIMITS.field_name) or BLANK
-    values = _pack([redact(line) for line in _section_lines(section)], LIMITS.field_value)
+    values = _pack([markdown(redact(line)) for line in _section_lines(section)], LIMITS.field_value)
     return [(name if i == 0 else truncate(f"{name} (cont.)", LIMITS.field_name), value)
             for i, value in enumerate(values)]
 
@@ -142,7 +190,7 @@ def reply_embed(reply: Reply, *, status_line: str | None = None,
     """
     title = title_of(reply)
     extra = [redact(x) for x in footer_extra]
-    context = _clean(" · ".join(reply.context), max(0, FOOTER_CAP - sum(len(x) + 3 for x in extra)))
+    context = _plain(" · ".join(reply.context), max(0, FOOTER_CAP - sum(len(x) + 3 for x in extra)))
     footer = truncate(" · ".join(p for p in (context, *extra) if p), LIMITS.footer)
     budget = _Budget(chars=LIMITS.total - len(title) - len(footer) - NOTE_RESERVE)
 
@@ -154,6 +202,8 @@ def reply_embed(reply: Reply, *, status_line: str | None = None,
                      _clean(value, LIMITS.field_value) or BLANK, False))
     head += [_reply_field(f) for f in reply.fields]
     sections = [_section_fields(s) for s in reply.sections]
+    if reply.links:
+        sections.append(_links_fields(reply))
     head_need = sum(_field_len(n, v) for n, v, _ in head)
     list_need = min(SECTION_RESERVE, sum(_field_len(n, v) for fs in sections for n, v in fs))
 
@@ -188,6 +238,13 @@ def reply_embed(reply: Reply, *, status_line: str | None = None,
     return embed
 
 
+def _links_fields(reply: Reply) -> list[tuple[str, str]]:
+    """The core's links as masked links (titles escaped; URLs are the core's, not a paste's)."""
+    lines = [f"[{escape(redact(link.title))}]({link.url})" for link in reply.links]
+    return [("Links" if i == 0 else "Links (cont.)", value)
+            for i, value in enumerate(_pack(lines, LIMITS.field_value))]
+
+
 def _reply_field(f: ReplyField) -> tuple[str, str, bool]:
     name = _clean(f.label, LIMITS.field_name) or BLANK
     value = _clean(f.value, LIMITS.field_value) or BLANK
@@ -197,6 +254,57 @@ def _reply_field(f: ReplyField) -> tuple[str, str, bool]:
 def fallback_text(reply: Reply) -> str:
     """The whole Reply as plain text, for a channel where the bot may not embed links."""
     return truncate(redact(reply.plain_text()), LIMITS.content)
+
+
+# Controls --------------------------------------------------------------------------------------
+
+_BUTTON_STYLE = {"primary": 1, "danger": 4}  # anything else: secondary (2)
+DEFAULT_VALUES: dict[ActionKind, str] = {ActionKind.MUTE: "1h", ActionKind.SHARE: "status public"}
+MENU_SEPARATOR = "|"
+
+
+def custom_id(action: Action) -> str:
+    """``sora_alert_ack:42``; the value is left out when it is the action's default, so ids
+    of messages posted before values existed (``sora_alert_mute_1h``) still mean the same."""
+    if not action.value or DEFAULT_VALUES.get(action.kind) == action.value:
+        return action.action_id
+    return f"{action.action_id}:{action.value}"[: LIMITS.custom_id]
+
+
+def parse_custom_id(raw: str) -> tuple[ActionKind, str] | None:
+    wire, _, value = raw.partition(":")
+    kind = ActionKind.from_wire(wire)
+    if kind is None:
+        return None
+    return kind, value or DEFAULT_VALUES.get(kind, "")
+
+
+def components(actions: Iterable[Action]) -> list[dict[str, Any]]:
+    """Message components (raw API JSON): one action row of buttons, one row per menu."""
+    buttons: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for action in actions:
+        if action.is_menu:
+            options = [{"label": truncate(choice, LIMITS.option_label),
+                        "value": f"{choice}{MENU_SEPARATOR}{action.value}"[: LIMITS.option_value]}
+                       for choice in action.choices[: LIMITS.select_options]]
+            rows.append({"type": 1, "components": [{
+                "type": 3, "custom_id": custom_id(action), "options": options,
+                "placeholder": truncate(action.label, LIMITS.placeholder)}]})
+        else:
+            buttons.append({"type": 2, "style": _BUTTON_STYLE.get(action.style or "", 2),
+                            "label": truncate(action.label, LIMITS.button_label),
+                            "custom_id": custom_id(action)})
+    if buttons:
+        rows.insert(0, {"type": 1, "components": buttons[:5]})
+    return rows[:5]
+
+
+def chosen(values: Iterable[str]) -> str | None:
+    """A select menu's submitted value → the choice (the part before the separator)."""
+    for value in values:
+        return value.partition(MENU_SEPARATOR)[0] or None
+    return None
 
 
 def headline(reply: Reply, status: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Start the Discord adapter from settings: what ``sora-bot run`` calls when DISCORD_TOKEN is set.
+"""The Discord ``Adapter``: started by ``sora-bot run`` when DISCORD_TOKEN is set.
 
 Order matters for one-line failures at boot:
 
@@ -34,8 +34,11 @@ import yarl
 from adapters.discord.bot import SoraClient, build_client, invite_url
 from adapters.discord.rest import api_base
 from adapters.discord.sink import DiscordSink
+from bot.commands.model import CHANNEL
+from bot.commands.router import Router
 from bot.config import Settings, secret_value
 from bot.errors import ConfigError
+from bot.platform import AdapterContext, Closer, Started
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +186,7 @@ async def _connect(client: SoraClient, timeout: float, gateway: str) -> asyncio.
                       f"within {timeout:g} s; check the network or DISCORD_GATEWAY_URL")
 
 
-async def start_discord(settings: Settings, router: Any, *, ready_timeout: float = READY_TIMEOUT_S,
+async def start_discord(settings: Settings, router: Router, *, ready_timeout: float = READY_TIMEOUT_S,
                         gateway: bool = True, **client_options: Any) -> DiscordRuntime:
     """Log in, sync ``/sora``, connect, wait for READY; a ``DiscordRuntime`` or a ConfigError.
 
@@ -235,3 +238,28 @@ async def start_discord(settings: Settings, router: Any, *, ready_timeout: float
         log.info("discord: invite link: %s", invite_url(client.application_id))
     return DiscordRuntime(client=client, sink=sink, task=task, endpoints=endpoints,
                           message_content=message_content, synced=synced)
+
+
+class DiscordPlatform:
+    """Discord as an ``Adapter``. Discord sends every event to every gateway session of a bot,
+    so with several replicas (PostgreSQL) each one delivers notices but only the scheduler's
+    leader holds the gateway; with one process (SQLite) the gateway opens at start."""
+
+    name = "discord"
+    fallback = False
+    uses_terminal = False
+    surface = CHANNEL
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.DISCORD_TOKEN is not None
+
+    async def start(self, ctx: AdapterContext) -> Started:
+        runtime = await start_discord(ctx.settings, ctx.router, gateway=ctx.single_process)
+        if ctx.single_process:
+            return Started(sink=runtime.sink, close=runtime.close)
+
+        async def lead() -> Closer:
+            leader_rt = await start_discord(ctx.settings, ctx.router)
+            return leader_rt.close
+
+        return Started(sink=runtime.sink, close=runtime.close, leader=lead)

@@ -35,6 +35,7 @@ from adapters.discord import embeds as em
 from adapters.discord.rest import call, make_http_client
 from bot.clock import as_utc
 from bot.commands.notices import notice_reply, notice_style, status_line
+from bot.commands.reply import ActionKind, Reply
 from bot.errors import SendError
 from bot.notify import Delivered, OutboxRow
 
@@ -47,9 +48,9 @@ CLOCK_SKEW = timedelta(seconds=120)
 DISCORD_EPOCH_MS = 1420070400000
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 
-# Component ids of the alert buttons; adapters.discord.bot handles the clicks.
-ACTION_ACK = "sora_alert_ack"
-ACTION_MUTE_1H = "sora_alert_mute_1h"
+# Component ids of the alert buttons (the core's wire ids); adapters.discord.bot handles clicks.
+ACTION_ACK = ActionKind.ACK.value
+ACTION_MUTE_1H = ActionKind.MUTE.value
 
 
 def delivery_ref(row: OutboxRow) -> str:
@@ -63,13 +64,9 @@ def ref_footer(row: OutboxRow) -> str:
     return f"ref {delivery_ref(row)}"
 
 
-def alert_components(*, buttons: bool) -> list[dict[str, Any]]:
-    if not buttons:
-        return []
-    return [{"type": 1, "components": [
-        {"type": 2, "style": 1, "label": "Acknowledge", "custom_id": ACTION_ACK},
-        {"type": 2, "style": 2, "label": "Mute 1 h", "custom_id": ACTION_MUTE_1H},
-    ]}]
+def alert_components(reply: Reply) -> list[dict[str, Any]]:
+    """The alert's controls, as the core declared them on the notice (none once resolved)."""
+    return em.components(reply.actions)
 
 
 def snowflake_time(snowflake: str | int) -> datetime | None:
@@ -119,7 +116,7 @@ class DiscordSink:
             body = {"content": em.headline(reply, notice_style(kind).status),
                     "embeds": [em.reply_embed(reply, status_line=line,
                                               footer_extra=[ref_footer(row)]).to_dict()],
-                    "components": alert_components(buttons=kind != "resolved")}
+                    "components": alert_components(reply)}
             message_id = await self._create(row, body)
             return Delivered(message_id=message_id, thread_id=message_id)
         reply = notice_reply(payload, parent=False)

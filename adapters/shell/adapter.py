@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TypeVar
 
-from adapters.shell.render import render_text
-from bot.commands.model import Caller, ChannelRef, Command
+from bot.commands.model import TERMINAL, Caller, ChannelRef, is_command_text
 from bot.commands.reply import Reply
 from bot.commands.router import Router
+from bot.commands.text import render_text
+from bot.config import Settings
+from bot.notify import JsonlFileSink
+from bot.platform import AdapterContext, Started
 
 SHELL_CHANNEL = ChannelRef("shell", "local", "terminal")
 PROMPT = "sora> "
@@ -70,22 +74,25 @@ def _complete_json(line: str) -> bool:
     return True
 
 
-async def _blocking(fn, *args):
+T = TypeVar("T")
+
+
+async def _blocking(fn: Callable[..., T], *args: object) -> T:
     """Run a blocking read (readline, input) in a daemon thread.
 
     Not ``asyncio.to_thread``: a read blocked on a terminal or an open pipe cannot be
     cancelled, and the default executor would then hold up interpreter exit on SIGTERM.
     """
     loop = asyncio.get_running_loop()
-    fut = loop.create_future()
+    fut: asyncio.Future[T] = loop.create_future()
 
-    def settle(result: Any, error: BaseException | None) -> None:
+    def settle(result: T | None, error: BaseException | None) -> None:
         if fut.done():  # the waiter was cancelled (shutdown)
             return
         if error is not None:
             fut.set_exception(error)
         else:
-            fut.set_result(result)
+            fut.set_result(result)  # type: ignore[arg-type]  # None only with an error
 
     def work() -> None:
         try:
@@ -106,24 +113,23 @@ class ShellAdapter:
         self.out = out or sys.stdout
         self.color = self.out.isatty() if color is None else color
         self.channel = channel
+        # The person at the terminal owns it: they may change its alerts.
         self.caller = Caller(user_id=user, display=user, can_manage=True)
         self._lock = asyncio.Lock()
 
-    async def reply_to(self, message: str) -> Reply:
-        text = message.strip()
-        if text.startswith("/sora"):
-            return await self.router.handle_text(text, self.channel, self.caller)
-        # In a 1:1 terminal, anything that is not a command is meant to be diagnosed.
-        return await self.router.dispatch(Command("diagnose", text, self.channel, self.caller))
+    async def reply_to(self, message: str) -> Reply | None:
+        """The router decides: a command (with or without ``/sora``), a paste, or a hint."""
+        return await self.router.handle_chat(message, self.channel, self.caller, surface=TERMINAL)
 
     async def print(self, text: str) -> None:
         async with self._lock:
             self.out.write(text + "\n\n")
             self.out.flush()
 
-    async def handle(self, message: str) -> Reply:
+    async def handle(self, message: str) -> Reply | None:
         reply = await self.reply_to(message)
-        await self.print(render_text(reply, color=self.color))
+        if reply is not None:
+            await self.print(render_text(reply, color=self.color))
         return reply
 
     async def run_stream(self, stream: IO[str]) -> int:
@@ -153,7 +159,7 @@ class ShellAdapter:
                 return 0
             if not first.strip():
                 continue
-            if first.strip().startswith("/sora") or _complete_json(first):
+            if is_command_text(first, direct=True) or _complete_json(first):
                 await self.handle(first)
                 continue
             buf = [first]
@@ -168,13 +174,48 @@ class ShellAdapter:
             await self.handle("\n".join(buf))
 
 
-def shell_sink(shell: ShellAdapter, log_path: str):
+def shell_sink(shell: ShellAdapter, log_path: str) -> JsonlFileSink:
     """Alerts for the terminal: printed as they are delivered, and kept in an append-only log
     that lets the outbox reconcile after a crash instead of printing a notice twice."""
-    from bot.notify import JsonlFileSink
 
     def echo(text: str) -> None:
         shell.out.write(text + "\n\n")
         shell.out.flush()
 
     return JsonlFileSink(log_path, echo=echo)
+
+
+NOTICES_LOG = "sora-bot-notices.log"
+
+
+class ShellPlatform:
+    """The terminal chat as an ``Adapter``: the embedded default, started when no chat
+    platform is configured. Standard input is the conversation; notices print to the
+    terminal and are kept in ``sora-bot-notices.log`` beside the database."""
+
+    name = "shell"
+    fallback = True
+    uses_terminal = True
+    surface = TERMINAL
+
+    def __init__(self, stdin: IO[str] | None = None, out: IO[str] | None = None) -> None:
+        self._stdin = stdin
+        self._out = out
+
+    def enabled(self, settings: Settings) -> bool:
+        return True
+
+    async def start(self, ctx: AdapterContext) -> Started:
+        shell = ShellAdapter(ctx.router, out=self._out)
+        stdin = self._stdin if self._stdin is not None else sys.stdin
+
+        async def foreground() -> None:
+            if stdin is None:
+                return
+            if stdin.isatty():
+                await shell.run_interactive()
+            else:
+                await shell.run_stream(stdin)
+
+        return Started(sink=shell_sink(shell, os.path.join(ctx.data_dir, NOTICES_LOG)),
+                       foreground=foreground, subscribe=[(shell.channel, "all")])

@@ -1,15 +1,17 @@
 """The slack-bolt (async) app: Slack payloads → ``Router`` calls, ``Reply`` → Block Kit.
 
-Listeners, each a thin translation:
+Listeners, each a thin translation (the rules — what is a command, what is slow, who may,
+what is public — are the core's: ``bot.commands.specs`` and ``Router``):
 
 - ``/sora …`` slash command. Slack wants an answer within 3 s. Work that finishes within
-  ``inline_budget_s`` is answered *in the ack* (one round trip, nothing to post later); slower
-  work (probes, or a slow database) is acked with a short "working" line and answered through
-  ``respond`` (the response_url). Ephemeral unless the Reply says otherwise (``status public``).
-- ``message`` events (channels, private channels, DMs, snippets): a pasted error gets a
-  diagnosis in a thread under it; anything else gets nothing. Bot messages and edits are skipped.
-- ``app_mention``: ``@sora status`` runs the command, ``@sora <paste>`` diagnoses, in a thread.
-- ``block_actions``: Acknowledge and Mute 1 h on alert parents, Share on status replies.
+  ``inline_budget_s`` is answered *in the ack* (one round trip, nothing to post later); slow
+  work (the spec says so, or a slow database) is acked with the spec's "working" line and
+  answered through ``respond`` (the response_url). Ephemeral unless the Reply says otherwise.
+- ``message`` events (channels, private channels, DMs, snippets) and ``app_mention``: the text
+  goes to ``Router.handle_chat``, which decides command, paste, hint or nothing; an answer goes
+  in a thread under the message. Bot messages and edits are skipped.
+- controls (``block_actions`` and modal submissions): every ``bot.commands.reply.Action`` is
+  one button or menu; a click goes to ``Router.handle_action``; "Add note" opens a modal first.
 
 No Sora, status or database call happens here: everything goes through the injected router.
 """
@@ -17,6 +19,7 @@ No Sora, status or database call happens here: everything goes through the injec
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -38,8 +41,10 @@ from adapters.slack import blocks as bk
 from adapters.slack.client import make_web_client
 from adapters.slack.permissions import PermissionChecker
 from bot.clock import Clock, utcnow
-from bot.commands.model import SUBCOMMANDS, Caller, ChannelRef, parse_command
-from bot.commands.reply import Reply, Severity
+from bot.commands.model import Caller, ChannelRef, parse_command
+from bot.commands.reply import ActionKind, Reply, ReplyKind
+from bot.commands.router import ActionOutcome, Router
+from bot.commands.specs import spec_for
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -47,13 +52,9 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 SLASH_COMMAND = "/sora"
 EVENTS_PATH = "/slack/events"
-INLINE_BUDGET_S = 1.5
-# Subcommands anyone may run; for every other one (subscribe, unsubscribe, mute, and any that
-# a later router adds) Caller.can_manage is computed, so a new command starts out guarded.
-READ_ONLY_COMMANDS = frozenset({"help", "unknown", "diagnose", "status", "probe", "history"})
-# Subcommands known to be slow: ack at once with this line, answer via respond().
-SLOW_COMMANDS: dict[str, str] = {"probe": "⏳ Running probes…"}
-WORKING_TEXT = "⏳ Working on it…"
+# Below Slack's 3 s with room for the network: an answer not ready by then is acked with a
+# "working" line and sent through respond().
+INLINE_BUDGET_S = 0.8
 # Message subtypes that are a person saying something; every other subtype (edits, deletions,
 # joins, bot_message…) is not a paste to answer.
 HUMAN_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
@@ -61,10 +62,11 @@ MAX_FILE_BYTES = 256 * 1024
 TEXT_FILETYPES = frozenset({"text", "json", "javascript", "python", "shell", "log", "html", "xml",
                             "yaml", "typescript", "go", "java", "ruby", "csv", "markdown", "diff"})
 FILE_HOSTS = frozenset({"files.slack.com"})
+NOTE_MODAL = "sora_note_modal"
+NOTE_INPUT_BLOCK, NOTE_INPUT = "sora_note_block", "sora_note_text"
 _SLACK_LINK = re.compile(r"<([^<>\n]{1,2000})>")
 _USER_ID = re.compile(r"^[A-Z0-9]{2,32}$")
-
-Router = Any  # bot.commands.router.Router (typed loosely: only handle_text/handle_message are used)
+_MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 
 
 def slack_to_plain(text: str) -> str:
@@ -85,12 +87,8 @@ def slack_to_plain(text: str) -> str:
     return bk.unescape(_SLACK_LINK.sub(link, text or "")).replace("```", "\n")
 
 
-def _mention(user_id: str | None) -> str:
+def mention(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id and _USER_ID.match(user_id) else "someone"
-
-
-def _error_reply(text: str) -> Reply:
-    return Reply(title="Something went wrong", severity=Severity.ERROR, text=text, kind="error")
 
 
 @dataclass
@@ -106,28 +104,14 @@ class SlackAdapter:
     file_transport: httpx.AsyncBaseTransport | None = None
     now: Clock = utcnow
 
-    # Callers ---------------------------------------------------------------------------------
+    def caller(self, team_id: str, channel_id: str, user_id: str, display: str | None, *,
+               membership_proven: bool) -> Caller:
+        """Rights are proven only when a command needs them (they cost API calls)."""
+        async def rights() -> bool:
+            return await self.permissions.can_manage(team_id, channel_id, user_id,
+                                                     membership_proven=membership_proven)
 
-    async def caller(self, team_id: str, channel_id: str, user_id: str, display: str | None,
-                     command: str, *, membership_proven: bool) -> Caller:
-        """``Caller.can_manage`` is computed only for the commands that need it (API calls)."""
-        can_manage = False
-        if command not in READ_ONLY_COMMANDS:
-            can_manage = await self.permissions.can_manage(team_id, channel_id, user_id,
-                                                           membership_proven=membership_proven)
-        return Caller(user_id=user_id, display=display, can_manage=can_manage)
-
-    async def run_command(self, text: str, channel: ChannelRef, user_id: str, display: str | None,
-                          *, membership_proven: bool) -> Reply:
-        name = parse_command(text, channel).name
-        try:
-            caller = await self.caller(channel.workspace, channel.channel, user_id, display, name,
-                                       membership_proven=membership_proven)
-            return await self.router.handle_text(text, channel, caller)
-        except Exception:  # noqa: BLE001 - the user gets one line, the log the details
-            log.exception("slack: /sora %s failed", name)
-            return _error_reply(f"Sorry, `/sora {name}` failed inside the bot. "
-                                "The operator can find the details in the logs.")
+        return Caller(user_id=user_id, display=display, rights=rights)
 
     # Slash command ---------------------------------------------------------------------------
 
@@ -135,24 +119,17 @@ class SlackAdapter:
                          respond: Callable[..., Awaitable[Any]]) -> None:
         text = slack_to_plain(command.get("text") or "")
         channel = ChannelRef(PLATFORM, command.get("team_id") or "", command.get("channel_id") or "")
-        user_id = command.get("user_id") or ""
-        display = command.get("user_name")
-        name = parse_command(text, channel).name
-        work = asyncio.ensure_future(self.run_command(text, channel, user_id, display,
-                                                      membership_proven=True))
-        if name in SLOW_COMMANDS:
-            await ack(text=SLOW_COMMANDS[name], response_type="ephemeral")
-        else:
+        caller = self.caller(channel.workspace, channel.channel, command.get("user_id") or "",
+                             command.get("user_name"), membership_proven=True)
+        spec = spec_for(parse_command(text, channel).name)
+        work = asyncio.ensure_future(self.router.handle_command(text, channel, caller))
+        if not spec.slow:
             done, _ = await asyncio.wait({work}, timeout=self.inline_budget_s)
             if work in done:
                 await ack(**bk.response_payload(work.result()))
                 return
-            await ack(text=WORKING_TEXT, response_type="ephemeral")
-        reply = await work
-        try:
-            await respond(**bk.response_payload(reply))
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("slack: respond() for /sora %s failed (%s)", name, type(exc).__name__)
+        await ack(text=spec.working, response_type="ephemeral")
+        await self._respond_quietly(respond, **bk.response_payload(await work))
 
     # Messages ------------------------------------------------------------------------------------
 
@@ -200,11 +177,24 @@ class SlackAdapter:
             return None  # a login page (missing files:read) is not the snippet
         return resp.content[:MAX_FILE_BYTES].decode("utf-8", "replace")
 
-    def _is_human(self, event: dict[str, Any], bot_user_id: str | None) -> bool:
+    @staticmethod
+    def _is_human(event: dict[str, Any], bot_user_id: str | None) -> bool:
         if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
             return False
         user = event.get("user")
         return bool(user) and user != bot_user_id
+
+    async def _chat(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
+                    *, mentioned: bool) -> None:
+        text = await self.message_text(event)
+        team_id = body.get("team_id") or event.get("team") or ""
+        channel = ChannelRef(PLATFORM, team_id, event.get("channel") or "")
+        caller = self.caller(team_id, channel.channel, event.get("user") or "", None,
+                             membership_proven=True)
+        reply = await self.router.handle_chat(text, channel, caller, mentioned=mentioned,
+                                              is_dm=event.get("channel_type") == "im")
+        if reply is not None:
+            await self._post_in_thread(client, event, reply)
 
     async def on_message(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
                          context: dict[str, Any]) -> None:
@@ -213,49 +203,24 @@ class SlackAdapter:
             return
         if bot_user_id and f"<@{bot_user_id}>" in (event.get("text") or ""):
             return  # the app_mention listener answers it (once)
-        text = await self.message_text(event)
-        if not text.strip():
-            return
-        team_id = body.get("team_id") or event.get("team") or ""
-        channel = ChannelRef(PLATFORM, team_id, event.get("channel") or "")
-        user_id = event.get("user") or ""
-        reply = await self.router.handle_message(text, channel, Caller(user_id=user_id, can_manage=False))
-        if reply is None and event.get("channel_type") == "im":
-            # In a DM, "status" or "help" typed without the slash is a command.
-            if parse_command(text, channel).name in SUBCOMMANDS and text.split()[0].lower() in SUBCOMMANDS:
-                reply = await self.run_command(text, channel, user_id, None, membership_proven=True)
-        if reply is None:
-            return
-        await self._post_in_thread(client, event, reply)
+        await self._chat(event, body, client, mentioned=False)
 
     async def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
                          context: dict[str, Any]) -> None:
         if event.get("bot_id") or event.get("user") == context.get("bot_user_id"):
             return
-        raw = re.sub(r"<@[A-Z0-9]+(\|[^>]*)?>", " ", event.get("text") or "").strip()
-        event = {**event, "text": raw}
-        text = await self.message_text(event)
-        team_id = body.get("team_id") or event.get("team") or ""
-        channel = ChannelRef(PLATFORM, team_id, event.get("channel") or "")
-        user_id = event.get("user") or ""
-        first = text.split()[0].lower() if text.split() else "help"
-        if first in SUBCOMMANDS or not text.strip():
-            reply = await self.run_command(text or "help", channel, user_id, None, membership_proven=True)
-        else:
-            reply = await self.router.handle_message(text, channel, Caller(user_id=user_id, can_manage=False))
-            if reply is None:
-                reply = await self.run_command("help", channel, user_id, None, membership_proven=True)
-        await self._post_in_thread(client, event, reply)
+        event = {**event, "text": _MENTION.sub(" ", event.get("text") or "").strip()}
+        await self._chat(event, body, client, mentioned=True)
 
     async def _post_in_thread(self, client: AsyncWebClient, event: dict[str, Any], reply: Reply) -> None:
         thread_ts = event.get("thread_ts") or event.get("ts")
         try:
             await client.chat_postMessage(channel=event.get("channel"), thread_ts=thread_ts,
-                                          **bk.message_payload(reply, drop_actions=[bk.ACTION_SHARE]))
+                                          **bk.message_payload(reply.without(ActionKind.SHARE)))
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("slack: thread reply failed (%s)", _short(exc))
 
-    # Interactivity ----------------------------------------------------------------------------
+    # Controls ----------------------------------------------------------------------------------
 
     @staticmethod
     def _action_context(body: dict[str, Any]) -> tuple[ChannelRef, str, str | None]:
@@ -264,34 +229,76 @@ class SlackAdapter:
         channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
         return ChannelRef(PLATFORM, team_id, channel_id), user.get("id") or "", user.get("username") or user.get("name")
 
-    async def on_acknowledge(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
-                             client: AsyncWebClient) -> None:
+    async def on_action(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
+                        client: AsyncWebClient, respond: Callable[..., Awaitable[Any]]) -> None:
+        """Any control the core declared: one translation for all of them."""
         await ack()
-        channel, user_id, _ = self._action_context(body)
-        line = f"✋ Acknowledged by {_mention(user_id)} at {self.now():%H:%M} UTC"
-        await self._mark_parent(client, body, channel, bk.ACK_BLOCK_ID, line)
-
-    async def on_mute(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
-                      client: AsyncWebClient, respond: Callable[..., Awaitable[Any]]) -> None:
-        await ack()
-        channel, user_id, display = self._action_context(body)
-        reply = await self.run_command("mute 1h", channel, user_id, display, membership_proven=False)
-        if reply.kind == "error":
-            await self._respond_quietly(respond, **bk.response_payload(reply, public=False),
-                                        replace_original=False)
+        action = (body.get("actions") or [{}])[0]
+        kind = ActionKind.from_wire(str(action.get("action_id") or ""))
+        if kind is None:
             return
-        line = f"🔕 {reply.title} by {_mention(user_id)}"
-        await self._mark_parent(client, body, channel, bk.MUTE_BLOCK_ID, line)
-
-    async def on_share(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
-                       respond: Callable[..., Awaitable[Any]]) -> None:
-        await ack()
+        value, chosen = bk.action_value(action)
+        if kind is ActionKind.NOTE:
+            await self._open_note_modal(client, body, value)
+            return
         channel, user_id, display = self._action_context(body)
-        reply = await self.run_command("status public", channel, user_id, display, membership_proven=False)
-        payload = bk.response_payload(reply, public=reply.kind != "error",
-                                      extra_context=[f"Shared by {_mention(user_id)}"],
-                                      drop_actions=[bk.ACTION_SHARE])
+        caller = self.caller(channel.workspace, channel.channel, user_id, display, membership_proven=False)
+        outcome = await self.router.handle_action(kind, value, channel, caller, text=chosen)
+        await self._show(outcome, client, respond, body, channel, user_id)
+
+    async def _show(self, outcome: ActionOutcome, client: AsyncWebClient,
+                    respond: Callable[..., Awaitable[Any]], body: dict[str, Any], channel: ChannelRef,
+                    user_id: str) -> None:
+        if outcome.mark is not None:
+            await self._mark_parent(client, body, channel, f"sora_{outcome.mark.slot}",
+                                    outcome.mark.line(mention(user_id)))
+        reply = outcome.reply
+        if reply is None:
+            return
+        public = not reply.ephemeral and reply.kind is not ReplyKind.ERROR
+        credit = outcome.credit_line(mention(user_id))
+        payload = bk.response_payload(reply, public=public, extra_context=[credit] if credit else [])
         await self._respond_quietly(respond, **payload, replace_original=False)
+
+    async def _open_note_modal(self, client: AsyncWebClient, body: dict[str, Any], fingerprint: str) -> None:
+        channel, _, _ = self._action_context(body)
+        message = body.get("message") or {}
+        meta = {"team": channel.workspace, "channel": channel.channel, "fingerprint": fingerprint,
+                "thread_ts": message.get("thread_ts") or message.get("ts")}
+        try:
+            await client.views_open(trigger_id=body.get("trigger_id"),
+                                    view=bk.note_modal(NOTE_MODAL, json.dumps(meta),
+                                                       NOTE_INPUT_BLOCK, NOTE_INPUT))
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("slack: note modal not opened (%s)", _short(exc))
+
+    async def on_note_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
+                                client: AsyncWebClient) -> None:
+        await ack()
+        view = body.get("view") or {}
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        values = ((view.get("state") or {}).get("values") or {})
+        text = str(((values.get(NOTE_INPUT_BLOCK) or {}).get(NOTE_INPUT) or {}).get("value") or "")
+        user = body.get("user") or {}
+        channel = ChannelRef(PLATFORM, str(meta.get("team") or (body.get("team") or {}).get("id") or ""),
+                             str(meta.get("channel") or ""))
+        caller = self.caller(channel.workspace, channel.channel, user.get("id") or "",
+                             user.get("username") or user.get("name"), membership_proven=False)
+        outcome = await self.router.handle_action(ActionKind.NOTE, str(meta.get("fingerprint") or ""),
+                                                  channel, caller, text=text)
+        if outcome.reply is None or not channel.channel:
+            return
+        kwargs: dict[str, Any] = {"channel": channel.channel, "user": user.get("id") or "",
+                                  **bk.message_payload(outcome.reply.without(ActionKind.SHARE))}
+        if meta.get("thread_ts"):
+            kwargs["thread_ts"] = meta["thread_ts"]
+        try:
+            await client.chat_postEphemeral(**kwargs)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("slack: note answer not posted (%s)", _short(exc))
 
     async def _mark_parent(self, client: AsyncWebClient, body: dict[str, Any], channel: ChannelRef,
                            block_id: str, line: str) -> None:
@@ -351,9 +358,9 @@ def build_slack_app(router: Router, *, bot_token: str, signing_secret: str | Non
     app.command(SLASH_COMMAND)(adapter.on_command)
     app.event("message")(adapter.on_message)
     app.event("app_mention")(adapter.on_mention)
-    app.action(bk.ACTION_ACK)(adapter.on_acknowledge)
-    app.action(bk.ACTION_MUTE_1H)(adapter.on_mute)
-    app.action(bk.ACTION_SHARE)(adapter.on_share)
+    for kind in ActionKind:
+        app.action(kind.value)(adapter.on_action)
+    app.view(NOTE_MODAL)(adapter.on_note_submitted)
     return app
 
 

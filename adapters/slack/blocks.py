@@ -2,9 +2,13 @@
 
 Why a renderer of its own: Slack silently rejects a whole message (``invalid_blocks``) when one
 block breaks a limit, so every text is cut to the limits below *before* sending, and every piece
-of user-influenced text is escaped. A pasted error can hold ``<!channel>`` or a secret: the
-escape pass stops the ping, the redaction pass (``bot.diagnosis.redact``) stops the leak, even
-though the Reply is built from already-redacted data (defence in depth).
+of user-influenced text is made inert. A pasted error can hold ``<!channel>``, a phishing link
+or a secret: Reply text goes through ``bot.commands.markup`` (code spans stay code, a URL is a
+link only on a host the bot itself points to, everything else is literal), mrkdwn objects are
+sent ``verbatim`` (Slack then auto-links nothing), Slack's control characters are escaped and
+emphasis markers that could open formatting are defused; the redaction pass
+(``bot.diagnosis.redact``) stops the leak, even though the Reply is built from already-redacted
+data (defence in depth).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.commands.reply import Button, Reply, ReplyField, Section
+from bot.commands.markup import Kind, segments
+from bot.commands.reply import Action, ActionKind, Link, Reply, ReplyField, Section, note_action
 
 Block = dict[str, Any]
 
@@ -34,6 +39,12 @@ class BlockLimits:
     button_text: int = 75
     button_value: int = 2000
     action_id: int = 255
+    select_options: int = 100
+    option_text: int = 75
+    option_value: int = 150
+    placeholder: int = 150
+    modal_title: int = 24
+    private_metadata: int = 3000
     fallback_text: int = 3900  # ``text`` over ~4k is truncated by Slack in notifications
 
 
@@ -46,21 +57,19 @@ ACK_BLOCK_ID = "sora_ack"
 MUTE_BLOCK_ID = "sora_mute"
 ACTIONS_BLOCK_ID = "sora_actions"
 
-# Interactive action ids: Acknowledge and Mute 1 h on alert parents; Share on status replies
-# (the id comes from ``bot.commands.views.status_reply``).
-ACTION_ACK = "sora_alert_ack"
-ACTION_MUTE_1H = "sora_alert_mute_1h"
-ACTION_SHARE = "share_status"
-
-ALERT_BUTTONS: tuple[Button, ...] = (
-    Button(ACTION_ACK, "Acknowledge", "ack", style="primary"),
-    Button(ACTION_MUTE_1H, "Mute 1 h", "mute 1h"),
-)
+# Interactive action ids are the core's (``bot.commands.reply.ActionKind``): posted messages
+# carry them, so they never change.
+ACTION_ACK = ActionKind.ACK.value
+ACTION_MUTE_1H = ActionKind.MUTE.value
+ACTION_SHARE = ActionKind.SHARE.value
+MENU_SEPARATOR = "|"  # a menu option's value: "<choice>|<what the menu acts on>"
 
 _BUTTON_STYLES = frozenset({"primary", "danger"})
 _PARTIAL_ENTITY = re.compile(r"&[a-z#0-9]{0,5}$")
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
-_LINK = re.compile(r"\[([^\]\n]{1,200})\]\((https?://[^\s)]{1,1000})\)")
+# An emphasis marker that could open formatting: at the start or after a space/bracket, and
+# followed by a non-space. Inside words (invalid_request_error) Slack never formats.
+_OPENER = re.compile(r"(?:^|(?<=[\s(\[{\"']))([*_~])(?=\S)", re.M)
+_ZWSP = "\u200b"
 
 
 def _load_redact() -> Callable[[str], str]:
@@ -95,11 +104,29 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _literal(text: str) -> str:
+    """Text shown as typed: control characters escaped, emphasis openers defused."""
+    return _OPENER.sub(lambda m: _ZWSP + m.group(1), escape(text))
+
+
 def mrkdwn(text: str) -> str:
-    """Neutral Reply markup (``**bold**``, ``[label](url)``, backticks) → Slack mrkdwn, escaped."""
-    out = escape(redact(text))
-    out = _BOLD.sub(r"*\1*", out)
-    return _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", out)
+    """Inert Reply text → Slack mrkdwn: code spans stay code, trusted URLs are links, any
+    other URL becomes a code span (readable, never clickable), the rest is literal."""
+    out: list[str] = []
+    for seg in segments(redact(text)):
+        if seg.kind is Kind.CODE:
+            out.append(f"`{escape(seg.text)}`")
+        elif seg.kind is Kind.LINK:
+            out.append(f"<{escape(seg.text)}>")
+        else:
+            out.append(_literal(seg.text))
+    return "".join(out)
+
+
+def link(item: Link) -> str:
+    """A link the core vouches for, with its (escaped) title."""
+    title = escape(redact(item.title)).replace("|", "¦")
+    return f"<{escape(item.url)}|{title}>"
 
 
 def truncate(text: str, limit: int) -> str:
@@ -116,6 +143,8 @@ def _text(kind: str, text: str, limit: int) -> dict[str, Any]:
     obj: dict[str, Any] = {"type": kind, "text": truncate(text, limit) or " "}
     if kind == "plain_text":
         obj["emoji"] = True
+    else:
+        obj["verbatim"] = True  # no auto-linking, no @here/#channel parsing: text is inert
     return obj
 
 
@@ -180,24 +209,64 @@ def context_block(lines: Iterable[str], *, block_id: str | None = None, raw: boo
     return block
 
 
-def actions_block(buttons: Iterable[Button]) -> Block | None:
+def _element(action: Action) -> dict[str, Any]:
+    """One control: a button, or a menu (``static_select``) when the action has choices."""
+    action_id = action.action_id[: LIMITS.action_id]
+    if action.is_menu:
+        options = [{"text": _text("plain_text", choice, LIMITS.option_text),
+                    "value": f"{choice}{MENU_SEPARATOR}{action.value}"[: LIMITS.option_value]}
+                   for choice in action.choices[: LIMITS.select_options]]
+        return {"type": "static_select", "action_id": action_id,
+                "placeholder": _text("plain_text", action.label, LIMITS.placeholder),
+                "options": options}
+    element: dict[str, Any] = {"type": "button", "action_id": action_id,
+                               "text": _text("plain_text", action.label, LIMITS.button_text),
+                               "value": (action.value or action.kind.name.lower())[: LIMITS.button_value]}
+    if action.style in _BUTTON_STYLES:
+        element["style"] = action.style
+    return element
+
+
+def actions_block(actions: Iterable[Action]) -> Block | None:
     elements = []
     seen: set[str] = set()
-    for b in buttons:
-        action_id = b.action_id[: LIMITS.action_id]
-        if action_id in seen:  # Slack rejects duplicate action ids inside one block
+    for a in actions:
+        if a.action_id in seen:  # Slack rejects duplicate action ids inside one block
             continue
-        seen.add(action_id)
-        element: dict[str, Any] = {"type": "button", "action_id": action_id,
-                                   "text": _text("plain_text", b.label, LIMITS.button_text),
-                                   "value": b.value[: LIMITS.button_value]}
-        if b.style in _BUTTON_STYLES:
-            element["style"] = b.style
-        elements.append(element)
+        seen.add(a.action_id)
+        elements.append(_element(a))
     if not elements:
         return None
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID,
             "elements": elements[: LIMITS.actions_elements]}
+
+
+def action_value(payload: dict[str, Any]) -> tuple[str, str | None]:
+    """A ``block_actions`` action → (what it acts on, the chosen option or None)."""
+    selected = payload.get("selected_option")
+    if isinstance(selected, dict):
+        choice, _, value = str(selected.get("value") or "").partition(MENU_SEPARATOR)
+        return value, choice or None
+    return str(payload.get("value") or ""), None
+
+
+def note_modal(callback_id: str, private_metadata: str, block_id: str, input_id: str) -> dict[str, Any]:
+    """The "Add note" modal (``views.open``); its wording is the core's note action."""
+    spec = note_action("")
+    return {
+        "type": "modal", "callback_id": callback_id,
+        "title": _text("plain_text", "Add a team note", LIMITS.modal_title),
+        "submit": _text("plain_text", "Save", LIMITS.modal_title),
+        "close": _text("plain_text", "Cancel", LIMITS.modal_title),
+        "private_metadata": private_metadata[: LIMITS.private_metadata],
+        "blocks": [{
+            "type": "input", "block_id": block_id,
+            "label": _text("plain_text", spec.prompt or "Note", 2000),
+            "element": {"type": "plain_text_input", "action_id": input_id, "multiline": True,
+                        "max_length": 2000,
+                        "placeholder": _text("plain_text", spec.placeholder or "", LIMITS.placeholder)},
+        }],
+    }
 
 
 def _cap(head: list[Block], body: list[Block], tail: list[Block]) -> list[Block]:
@@ -210,13 +279,11 @@ def _cap(head: list[Block], body: list[Block], tail: list[Block]) -> list[Block]
 
 
 def reply_blocks(reply: Reply, *, extra_context: Iterable[str] = (),
-                 extra_buttons: Iterable[Button] = (), drop_actions: Iterable[str] = (),
-                 status_line: str | None = None) -> list[Block]:
-    """The Block Kit body of a Reply: header, text, fields, sections, context, buttons.
+                 status_line: str | None = None, actions: bool = True) -> list[Block]:
+    """The Block Kit body of a Reply: header, text, fields, sections, links, context, controls.
 
     ``status_line`` (alerts) becomes a context block with a known block id so it can be edited
-    in place later; ``drop_actions`` removes buttons that make no sense where the message goes
-    (no "Share" button on a message that is already shared).
+    in place later; ``actions=False`` leaves the controls out (a resolved alert).
     """
     head: list[Block] = [header_block(reply)]
     if status_line:
@@ -228,6 +295,9 @@ def reply_blocks(reply: Reply, *, extra_context: Iterable[str] = (),
     body: list[Block] = []
     for section in reply.sections:
         body += _section_blocks(section)
+    if reply.links:
+        body += [{"type": "section", "text": _text("mrkdwn", chunk, LIMITS.section_text)}
+                 for chunk in _chunks([link(item) for item in reply.links], LIMITS.section_text)]
     tail: list[Block] = []
     context = [*reply.context]
     if context:
@@ -235,10 +305,9 @@ def reply_blocks(reply: Reply, *, extra_context: Iterable[str] = (),
     extra = list(extra_context)
     if extra:
         tail.append(context_block(extra, raw=True))
-    dropped = set(drop_actions)
-    actions = actions_block([b for b in (*reply.buttons, *extra_buttons) if b.action_id not in dropped])
-    if actions:
-        tail.append(actions)
+    controls = actions_block(reply.actions) if actions else None
+    if controls:
+        tail.append(controls)
     return _cap(head, body, tail)
 
 
@@ -261,9 +330,9 @@ def response_payload(reply: Reply, *, public: bool | None = None, **kwargs: Any)
 
 
 def alert_blocks(reply: Reply, status_line: str, *, buttons: bool = True) -> list[Block]:
-    """An alert parent: the notice, an editable status line, Acknowledge / Mute 1 h buttons."""
-    return reply_blocks(reply, status_line=status_line,
-                        extra_buttons=ALERT_BUTTONS if buttons else ())
+    """An alert parent: the notice, an editable status line, its controls (Acknowledge,
+    Mute 1 h, as the core declared them) unless ``buttons`` is off (resolved)."""
+    return reply_blocks(reply, status_line=status_line, actions=buttons)
 
 
 def set_context_line(blocks: list[Block], block_id: str, line: str, *,

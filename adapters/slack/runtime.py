@@ -1,4 +1,4 @@
-"""Start the Slack adapter from settings: what ``sora-bot run`` calls when SLACK_BOT_TOKEN is set.
+"""The Slack ``Adapter``: started by ``sora-bot run`` when SLACK_BOT_TOKEN is set.
 
 Order matters for one-line failures at boot: settings combination first (no network), then
 ``auth.test`` with the bot token, then Socket Mode's ``apps.connections.open``. Each failure is
@@ -17,7 +17,10 @@ from starlette.routing import Route
 from adapters.slack.app import SocketModeHandle, build_slack_app, slack_routes, start_socket_mode
 from adapters.slack.client import check_auth, check_mode, make_web_client
 from adapters.slack.sink import SlackSink
+from bot.commands.model import CHANNEL
+from bot.commands.router import Router
 from bot.config import Settings, secret_value
+from bot.platform import AdapterContext, Started
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class SlackRuntime:
             self.socket = None
 
 
-async def start_slack(settings: Settings, router: Any) -> SlackRuntime:
+async def start_slack(settings: Settings, router: Router) -> SlackRuntime:
     bot_token = secret_value(settings.SLACK_BOT_TOKEN)
     app_token = secret_value(settings.SLACK_APP_TOKEN)
     signing_secret = secret_value(settings.SLACK_SIGNING_SECRET)
@@ -63,3 +66,19 @@ async def start_slack(settings: Settings, router: Any) -> SlackRuntime:
         runtime.routes = slack_routes(app)
     log.info("slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user"), mode)
     return runtime
+
+
+class SlackPlatform:
+    """Slack as an ``Adapter``: HTTP mode (routes on the web app) or Socket Mode."""
+
+    name = "slack"
+    fallback = False
+    uses_terminal = False
+    surface = CHANNEL
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.SLACK_BOT_TOKEN is not None
+
+    async def start(self, ctx: AdapterContext) -> Started:
+        slack = await start_slack(ctx.settings, ctx.router)
+        return Started(sink=slack.sink, routes=slack.routes, close=slack.close)

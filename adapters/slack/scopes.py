@@ -11,6 +11,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "apps.connections.open": (),              # Socket Mode: app-level token, connections:write
     "chat.postMessage": ("chat:write",),      # thread replies, alerts
     "chat.update": ("chat:write",),           # alert status line, who acknowledged/muted
+    "chat.postEphemeral": ("chat:write",),    # the answer to a note typed in the modal
+    "views.open": (),                         # the "Add note" modal (interactivity, no scope)
     "conversations.history": HISTORY,         # alert parent's blocks, find_existing
     "conversations.replies": HISTORY,         # find_existing for thread replies
     "conversations.members": ("channels:read", "groups:read", "mpim:read"),  # button permission

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import as_utc
-from bot.commands.reply import Reply, ReplyField, Section, Severity
+from bot.commands.reply import Link, Reply, ReplyField, ReplyKind, Severity, ack_action, mute_action
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def notice_reply(payload: Mapping[str, Any], *, parent: bool) -> Reply:
     severity = style.severity or _SEVERITIES.get(str(payload.get("severity")), Severity.ERROR)
     fields = tuple(ReplyField(str(f.get("name", "")), str(f.get("value", "")))
                    for f in payload.get("fields") or () if isinstance(f, Mapping))
-    links = tuple(f"[{link.get('title') or link.get('url')}]({link.get('url')})"
+    links = tuple(Link(str(link.get("title") or link.get("url")), str(link.get("url")))
                   for link in payload.get("links") or ()
                   if isinstance(link, Mapping) and link.get("url"))
     context = [f"incident #{payload.get('incident_id')}"]
@@ -69,7 +69,8 @@ def notice_reply(payload: Mapping[str, Any], *, parent: bool) -> Reply:
         context.append(str(payload["kind"]))
     if payload.get("target"):
         context.append(f"target {payload['target']}")
+    # The parent carries the controls (one place to act on the incident); resolved ends them.
+    actions = (ack_action(payload.get("incident_id")), mute_action()) if parent and kind != "resolved" else ()
     return Reply(title=title if parent else f"{style.label}: {title}", severity=severity,
-                 text=str(payload.get("text") or ""), fields=fields,
-                 sections=(Section("Links", links),) if links else (),
-                 context=(" · ".join(context),), ephemeral=False, kind="alert", data=dict(payload))
+                 text=str(payload.get("text") or ""), fields=fields, links=links, actions=actions,
+                 context=(" · ".join(context),), ephemeral=False, kind=ReplyKind.ALERT, data=dict(payload))

@@ -5,12 +5,18 @@ Every surface (shell, Slack, Discord) renders the same Reply, so wording lives h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.commands.reply import Button, Reply, ReplyField, Section, Severity
+from bot.commands.markup import inline_code
+from bot.commands.model import CHANNEL, Command, Surface
+from bot.commands.ports import IncidentSummary, PasteSettings
+from bot.commands.reply import Link, Reply, ReplyField, ReplyKind, Section, Severity, share_action
+from bot.commands.specs import help_lines
 from bot.diagnosis.model import Diagnosis
+from bot.evidence import StatusReport
+from bot.probes.result import ProbeResult
 
 _CATEGORY_TITLES = {
     "auth": "Authentication problem",
@@ -39,19 +45,6 @@ _VERDICT_TEXT = {
     "unknown": "unknown",
 }
 
-HELP_LINES: tuple[tuple[str, str], ...] = (
-    ("/sora status [public]", "official status, live probes, team error rate and one verdict"),
-    ("/sora diagnose <paste>", "explain an error: category, retryable, causes, actions"),
-    ("/sora probe [target]", "probe the API (and gateways) now"),
-    ("/sora subscribe [all|incidents|status]", "post incident notices to this channel"),
-    ("/sora unsubscribe", "stop incident notices here"),
-    ("/sora mute <duration>", "silence notices here for a while, e.g. 30m, 2h"),
-    ("/sora history", "recent incidents"),
-    ("/sora paste [on|off]", "answer pasted errors in this channel (counting on|off: count them)"),
-    ("/sora help [errors]", "this help, or the error quick reference"),
-)
-
-
 def _yes_no(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
@@ -60,7 +53,7 @@ def verdict_text(verdict: str | None) -> str:
     return _VERDICT_TEXT.get(verdict or "unknown", "unknown")
 
 
-def diagnosis_reply(d: Diagnosis) -> Reply:
+def diagnosis_reply(d: Diagnosis, *, surface: Surface = CHANNEL) -> Reply:
     fields = [
         ReplyField("Category", d.category),
         ReplyField("Retryable", _yes_no(d.retryable)
@@ -68,9 +61,11 @@ def diagnosis_reply(d: Diagnosis) -> Reply:
         ReplyField("HTTP status", str(d.http_status) if d.http_status is not None else "not shown"),
     ]
     if d.error_type or d.error_code:
-        fields.append(ReplyField("Type / code", f"{d.error_type or '-'} / {d.error_code or '-'}"))
+        # values from the paste: quoted as code, so they can never be a link or markup
+        fields.append(ReplyField("Type / code", f"{inline_code(d.error_type or '-')} / "
+                                                f"{inline_code(d.error_code or '-')}"))
     if d.param:
-        fields.append(ReplyField("Parameter", d.param))
+        fields.append(ReplyField("Parameter", inline_code(d.param)))
     if d.verdict:
         fields.append(ReplyField("Verdict", verdict_text(d.verdict)))
     causes = tuple(f"{c.title} ({round(c.likelihood * 100)}%): {c.why}" for c in d.causes)
@@ -91,20 +86,37 @@ def diagnosis_reply(d: Diagnosis) -> Reply:
         title=f"{_CATEGORY_TITLES.get(d.category, d.category)} ({d.category})",
         severity=_CATEGORY_SEVERITY.get(d.category, Severity.INFO),
         text=text, fields=tuple(fields), sections=tuple(sections),
-        context=(" · ".join(context),), ephemeral=True, kind="diagnosis", data=d,
+        context=(" · ".join(context),), ephemeral=True, kind=ReplyKind.DIAGNOSIS, data=d,
     )
 
 
-def help_reply(unknown: str | None = None) -> Reply:
-    text = "Paste any Sora / OpenAI error into the channel and I will explain it in a thread."
+def _where(surface: Surface) -> str:
+    return "here" if surface.direct else f"into the {surface.noun}"
+
+
+def help_reply(unknown: str | None = None, *, surface: Surface = CHANNEL) -> Reply:
+    answer = " in a thread" if surface.threads else ""
+    text = f"Paste any Sora / OpenAI error {_where(surface)} and I will explain it{answer}."
     title = "sora-bot help"
     severity = Severity.INFO
     if unknown:
-        title = f"Unknown subcommand `{unknown}`"
+        title = f"Unknown subcommand {inline_code(unknown, 40)}"
         severity = Severity.WARNING
-    items = tuple(f"{cmd} — {what}" for cmd, what in HELP_LINES)
+    items = tuple(f"{line.usage} — {line.summary}" for line in help_lines())
     return Reply(title=title, severity=severity, text=text,
-                 sections=(Section("Commands", items),), kind="help")
+                 sections=(Section("Commands", items),), kind=ReplyKind.HELP)
+
+
+def hint_reply(surface: Surface = CHANNEL, *, paste_off: bool = False) -> Reply:
+    """Small talk in a direct conversation: what the bot does, in two lines, not a diagnosis."""
+    if paste_off:
+        text = ("That looks like an error, but paste detection is off here; "
+                "use /sora diagnose <paste>, or /sora paste on.")
+    else:
+        text = ("I explain Sora / OpenAI errors: paste one (the JSON body, the exception line or "
+                "the traceback), or try /sora status or /sora help.")
+    return Reply(title="Not an error I can diagnose", severity=Severity.INFO, text=text,
+                 kind=ReplyKind.HINT)
 
 
 def errors_reference_reply() -> Reply:
@@ -114,34 +126,29 @@ def errors_reference_reply() -> Reply:
     items = tuple(f"{r['match']} → {r['category']} ({r['retryable']}): {r['meaning']} — {r['action']}" for r in rows)
     return Reply(title="Sora error quick reference", severity=Severity.INFO,
                  text="Each error type and code, what it means, what to do.",
-                 sections=(Section("Errors", items),), kind="help")
+                 sections=(Section("Errors", items),), kind=ReplyKind.HELP)
 
 
 def usage_reply(usage: str, problem: str) -> Reply:
     return Reply(title=f"Usage: /sora {usage}", severity=Severity.WARNING, text=problem,
-                 kind="error")
+                 kind=ReplyKind.ERROR)
 
 
-def error_reply(text: str, title: str = "Something went wrong") -> Reply:
-    return Reply(title=title, severity=Severity.ERROR, text=text, kind="error")
+def error_reply(problem: str) -> Reply:
+    """A failure, as one line that names the problem (the details, if any, are in the log)."""
+    line = " ".join(problem.split()) or "something went wrong"
+    return Reply(title=line[0].upper() + line[1:], severity=Severity.ERROR, kind=ReplyKind.ERROR)
+
+
+def not_allowed_reply(command: Command) -> Reply:
+    who = ("channel admins, or the configured admin users or group" if not command.surface.direct
+           else "its owner")
+    return error_reply(f"Not allowed: only people who may manage this {command.surface.noun}'s "
+                       f"alerts can /sora {command.name} here ({who})")
 
 
 _OVERALL_SEVERITY = {"ok": Severity.OK, "degraded": Severity.WARNING, "down": Severity.CRITICAL,
                      "unknown": Severity.INFO}
-
-
-def _ago(at: str | datetime | None, now: datetime | None = None) -> str:
-    if at is None:
-        return "never"
-    if isinstance(at, str):
-        try:
-            at = datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except ValueError:
-            return at
-    if now is None:
-        return at.strftime("%H:%M:%S UTC")
-    secs = max(0, int((now - at).total_seconds()))
-    return f"{secs}s ago" if secs < 120 else f"{secs // 60}m ago"
 
 
 def _probe_line(p: dict[str, Any]) -> str:
@@ -158,7 +165,7 @@ def _probe_line(p: dict[str, Any]) -> str:
     return ", ".join(bits)
 
 
-def status_reply(report: Any, *, ephemeral: bool = True) -> Reply:
+def status_reply(report: StatusReport, *, ephemeral: bool = True) -> Reply:
     """Render a ``bot.evidence.StatusReport`` (uses its Contract-3 dict)."""
     d = report.to_dict()
     official = d["official"]
@@ -174,10 +181,10 @@ def status_reply(report: Any, *, ephemeral: bool = True) -> Reply:
         sections.append(Section("Official components", comps))
     incs = tuple(
         f"{i['name']} ({i['status']})" + (f": {i['latest_update']}" if i.get("latest_update") else "")
-        + (f" {i['url']}" if i.get("url") else "")
         for i in official["incidents"])
     if incs:
         sections.append(Section("Open incidents", incs))
+    links = tuple(Link(str(i["name"]), str(i["url"])) for i in official["incidents"] if i.get("url"))
     probes = tuple(_probe_line(p) for p in d["probes"])
     sections.append(Section("Probes", probes or ("no probe results yet",)))
     by_cat = d["errors"]["by_category"]
@@ -186,41 +193,46 @@ def status_reply(report: Any, *, ephemeral: bool = True) -> Reply:
                                  tuple(f"{k}: {v}" for k, v in sorted(by_cat.items(), key=lambda kv: -kv[1]))))
     return Reply(
         title=f"Sora status: {d['overall']}", severity=_OVERALL_SEVERITY.get(d["overall"], Severity.INFO),
-        text=d["reason"], fields=tuple(fields), sections=tuple(sections),
-        buttons=(Button("share_status", "Share in channel", "status public"),) if ephemeral else (),
-        ephemeral=ephemeral, kind="status", data=report,
+        text=d["reason"], fields=tuple(fields), sections=tuple(sections), links=links,
+        actions=(share_action(),) if ephemeral else (),
+        ephemeral=ephemeral, kind=ReplyKind.STATUS, data=report,
     )
 
 
-def probe_reply(results: Sequence[Any]) -> Reply:
+def probe_reply(results: Sequence[ProbeResult]) -> Reply:
     dicts = [r.to_dict() for r in results]
     failing = [p for p in dicts if not p["ok"]]
     if not dicts:
         return Reply(title="No probes ran", severity=Severity.WARNING,
-                     text="No probe target is configured.", kind="probe", data=list(results))
+                     text="No probe target is configured.", kind=ReplyKind.PROBE, data=list(results))
     severity = Severity.OK if not failing else (Severity.CRITICAL if len(failing) == len(dicts) else Severity.WARNING)
     title = "All probes ok" if not failing else f"{len(failing)} of {len(dicts)} probes failing"
     return Reply(title=title, severity=severity,
                  sections=(Section("Probes", tuple(_probe_line(p) for p in dicts)),),
-                 kind="probe", data=list(results))
+                 kind=ReplyKind.PROBE, data=list(results))
 
 
-def subscription_reply(kinds: str, created: bool) -> Reply:
+def _updates(surface: Surface) -> str:
+    return "updates in its thread" if surface.threads else "updates as they happen"
+
+
+def subscription_reply(kinds: str, created: bool, *, surface: Surface = CHANNEL) -> Reply:
     what = {"all": "all notices", "incidents": "incident notices",
             "status": "official status notices"}[kinds]
     verb = "Subscribed" if created else "Subscription updated"
     return Reply(title=f"{verb}: {what}", severity=Severity.OK,
-                 text="This channel will get one notice when an incident opens, updates in its "
-                      "thread, and one when it resolves.", ephemeral=False, kind="subscription")
+                 text=f"This {surface.noun} will get one notice when an incident opens, "
+                      f"{_updates(surface)}, and one when it resolves.",
+                 ephemeral=False, kind=ReplyKind.SUBSCRIPTION)
 
 
-def unsubscribed_reply(removed: bool) -> Reply:
+def unsubscribed_reply(removed: bool, *, surface: Surface = CHANNEL) -> Reply:
     if removed:
         return Reply(title="Unsubscribed", severity=Severity.OK,
-                     text="This channel will get no more incident notices.", ephemeral=False,
-                     kind="subscription")
+                     text=f"This {surface.noun} will get no more incident notices.", ephemeral=False,
+                     kind=ReplyKind.SUBSCRIPTION)
     return Reply(title="Not subscribed", severity=Severity.INFO,
-                 text="This channel had no subscription.", kind="subscription")
+                 text=f"This {surface.noun} had no subscription.", kind=ReplyKind.SUBSCRIPTION)
 
 
 def _human_duration(duration: timedelta) -> str:
@@ -231,33 +243,32 @@ def _human_duration(duration: timedelta) -> str:
     return f"{secs}s"
 
 
-def muted_reply(until: datetime, duration: timedelta) -> Reply:
+def muted_reply(until: datetime, duration: timedelta, *, surface: Surface = CHANNEL) -> Reply:
     return Reply(title=f"Muted for {_human_duration(duration)}", severity=Severity.OK,
-                 text=f"No notices in this channel until {until.strftime('%Y-%m-%d %H:%M UTC')}.",
-                 ephemeral=False, kind="subscription")
+                 text=f"No notices in this {surface.noun} until {until.strftime('%Y-%m-%d %H:%M UTC')}.",
+                 ephemeral=False, kind=ReplyKind.SUBSCRIPTION)
 
 
-def history_reply(incidents: Iterable[Any]) -> Reply:
+def history_reply(incidents: Sequence[IncidentSummary]) -> Reply:
     items = []
     for inc in incidents:
-        get = inc.get if isinstance(inc, dict) else (lambda k, _i=inc: getattr(_i, k, None))
-        opened = get("opened_at")
-        resolved = get("resolved_at")
-        when = opened.strftime("%Y-%m-%d %H:%M") if isinstance(opened, datetime) else str(opened)
-        end = (" → resolved " + resolved.strftime("%H:%M")) if isinstance(resolved, datetime) else " (open)"
-        items.append(f"#{get('id')} [{get('severity')}] {get('title')} — {when}{end}")
+        when = inc.opened_at.strftime("%Y-%m-%d %H:%M")
+        end = f" → resolved {inc.resolved_at:%H:%M}" if inc.resolved_at is not None else " (open)"
+        items.append(f"#{inc.id} [{inc.severity}] {inc.title} — {when}{end}")
     if not items:
-        return Reply(title="No incidents yet", severity=Severity.OK, kind="history")
+        return Reply(title="No incidents yet", severity=Severity.OK, kind=ReplyKind.HISTORY)
     return Reply(title="Recent incidents", severity=Severity.INFO,
-                 sections=(Section("Incidents", tuple(items)),), kind="history")
+                 sections=(Section("Incidents", tuple(items)),), kind=ReplyKind.HISTORY)
 
 
-def paste_settings_reply(detect: bool, count: bool, *, changed: bool) -> Reply:
+def paste_settings_reply(settings: PasteSettings, *, changed: bool,
+                         surface: Surface = CHANNEL) -> Reply:
     on_off = {True: "on", False: "off"}
+    answered = "answered in a thread" if surface.threads else "diagnosed"
     return Reply(title="Paste settings updated" if changed else "Paste settings",
                  severity=Severity.OK if changed else Severity.INFO,
-                 text="Pasted errors in this channel are " +
-                      ("answered in a thread" if detect else "ignored (use /sora diagnose)") + ".",
-                 fields=(ReplyField("Paste detection", on_off[detect]),
-                         ReplyField("Counted in team error rate", on_off[count])),
-                 ephemeral=not changed, kind="subscription")
+                 text=f"Pasted errors in this {surface.noun} are "
+                      + (answered if settings.detect else "not diagnosed (use /sora diagnose)") + ".",
+                 fields=(ReplyField("Paste detection", on_off[settings.detect]),
+                         ReplyField("Counted in team error rate", on_off[settings.count])),
+                 ephemeral=not changed, kind=ReplyKind.SUBSCRIPTION)

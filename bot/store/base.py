@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock, utcnow
 from bot.errors import StoreError
 from bot.store.db import READ_ONLY, connect_error, describe
+from bot.store.models import PLATFORM_NAME
 
 
 def check_value(name: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -23,6 +24,13 @@ def check_value(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
     return value
+
+
+def check_platform(platform: str) -> str:
+    """A platform name as adapters register them: lower-case letters, digits, underscores."""
+    if not PLATFORM_NAME.match(platform):
+        raise ValueError(f"platform must be a lower-case name such as 'slack'; got {platform!r}")
+    return platform
 
 
 class StoreBase:

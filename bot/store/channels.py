@@ -6,10 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
-from bot.store.base import StoreBase, check_value
+from bot.store.base import StoreBase, check_platform, check_value
 from bot.store.models import (
     DETAIL_MAX,
-    PLATFORMS,
     SUBSCRIPTION_KINDS,
     Budget,
     ChannelSetting,
@@ -27,7 +26,7 @@ class ChannelsMixin(StoreBase):
     def subscribe(self, platform: str, workspace: str, channel: str, kinds: str = "all",
                   by: str | None = None) -> Subscription:
         """Subscribe a channel to notices of ``kinds``; subscribing again changes the kinds."""
-        check_value("platform", platform, PLATFORMS)
+        check_platform(platform)
         check_value("kinds", kinds, SUBSCRIPTION_KINDS)
         now = self.now()
         stmt = self._insert(Subscription).values(
@@ -67,7 +66,7 @@ class ChannelsMixin(StoreBase):
     def mute(self, platform: str, workspace: str, channel: str, until: datetime,
              by: str | None = None) -> Mute:
         """Mute a channel until ``until`` (replaces any earlier mute of that channel)."""
-        check_value("platform", platform, PLATFORMS)
+        check_platform(platform)
         now = self.now()
         stmt = self._insert(Mute).values(platform=platform, workspace=workspace, channel=channel,
                                          until=until, created_by=by, created_at=now)
@@ -109,7 +108,7 @@ class ChannelsMixin(StoreBase):
                             paste_detection: bool | None = None,
                             count_pastes: bool | None = None) -> ChannelSetting:
         """Change one or both switches; the other keeps its value (default true)."""
-        check_value("platform", platform, PLATFORMS)
+        check_platform(platform)
         with self._tx() as s:
             row = s.get(ChannelSetting, (platform, workspace, channel))
             if row is None:

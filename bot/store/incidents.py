@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.errors import StoreError
 from bot.store.base import StoreBase, check_value
 from bot.store.models import (
+    DETAIL_MAX,
     INCIDENT_KINDS,
     SEVERITIES,
     TIMELINE_REASONS,
@@ -205,6 +206,18 @@ class IncidentsMixin(StoreBase):
         with self._tx(read_only=True) as s:
             return list(s.scalars(select(Incident).order_by(
                 Incident.opened_at.desc(), Incident.id.desc()).limit(limit)))
+
+    def acknowledge_incident(self, incident_id: int, by: str, where: str) -> bool:
+        """Write "acknowledged by <who> in <where>" on the incident's timeline (no notice: the
+        platform already shows it on the alert). False when there is no such incident."""
+        with self._tx() as s:
+            incident = s.get(Incident, incident_id)
+            if incident is None:
+                return False
+            s.add(IncidentEvent(incident_id=incident.id, at=self.now(), seq=incident.seq,
+                                kind="acknowledged", severity=incident.severity,
+                                reason="acknowledged", detail=f"by {by} in {where}"[:DETAIL_MAX]))
+        return True
 
     def incident_timeline(self, incident_id: int) -> list[IncidentEvent]:
         with self._tx(read_only=True) as s:

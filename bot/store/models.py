@@ -11,6 +11,7 @@ SQLite has no time zones, so :class:`UTCDateTime` converts on the way in and out
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -39,11 +40,13 @@ EVENT_SOURCES: tuple[str, ...] = ("probe", "chat", "ingest")
 INCIDENT_KINDS: tuple[str, ...] = ("outage", "surge", "official", "flapping")
 INCIDENT_STATES: tuple[str, ...] = ("open", "resolved")
 SEVERITIES: tuple[str, ...] = ("warning", "error", "critical")
-TIMELINE_KINDS: tuple[str, ...] = ("opened", "updated", "resolved", "flapping")
+TIMELINE_KINDS: tuple[str, ...] = ("opened", "updated", "resolved", "flapping", "acknowledged")
 TIMELINE_REASONS: tuple[str, ...] = (
     "first notice", "severity changed", "official update", "new evidence", "resolved", "flapping",
+    "acknowledged",
 )
-PLATFORMS: tuple[str, ...] = ("shell", "slack", "discord")
+# Platforms are whatever adapters are registered (bot.platform): a name, not a closed list.
+PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 SUBSCRIPTION_KINDS: tuple[str, ...] = ("all", "incidents", "status")
 NOTICE_KINDS: tuple[str, ...] = ("opened", "updated", "resolved", "flapping", "status")
 # 'suppressed': the mute stage decided not to send (reason in last_error); final like sent/dead.

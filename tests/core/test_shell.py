@@ -69,20 +69,20 @@ async def test_paste_opt_out_and_subscribe_created_flag(tmp_path):
     chan = ChannelRef("slack", "T1", "C1")
     boss, guest = Caller("U1", can_manage=True), Caller("U2", can_manage=False)
 
-    assert (await router.handle_text("/sora subscribe incidents", chan, boss)).title.startswith("Subscribed")
-    assert (await router.handle_text("/sora subscribe all", chan, boss)).title.startswith("Subscription updated")
+    assert (await router.handle_command("/sora subscribe incidents", chan, boss)).title.startswith("Subscribed")
+    assert (await router.handle_command("/sora subscribe all", chan, boss)).title.startswith("Subscription updated")
 
-    assert (await router.handle_message(SEED, chan, guest)).kind == "diagnosis"
+    assert (await router.handle_chat(SEED, chan, guest)).kind == "diagnosis"
     assert store.error_total(store.now().replace(year=2000)) == 1
-    assert (await router.handle_text("/sora paste off", chan, guest)).title == "Not allowed"
-    reply = await router.handle_text("/sora paste off", chan, boss)
+    assert (await router.handle_command("/sora paste off", chan, guest)).title.startswith("Not allowed: ")
+    reply = await router.handle_command("/sora paste off", chan, boss)
     assert reply.fields[0].value == "off"
-    assert await router.handle_message(SEED, chan, guest) is None
-    await router.handle_text("/sora paste on", chan, boss)
-    await router.handle_text("/sora paste counting off", chan, boss)
-    assert (await router.handle_message(SEED, chan, guest)).kind == "diagnosis"
+    assert await router.handle_chat(SEED, chan, guest) is None
+    await router.handle_command("/sora paste on", chan, boss)
+    await router.handle_command("/sora paste counting off", chan, boss)
+    assert (await router.handle_chat(SEED, chan, guest)).kind == "diagnosis"
     assert store.error_total(store.now().replace(year=2000)) == 1  # not counted any more
-    assert (await router.handle_text("/sora paste sideways", chan, boss)).kind == "error"
+    assert (await router.handle_command("/sora paste sideways", chan, boss)).kind == "error"
 
 
 async def test_interactive_prompt_answers_and_ctrl_d_exits(monkeypatch):

@@ -38,7 +38,7 @@ async def test_acknowledge_marks_the_alert_and_keeps_the_buttons(fake: FakeDisco
     assert answer["type"] == 7  # UPDATE_MESSAGE: the alert itself is edited
     names = [f["name"] for f in answer["embeds"][0]["fields"]]
     assert names[:2] == [em.STATUS_FIELD, em.ACK_FIELD]
-    assert _fields(answer)[em.ACK_FIELD].startswith("✋ by <@700077> at ")
+    assert _fields(answer)[em.ACK_FIELD].startswith("✋ Acknowledged by <@700077> at ")
     assert answer["embeds"][0]["title"] == "🚨 Sora API failing"
     assert "components" not in answer  # not sent: the buttons stay as they are
 

@@ -88,7 +88,7 @@ async def test_spike_alerts_subscribed_channels_once_with_replies_and_edits(fake
                 refs = [m["embeds"][0]["footer"]["text"].rsplit("ref ", 1)[1] for m in messages]
                 assert len(refs) == len(set(refs))  # no notice twice
             [alert] = [m for m in fake.posts(c1) if "message_reference" not in m]
-            assert em.field_value(alert["embeds"][0], em.ACK_FIELD).startswith("✋ by <@700099>")
+            assert em.field_value(alert["embeds"][0], em.ACK_FIELD).startswith("✋ Acknowledged by <@700099>")
             assert fake.posts(c3) == []
         finally:
             await rt.close()

@@ -44,19 +44,18 @@ async def test_pasted_key_never_reaches_discord(fake: FakeDiscord, runtime: Disc
     assert key[:20] not in json.dumps(answer)
 
 
-async def test_status_is_deferred_ephemeral_with_a_share_button(fake: FakeDiscord,
-                                                                runtime: DiscordRuntime):
+async def test_status_is_ephemeral_with_a_share_button(fake: FakeDiscord, runtime: DiscordRuntime):
+    # answered from stored evidence, within the inline budget: no deferral needed
     answer = await interact(fake, fake.interaction("status"))
-    assert answer["deferred"] and ephemeral(answer)
+    assert not answer["deferred"] and ephemeral(answer)
     assert _embed(answer)["title"].split(" ", 1)[1].startswith("Sora status")
     assert custom_ids(answer) == ["share_status"]
     assert any(f["name"] == "Probes" for f in _embed(answer)["fields"])
 
 
-async def test_status_public_is_deferred_in_channel_without_share(fake: FakeDiscord,
-                                                                 runtime: DiscordRuntime):
+async def test_status_public_is_in_channel_without_share(fake: FakeDiscord, runtime: DiscordRuntime):
     answer = await interact(fake, fake.interaction("status", {"public": True}))
-    assert answer["deferred"] and not ephemeral(answer) and custom_ids(answer) == []
+    assert not ephemeral(answer) and custom_ids(answer) == []
 
 
 async def test_share_button_posts_status_in_channel_and_says_who(fake: FakeDiscord,

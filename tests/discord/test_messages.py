@@ -92,7 +92,9 @@ async def test_in_a_dm_commands_work_without_the_slash(fake: FakeDiscord, runtim
     dm = 555002
     body = await _answer(fake, fake.message("help", guild=False, channel_id=dm))
     assert "help" in body["embeds"][0]["title"]
-    await _silent(fake, fake.message("thanks, that helped", guild=False, channel_id=dm))
+    # small talk in a DM is spoken to the bot: a short hint, not silence and not a diagnosis
+    body = await _answer(fake, fake.message("thanks, that helped", guild=False, channel_id=dm))
+    assert "Not an error I can diagnose" in body["embeds"][0]["title"]
 
 
 async def test_no_embed_links_permission_gets_plain_text(fake: FakeDiscord, runtime: DiscordRuntime):

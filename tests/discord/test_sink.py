@@ -97,7 +97,7 @@ async def test_lifecycle_one_parent_per_channel_replies_and_parent_edits(
         assert embed["title"] == "🚨 Sora API failing" and embed["color"] == 0x8B0000
         assert _status(parent).startswith("🔴 Open")
         assert parent["content"].startswith("🚨 Sora API failing — 🔴 Open")
-        assert _ids(parent) == [ACTION_ACK, ACTION_MUTE_1H]
+        assert _ids(parent) == [f"{ACTION_ACK}:{incident.id}", ACTION_MUTE_1H]
         assert "[Status page](https://status.openai.com)" in json.dumps(embed)
         assert embed["footer"]["text"].startswith("incident #") and " · ref sb" in embed["footer"]["text"]
     creates = fake.calls_to("create_message")
@@ -141,7 +141,7 @@ async def test_parent_edit_keeps_who_acknowledged(fake: FakeDiscord, store: Any,
     incident = _open(store)
     await drain_until_quiet(worker, store, clock)
     [parent] = _parents(fake, "C1")
-    parent["embeds"][0] = em.set_field(parent["embeds"][0], em.ACK_FIELD, "✋ by <@U9>",
+    parent["embeds"][0] = em.set_field(parent["embeds"][0], em.ACK_FIELD, "✋ Acknowledged by <@U9>",
                                        after=em.STATUS_FIELD)
     clock.advance(60)
     store.update_incident(incident.id, reason="new evidence", detail="still failing")
@@ -149,7 +149,7 @@ async def test_parent_edit_keeps_who_acknowledged(fake: FakeDiscord, store: Any,
     [parent] = _parents(fake, "C1")
     names = [f["name"] for f in parent["embeds"][0]["fields"]]
     assert names[:2] == [em.STATUS_FIELD, em.ACK_FIELD]
-    assert _status(parent).startswith("🟠 Open, updated") and _ids(parent) == [ACTION_ACK, ACTION_MUTE_1H]
+    assert _status(parent).startswith("🟠 Open, updated") and _ids(parent) == [f"{ACTION_ACK}:{incident.id}", ACTION_MUTE_1H]
 
 
 async def test_unreadable_parent_is_rendered_again(fake: FakeDiscord, store: Any, sink: DiscordSink,

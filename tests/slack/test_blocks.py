@@ -8,7 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.slack import blocks as bk
-from bot.commands.reply import Button, Reply, ReplyField, Section, Severity
+from bot.commands.reply import (
+    Action,
+    ActionKind,
+    Reply,
+    ReplyField,
+    Section,
+    Severity,
+    ack_action,
+    correct_action,
+    mute_action,
+    note_action,
+    share_action,
+)
 
 SECRET = "sk-proj-" + "A1b2C3d4E5f6G7h8J9k0" * 2
 
@@ -20,7 +32,7 @@ def _reply(**kw) -> Reply:
                 sections=(Section("Likely causes", ("Platform risk control (60%)", "Account limits")),
                           Section("What to do", ("Check the status page", "Wait"), numbered=True)),
                 context=("fingerprint abc123 · request id req_1",),
-                buttons=(Button("share_status", "Share in channel", "status public"),))
+                actions=(share_action(),))
     base.update(kw)
     return Reply(**base)
 
@@ -53,9 +65,24 @@ def test_payload_always_has_fallback_text_and_response_type():
     assert bk.response_payload(reply, public=True)["response_type"] == "in_channel"
 
 
-def test_drop_actions_removes_share_button_and_empty_actions_block():
-    blocks = bk.reply_blocks(_reply(), drop_actions=["share_status"])
+def test_a_reply_without_its_share_control_has_no_actions_block():
+    blocks = bk.reply_blocks(_reply().without(ActionKind.SHARE))
     assert "actions" not in _types(blocks)
+
+
+def test_controls_render_as_buttons_and_a_menu_and_come_back_as_values():
+    reply = _reply(actions=(note_action("fp1"), correct_action("fp1")))
+    elements = [b for b in bk.reply_blocks(reply) if b["type"] == "actions"][0]["elements"]
+    assert [e["type"] for e in elements] == ["button", "static_select"]
+    assert elements[0]["action_id"] == "sora_note" and elements[0]["value"] == "fp1"
+    menu = elements[1]
+    assert menu["action_id"] == "sora_correct"
+    assert {o["value"] for o in menu["options"]} >= {"quota|fp1", "auth|fp1"}
+    assert "unknown|fp1" not in {o["value"] for o in menu["options"]}
+    picked = {"action_id": "sora_correct", "type": "static_select",
+              "selected_option": {"text": {"type": "plain_text", "text": "quota"}, "value": "quota|fp1"}}
+    assert bk.action_value(picked) == ("fp1", "quota")
+    assert bk.action_value({"action_id": "sora_note", "value": "fp1"}) == ("fp1", None)
 
 
 def test_limits_are_respected_for_huge_replies():
@@ -64,7 +91,8 @@ def test_limits_are_respected_for_huge_replies():
                    sections=tuple(Section(f"s{i}", tuple("item " * 200 for _ in range(30)))
                                   for i in range(40)),
                    context=tuple("c" * 5000 for _ in range(20)),
-                   buttons=tuple(Button(f"b{i}", "L" * 200, "v" * 5000) for i in range(40)))
+                   actions=tuple(Action(kind, "L" * 200, "v" * 5000, choices=("c" * 200,) * (200 if i else 0))
+                                 for i, kind in enumerate(ActionKind)))
     blocks = bk.reply_blocks(reply)
     limits = bk.LIMITS
     assert len(blocks) <= limits.blocks
@@ -81,8 +109,13 @@ def test_limits_are_respected_for_huge_replies():
         if b["type"] == "actions":
             assert len(b["elements"]) <= limits.actions_elements
             for e in b["elements"]:
-                assert len(e["text"]["text"]) <= limits.button_text
-                assert len(e["value"]) <= limits.button_value
+                if e["type"] == "button":
+                    assert len(e["text"]["text"]) <= limits.button_text
+                    assert len(e["value"]) <= limits.button_value
+                else:
+                    assert len(e["options"]) <= limits.select_options
+                    assert all(len(o["value"]) <= limits.option_value
+                               and len(o["text"]["text"]) <= limits.option_text for o in e["options"])
     # buttons and context survive the cut; the cut is announced
     assert blocks[-1]["type"] == "actions"
     assert any("cut to fit Slack" in json.dumps(b) for b in blocks)
@@ -99,9 +132,21 @@ def test_user_text_is_escaped_so_a_paste_cannot_ping_the_channel():
     assert "<!channel>" not in payload["text"]
 
 
-def test_markdown_bold_and_links_become_slack_mrkdwn():
-    assert bk.mrkdwn("see **this** and [the page](https://status.openai.com)") == \
-        "see *this* and <https://status.openai.com|the page>"
+def test_text_is_inert_only_code_spans_and_trusted_urls_are_formatted():
+    # a paste's masked link: the URL becomes a code span, never a Slack link
+    hostile = bk.mrkdwn("[Rotate your key here](https://evil.example/login) now")
+    assert "<https://evil" not in hostile and "`https://evil.example/login`" in hostile
+    # the bot's own pointers stay links
+    assert bk.mrkdwn("see https://status.openai.com.") == "see <https://status.openai.com>."
+    # look-alike hosts and userinfo tricks are not trusted
+    for url in ("https://status.openai.com.evil.example/x", "https://status.openai.com@evil.example/"):
+        assert f"`{url}`" in bk.mrkdwn(url)
+    # emphasis from a paste does not become formatting; words with underscores are untouched
+    assert bk.mrkdwn("*urgent* invalid_request_error") == "\u200b*urgent* invalid_request_error"
+    # every mrkdwn text object is sent verbatim: Slack auto-links nothing in it
+    blocks = bk.reply_blocks(_reply(text="evil.example/login"))
+    assert all(b["text"].get("verbatim") is True for b in blocks
+               if b["type"] == "section" and b.get("text", {}).get("type") == "mrkdwn")
 
 
 def test_secrets_are_masked_even_if_a_reply_carries_one():
@@ -114,7 +159,7 @@ def test_secrets_are_masked_even_if_a_reply_carries_one():
 
 
 def test_alert_blocks_have_status_line_and_ack_mute_buttons():
-    blocks = bk.alert_blocks(_reply(buttons=()), "Status: open · updated 12:00 UTC")
+    blocks = bk.alert_blocks(_reply(actions=(ack_action(7), mute_action())), "Status: open · updated 12:00 UTC")
     status = [b for b in blocks if b.get("block_id") == bk.STATUS_BLOCK_ID]
     assert status and status[0]["elements"][0]["text"] == "Status: open · updated 12:00 UTC"
     actions = [b for b in blocks if b["type"] == "actions"][0]
@@ -122,7 +167,7 @@ def test_alert_blocks_have_status_line_and_ack_mute_buttons():
 
 
 def test_set_context_line_replaces_or_inserts_before_buttons():
-    blocks = bk.alert_blocks(_reply(buttons=()), "Status: open")
+    blocks = bk.alert_blocks(_reply(actions=(ack_action(7), mute_action())), "Status: open")
     once = bk.set_context_line(blocks, bk.ACK_BLOCK_ID, "✋ Acknowledged by <@U1>", raw=True)
     twice = bk.set_context_line(once, bk.ACK_BLOCK_ID, "✋ Acknowledged by <@U2>", raw=True)
     acks = [b for b in twice if b.get("block_id") == bk.ACK_BLOCK_ID]

@@ -98,13 +98,13 @@ class GatedRouter:
         self.go = asyncio.Event()
         self.calls: list[tuple[str, Any]] = []
 
-    async def handle_text(self, text: str, channel: Any, caller: Any) -> Any:
+    async def handle_command(self, text: str, channel: Any, caller: Any, surface: Any = None) -> Any:
         self.calls.append((text, caller))
         await self.go.wait()
-        return await self.inner.handle_text(text, channel, caller)
+        return await self.inner.handle_command(text, channel, caller)
 
-    async def handle_message(self, text: str, channel: Any, caller: Any) -> Any:
-        return await self.inner.handle_message(text, channel, caller)
+    async def handle_chat(self, text: str, channel: Any, caller: Any, **kw: Any) -> Any:
+        return await self.inner.handle_chat(text, channel, caller, **kw)
 
 
 async def test_slow_command_is_acked_within_budget_then_answered_via_respond(fake):
@@ -251,9 +251,10 @@ async def test_app_mention_with_a_subcommand(slack_sync: Harness):
 
 
 def _alert_message(ts: str = "1700000500.000100") -> dict[str, Any]:
-    from bot.commands.reply import Reply, Severity
+    from bot.commands.reply import Reply, Severity, ack_action, mute_action
 
-    reply = Reply(title="Sora API degraded", severity=Severity.CRITICAL, text="Error rate 40%")
+    reply = Reply(title="Sora API degraded", severity=Severity.CRITICAL, text="Error rate 40%",
+                  actions=(ack_action(1), mute_action()))
     return {"type": "message", "ts": ts, "user": "UBOT", "bot_id": "BBOT", "text": "Sora API degraded",
             "blocks": bk.alert_blocks(reply, "Status: open · since 12:00 UTC")}
 

@@ -147,12 +147,12 @@ async def test_not_allowed_reply_is_ephemeral(guarded: Harness):
 
 
 async def test_mute_button_edits_parent_with_who_muted(slack: Harness, services: CoreServices):
-    from bot.commands.reply import Reply, Severity
+    from bot.commands.reply import Reply, Severity, ack_action, mute_action
 
     slack.fake.members[CHANNEL] = [USER]
     message = {"type": "message", "ts": "1700000500.000100", "text": "Sora API failing",
-               "blocks": bk.alert_blocks(Reply(title="Sora API failing", severity=Severity.CRITICAL),
-                                         "🔴 Open")}
+               "blocks": bk.alert_blocks(Reply(title="Sora API failing", severity=Severity.CRITICAL,
+                                               actions=(ack_action(1), mute_action())), "🔴 Open")}
     slack.fake.messages[CHANNEL] = [message]
     await slack.sender.action(block_action(bk.ACTION_MUTE_1H, "mute 1h", message=message,
                                            fake=slack.fake))
