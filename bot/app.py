@@ -280,6 +280,7 @@ async def start_adapters(core: Core, adapters: Sequence[Adapter]) -> Platforms:
     except BaseException:
         await platforms.close()
         raise
+    log.info("chat adapters started: %s", ", ".join(a.name for a, _ in platforms.started) or "none")
     return platforms
 
 

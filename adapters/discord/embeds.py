@@ -252,8 +252,9 @@ def _reply_field(f: ReplyField) -> tuple[str, str, bool]:
 
 
 def fallback_text(reply: Reply) -> str:
-    """The whole Reply as plain text, for a channel where the bot may not embed links."""
-    return truncate(redact(reply.plain_text()), LIMITS.content)
+    """The whole Reply as message content, for a channel where the bot may not embed links:
+    content is markdown too, so it is made inert like the embed."""
+    return truncate(markdown(redact(reply.plain_text())), LIMITS.content)
 
 
 # Controls --------------------------------------------------------------------------------------

@@ -313,7 +313,7 @@ def reply_blocks(reply: Reply, *, extra_context: Iterable[str] = (),
 
 def fallback_text(reply: Reply) -> str:
     """The ``text`` Slack shows in notifications and to screen readers: always set."""
-    return truncate(escape(redact(reply.plain_text())), LIMITS.fallback_text)
+    return truncate(mrkdwn(reply.plain_text()), LIMITS.fallback_text)
 
 
 def message_payload(reply: Reply, **kwargs: Any) -> dict[str, Any]:
