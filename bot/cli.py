@@ -12,10 +12,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from bot import __version__
 from bot.errors import ConfigError, SoraBotError, StoreError
+
+if TYPE_CHECKING:
+    from bot.diagnosis import Diagnosis
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -71,7 +74,7 @@ def _read_input(path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _print_diagnosis(d, as_json: bool, out: IO[str]) -> None:
+def _print_diagnosis(d: Diagnosis, as_json: bool, out: IO[str]) -> None:
     if as_json:
         out.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 
 class RedactingFilter(logging.Filter):
@@ -30,7 +31,7 @@ class RedactingFilter(logging.Filter):
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def setup_logging(level: str = "INFO", stream=None, *, file: str | None = None) -> None:
+def setup_logging(level: str = "INFO", stream: TextIO | None = None, *, file: str | None = None) -> None:
     """Log at ``level`` to ``stream`` (stderr); with ``file``, the full log goes to that file
     and the stream only gets warnings (an interactive terminal chat stays readable)."""
     root = logging.getLogger()

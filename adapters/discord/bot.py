@@ -303,7 +303,7 @@ class DiscordAdapter:
 
     async def on_component(self, interaction: discord.Interaction) -> None:
         """A click on a button or a choice in a menu the core declared."""
-        data: dict[str, Any] = dict(interaction.data or {})  # type: ignore[arg-type]
+        data: dict[str, Any] = dict(interaction.data or {})
         parsed = em.parse_custom_id(str(data.get("custom_id") or ""))
         if parsed is None:
             return

@@ -113,14 +113,14 @@ class DiscordSink:
         if not row.thread_id:
             reply = notice_reply(payload, parent=True)
             line = status_line(kind, payload)
-            body = {"content": em.headline(reply, notice_style(kind).status),
-                    "embeds": [em.reply_embed(reply, status_line=line,
-                                              footer_extra=[ref_footer(row)]).to_dict()],
-                    "components": alert_components(reply)}
-            message_id = await self._create(row, body)
+            parent: dict[str, Any] = {
+                "content": em.headline(reply, notice_style(kind).status),
+                "embeds": [em.reply_embed(reply, status_line=line, footer_extra=[ref_footer(row)]).to_dict()],
+                "components": alert_components(reply)}
+            message_id = await self._create(row, parent)
             return Delivered(message_id=message_id, thread_id=message_id)
         reply = notice_reply(payload, parent=False)
-        body = {"content": em.headline(reply),
+        body: dict[str, Any] = {"content": em.headline(reply),
                 "embeds": [em.reply_embed(reply, footer_extra=[ref_footer(row)]).to_dict()],
                 "message_reference": {"message_id": row.thread_id, "channel_id": row.channel,
                                       "fail_if_not_exists": False}}
@@ -161,7 +161,7 @@ class DiscordSink:
                 embed = em.retitle(embed, notice_reply(payload, parent=False))
         else:
             shown = notice_reply(payload, parent=False) if resolved else parent
-            embed = em.reply_embed(shown, status_line=line).to_dict()
+            embed = dict(em.reply_embed(shown, status_line=line).to_dict())
         body: dict[str, Any] = {"content": em.headline(parent, notice_style(kind).status),
                                 "embeds": [embed], "allowed_mentions": NO_MENTIONS}
         if resolved:
@@ -186,7 +186,7 @@ class DiscordSink:
                     message_id = str(message["id"])
                     return Delivered(message_id=message_id, thread_id=row.thread_id or message_id)
             last = page[-1]
-            when = snowflake_time(last.get("id")) if isinstance(last, dict) else None
+            when = snowflake_time(str(last.get("id") or "")) if isinstance(last, dict) else None
             if len(page) < HISTORY_PAGE or when is None or when < oldest:
                 return None
             params = {"limit": HISTORY_PAGE, "before": last["id"]}

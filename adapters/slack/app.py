@@ -215,7 +215,7 @@ class SlackAdapter:
     async def _post_in_thread(self, client: AsyncWebClient, event: dict[str, Any], reply: Reply) -> None:
         thread_ts = event.get("thread_ts") or event.get("ts")
         try:
-            await client.chat_postMessage(channel=event.get("channel"), thread_ts=thread_ts,
+            await client.chat_postMessage(channel=str(event.get("channel") or ""), thread_ts=thread_ts,
                                           **bk.message_payload(reply.without(ActionKind.SHARE)))
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("slack: thread reply failed (%s)", _short(exc))

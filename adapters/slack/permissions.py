@@ -106,7 +106,7 @@ class PermissionChecker:
 
     async def _load_group(self) -> frozenset[str] | None:
         try:
-            resp = await self.client.usergroups_users_list(usergroup=self.admin_group)
+            resp = await self.client.usergroups_users_list(usergroup=self.admin_group or "")
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("slack: cannot read SLACK_ADMIN_GROUP %s (%s)", self.admin_group, _why(exc))
             return None

@@ -32,7 +32,7 @@ class Scheduler:
     """Wraps AsyncIOScheduler: ``max_instances=1`` + ``coalesce`` so a slow run never overlaps
     the next; every run's outcome goes to ``record(name, ok, error)``."""
 
-    def __init__(self, jobs: list[JobSpec], *, record: Callable[[str, bool, str | None], None] | None = None) -> None:
+    def __init__(self, jobs: list[JobSpec], *, record: Callable[[str, bool, str | None], object] | None = None) -> None:
         self.jobs = jobs
         self.record = record
         self._sched: AsyncIOScheduler | None = None

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class LeaderElector:
         self.key = key
         self.is_leader = False
 
-    def _try_lock(self):
+    def _try_lock(self) -> Connection | None:
         conn = self.engine.connect()
         try:
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
@@ -49,7 +49,7 @@ class LeaderElector:
         return None
 
     @staticmethod
-    def _alive(conn) -> None:
+    def _alive(conn: Connection) -> None:
         conn.execute(text("SELECT 1")).scalar()
         conn.commit()
 

@@ -5,11 +5,11 @@ Split from the query methods so each area (evidence, incidents, outbox) reads on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, CursorResult, Engine, Executable, Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,13 +70,21 @@ class StoreBase:
         except DBAPIError as exc:
             raise StoreError(f"database error: {describe(exc)}") from exc
 
+    @staticmethod
+    def _affected(s: Session, statement: Executable, params: Mapping[str, object] | None = None) -> int:
+        """Run an UPDATE/DELETE and return how many rows it touched (compare-and-set checks)."""
+        result = cast("CursorResult[Any]", s.execute(statement, params))
+        return int(result.rowcount)
+
     def _insert(self, table: type[Any] | Table) -> Any:
         """The dialect's INSERT, which has on_conflict_do_nothing / on_conflict_do_update."""
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -43,9 +43,9 @@ class ChannelsMixin(StoreBase):
     def unsubscribe(self, platform: str, workspace: str, channel: str) -> bool:
         """Remove a channel's subscription; False if it had none."""
         with self._tx() as s:
-            return s.execute(delete(Subscription).where(
+            return self._affected(s, delete(Subscription).where(
                 Subscription.platform == platform, Subscription.workspace == workspace,
-                Subscription.channel == channel)).rowcount > 0
+                Subscription.channel == channel)) > 0
 
     def get_subscription(self, platform: str, workspace: str,
                          channel: str) -> Subscription | None:
@@ -82,9 +82,9 @@ class ChannelsMixin(StoreBase):
 
     def unmute(self, platform: str, workspace: str, channel: str) -> bool:
         with self._tx() as s:
-            return s.execute(delete(Mute).where(
+            return self._affected(s, delete(Mute).where(
                 Mute.platform == platform, Mute.workspace == workspace,
-                Mute.channel == channel)).rowcount > 0
+                Mute.channel == channel)) > 0
 
     def active_mute(self, platform: str, workspace: str, channel: str,
                     now: datetime | None = None) -> Mute | None:
@@ -161,9 +161,9 @@ class ChannelsMixin(StoreBase):
         with self._tx() as s:
             s.execute(self._insert(Budget).values(day=day, name=name, used=0)
                       .on_conflict_do_nothing(index_elements=["day", "name"]))
-            taken = s.execute(update(Budget).where(
+            taken = self._affected(s, update(Budget).where(
                 Budget.day == day, Budget.name == name, Budget.used < cap)
-                .values(used=Budget.used + 1)).rowcount
+                .values(used=Budget.used + 1))
         return taken == 1
 
     def budget_used(self, name: str, day: str) -> int:

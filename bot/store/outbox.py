@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import BindParameter, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -36,7 +36,7 @@ def _blocked() -> Any:
 
 # Built once: these run several times a second, and building them costs more than running them.
 _AT = bindparam("at", type_=UTCDateTime())
-_PLATFORMS = bindparam("platforms", expanding=True)
+_PLATFORMS: BindParameter[str] = bindparam("platforms", expanding=True)
 _CLAIMABLE = (
     select(Outbox)
     .where(Outbox.platform.in_(_PLATFORMS),
@@ -80,8 +80,8 @@ class OutboxMixin(StoreBase):
             for row in list(s.scalars(stmt, {"at": at, "platforms": platforms})):
                 reclaimed = row.status == "sending"
                 cas = _CAS_EXPIRED if reclaimed else _CAS_PENDING
-                won = s.execute(cas, {"row_id": row.id, "me": worker_id, "until": until,
-                                      "at": at}).rowcount
+                won = self._affected(s, cas, {"row_id": row.id, "me": worker_id, "until": until,
+                                      "at": at})
                 if won == 1:
                     set_committed_value(row, "status", "sending")
                     set_committed_value(row, "locked_by", worker_id)
@@ -117,10 +117,10 @@ class OutboxMixin(StoreBase):
         """
         at = now or self.now()
         with self._tx() as s:
-            won = s.execute(update(Outbox).where(
+            won = self._affected(s, update(Outbox).where(
                 Outbox.id == outbox_id, Outbox.status == "sending", Outbox.locked_by == worker_id)
                 .values(attempts=Outbox.attempts + 1, thread_id=thread_id)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False))
             if won != 1:
                 return None
             attempt = DeliveryAttempt(outbox_id=outbox_id, started_at=at)
@@ -132,10 +132,10 @@ class OutboxMixin(StoreBase):
                 attempt_values: dict[str, object], *,
                 also: Callable[[Session], None] | None = None, **row_values: object) -> bool:
         with self._tx() as s:
-            won = s.execute(update(Outbox).where(
+            won = self._affected(s, update(Outbox).where(
                 Outbox.id == outbox_id, Outbox.status == "sending", Outbox.locked_by == worker_id)
                 .values(locked_by=None, locked_until=None, **row_values)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False))
             if attempt_id is not None and attempt_values:
                 s.execute(update(DeliveryAttempt).where(DeliveryAttempt.id == attempt_id)
                           .values(**attempt_values)
@@ -194,7 +194,7 @@ class OutboxMixin(StoreBase):
         if refund and attempt_id is not None:
             row["attempts"] = func.max(Outbox.attempts - 1, 0) if self.dialect == "sqlite" \
                 else func.greatest(Outbox.attempts - 1, 0)
-        return self._finish(outbox_id, worker_id, attempt_id, attempt, **row)
+        return self._finish(outbox_id, worker_id, attempt_id, attempt, also=None, **row)
 
     def mark_dead(self, outbox_id: int, worker_id: str, *, error: str,
                   attempt_id: int | None = None, now: datetime | None = None) -> bool:
@@ -216,10 +216,10 @@ class OutboxMixin(StoreBase):
         started = exists().where(DeliveryAttempt.outbox_id == Outbox.id,
                                  DeliveryAttempt.finished_at.is_(None))
         with self._tx() as s:
-            return s.execute(update(Outbox).where(
+            return self._affected(s, update(Outbox).where(
                 Outbox.status == "sending", Outbox.locked_by == worker_id, ~started)
                 .values(status="pending", locked_by=None, locked_until=None)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False))
 
     # -- views for operators, metrics and tests -------------------------------------------
 

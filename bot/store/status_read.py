@@ -16,8 +16,9 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, union_all
+from sqlalchemy import CompoundSelect, bindparam, func, select, union_all
 
+from bot.store.base import StoreBase
 from bot.store.models import ErrorEvent, ProbeResult, StatusSnapshot
 
 _PROBE_COLS = (ProbeResult.target, ProbeResult.kind, ProbeResult.ok, ProbeResult.http_status,
@@ -34,7 +35,7 @@ class StatusRead:
 
 
 @lru_cache(maxsize=32)
-def _latest_probes_stmt(pairs: tuple[tuple[str, str], ...]):
+def _latest_probes_stmt(pairs: tuple[tuple[str, str], ...]) -> CompoundSelect[Any]:
     parts = [select(*_PROBE_COLS).where(ProbeResult.target == t, ProbeResult.kind == k)
              .order_by(ProbeResult.at.desc(), ProbeResult.id.desc()).limit(1).subquery()
              for t, k in pairs]
@@ -50,7 +51,7 @@ _COUNTS_STMT = (select(ErrorEvent.category, func.count())
                 .group_by(ErrorEvent.category))
 
 
-def read_status(store: Any, targets: Sequence[str], kinds: Sequence[str],
+def read_status(store: StoreBase, targets: Sequence[str], kinds: Sequence[str],
                 errors_since: datetime) -> StatusRead:
     """Snapshot, newest probe per (target, kind) and error counts, in one transaction."""
     pairs = tuple((t, k) for t in targets for k in kinds)

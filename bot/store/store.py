@@ -84,7 +84,10 @@ class Store(EvidenceMixin, IncidentsMixin, ChannelsMixin, OutboxMixin):
         Refuses a database at a newer schema than this code knows. On PostgreSQL an advisory
         lock makes replicas starting together migrate one after the other.
         """
-        return self._migrate(lambda cfg: command.upgrade(cfg, revision))
+        reached = self._migrate(lambda cfg: command.upgrade(cfg, revision))
+        if reached is None:
+            raise StoreError(f"database migration to {revision} left no schema revision")
+        return reached
 
     def downgrade(self, revision: str = "base") -> str | None:
         """Migrate down to ``revision`` ('base' drops every sora-bot table). For tests/ops."""

@@ -17,7 +17,7 @@ import hmac
 import inspect
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -33,12 +33,13 @@ from bot.clock import Clock, as_utc, utcnow
 from bot.config import OFFICIAL_TARGET, Settings
 from bot.diagnosis import diagnose
 from bot.errors import StoreError
+from bot.store import JobRun, Store
 from bot.web.ingest import IngestError, diagnose_items, parse_body
 from bot.web.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 
-EventsCallback = Callable[[list[dict[str, Any]]], Awaitable[None] | None]
+EventsCallback = Callable[[list[dict[str, Any]]], object]  # may return an awaitable
 # A health check must answer even when the database hangs; past this the DB counts as down.
 DB_CHECK_TIMEOUT_S = 3.0
 # A job is overdue when its last success is older than this many of its intervals (+ grace).
@@ -117,7 +118,7 @@ class _Ingest:
     """POST /v1/events. Checks in order: enabled, token, encoding, declared size, streamed size,
     body; so an unauthenticated caller never makes the server read a byte of its body."""
 
-    def __init__(self, *, store: Any, settings: Settings, metrics: Metrics,
+    def __init__(self, *, store: Store, settings: Settings, metrics: Metrics,
                  on_events: EventsCallback | None, now: Clock) -> None:
         self.store = store
         self.settings = settings
@@ -222,7 +223,7 @@ class _Ingest:
             log.exception("ingest: on_events callback failed (events are stored)")
 
 
-def build_web_app(*, store: Any, settings: Settings, health: HealthSource, metrics: Metrics,
+def build_web_app(*, store: Store, settings: Settings, health: HealthSource, metrics: Metrics,
                   on_events: EventsCallback | None = None,
                   extra_routes: Sequence[BaseRoute] = (), now: Clock = utcnow) -> Starlette:
     """The web app: ``POST /v1/events``, ``GET /healthz``, ``GET /metrics`` and ``extra_routes``.
@@ -282,7 +283,7 @@ def build_web_app(*, store: Any, settings: Settings, health: HealthSource, metri
                      exception_handlers={HTTPException: http_error, Exception: server_error})
 
 
-def _db_check(store: Any) -> list[Any]:
+def _db_check(store: Store) -> list[JobRun]:
     """Reach the database and read job_runs in one go (a successful read proves it is up)."""
     return list(store.job_runs().values())
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
+
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +35,20 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 class ProbeLike(Protocol):
     """What ``observe_probe`` reads from a probe result (``bot.probes`` result or store row)."""
 
-    target: str
-    kind: str
-    ok: bool
-    latency_ms: float | None
+    @property
+    def target(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def latency_ms(self) -> float | None: ...
 
 
 class _StoreCollector(Collector):
     """Gauges read from the store at scrape time; a failing store yields ``sora_bot_db_up 0``."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def describe(self) -> list[Metric]:
@@ -81,7 +87,7 @@ class Metrics:
     True
     """
 
-    def __init__(self, store: Any | None = None) -> None:
+    def __init__(self, store: Store | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.probes = Counter("sora_bot_probes", "Probe runs by target, kind and outcome",
                               ["target", "kind", "ok"], registry=self.registry)
@@ -98,7 +104,7 @@ class Metrics:
         if store is not None:
             self.attach_store(store)
 
-    def attach_store(self, store: Any) -> None:
+    def attach_store(self, store: Store) -> None:
         """Read outbox depth and open incidents from ``store`` at scrape time (one collector)."""
         if self._store_collector is not None:
             self._store_collector.store = store

@@ -64,7 +64,8 @@ class WebServer:
         self.requested_port = port
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
                                 log_level=log_level.lower(), lifespan="auto",
-                                server_header=False, timeout_graceful_shutdown=shutdown_timeout)
+                                server_header=False,
+                                timeout_graceful_shutdown=max(1, round(shutdown_timeout)))
         self.server = _EmbeddedServer(config)
         self.shutdown_timeout = shutdown_timeout
         self._sock: socket.socket | None = None
