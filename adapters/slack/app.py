@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from starlette.routing import Route
 from adapters.slack import blocks as bk
 from adapters.slack.client import make_web_client
 from adapters.slack.permissions import PermissionChecker
+from adapters.slack.verify import signed_only
 from bot.clock import Clock, utcnow
 from bot.commands.model import SUBCOMMANDS, Caller, ChannelRef, parse_command
 from bot.commands.reply import Reply, Severity
@@ -357,14 +359,21 @@ def build_slack_app(router: Router, *, bot_token: str, signing_secret: str | Non
     return app
 
 
-def slack_routes(app: AsyncApp, path: str = EVENTS_PATH) -> list[Route]:
-    """The HTTP-mode endpoint for the web app (Events API, slash commands, interactivity)."""
+def slack_routes(app: AsyncApp, path: str = EVENTS_PATH, *, signing_secret: str | None = None,
+                 now: Callable[[], float] = time.time) -> list[Route]:
+    """The HTTP-mode endpoint for the web app (Events API, slash commands, interactivity).
+
+    The signature is checked in front of bolt (``adapters.slack.verify``), before anything
+    parses the body; ``signing_secret`` defaults to the one the app was built with."""
     handler = AsyncSlackRequestHandler(app)
+    secret = signing_secret if signing_secret is not None else str(getattr(app, "_signing_secret", ""))
+    if not secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is required to serve /slack/events")
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
 
-    return [Route(path, endpoint=slack_events, methods=["POST"])]
+    return [Route(path, endpoint=signed_only(slack_events, secret, now=now), methods=["POST"])]
 
 
 @dataclass
