@@ -151,10 +151,7 @@ class SlackAdapter:
                 return
             await ack(text=WORKING_TEXT, response_type="ephemeral")
         reply = await work
-        try:
-            await respond(**bk.response_payload(reply))
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("slack: respond() for /sora %s failed (%s)", name, type(exc).__name__)
+        await self._respond_quietly(respond, **bk.response_payload(reply))
 
     # Messages ------------------------------------------------------------------------------------
 
@@ -316,10 +313,17 @@ class SlackAdapter:
 
     @staticmethod
     async def _respond_quietly(respond: Callable[..., Awaitable[Any]], **payload: Any) -> None:
+        """bolt's ``respond`` returns the response_url's answer instead of raising, so a refusal
+        (an expired or used-up response_url, invalid blocks) is checked here, or it would vanish."""
         try:
-            await respond(**payload)
+            answer = await respond(**payload)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("slack: respond() failed (%s)", type(exc).__name__)
+            return
+        status = getattr(answer, "status_code", 200)
+        if isinstance(status, int) and status >= 300:
+            log.warning("slack: respond() was refused (HTTP %s %s)", status,
+                        str(getattr(answer, "body", ""))[:80])
 
 
 def _short(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -96,10 +97,12 @@ class GatedRouter:
 
         self.inner = Router(None)
         self.go = asyncio.Event()
+        self.started = asyncio.Event()
         self.calls: list[tuple[str, Any]] = []
 
     async def handle_text(self, text: str, channel: Any, caller: Any) -> Any:
         self.calls.append((text, caller))
+        self.started.set()
         await self.go.wait()
         return await self.inner.handle_text(text, channel, caller)
 
@@ -306,3 +309,37 @@ async def test_signature_helper_matches_slack_sdk(secret):
     assert SignatureVerifier(secret).is_valid("a=b", h["x-slack-request-timestamp"], h["x-slack-signature"])
     assert not SignatureVerifier("other").is_valid("a=b", h["x-slack-request-timestamp"],
                                                    h["x-slack-signature"])
+
+
+class _Logged(logging.Handler):
+    """Sets ``event`` when a record containing ``needle`` is logged (a wait without sleeping)."""
+
+    def __init__(self, needle: str) -> None:
+        super().__init__()
+        self.needle, self.event, self.lines = needle, asyncio.Event(), []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.needle in record.getMessage():
+            self.lines.append(record.getMessage())
+            self.event.set()
+
+
+async def test_a_refused_respond_is_logged_not_lost(fake):
+    """bolt's respond() does not raise when the response_url says no: the refusal is logged."""
+    router = GatedRouter()
+    h, served, http = await make_harness(fake, router, inline_budget_s=0.05)
+    logged = _Logged("respond() was refused")
+    logging.getLogger("adapters.slack.app").addHandler(logged)
+    now = [1000.0]
+    fake.now = lambda: now[0]
+    try:
+        assert (await h.sender.slash("help", rid="late")).json()["text"] == "⏳ Working on it…"
+        now[0] += 31 * 60  # the work outlived the response_url
+        router.go.set()
+        await asyncio.wait_for(logged.event.wait(), 5)
+        assert logged.lines == ["slack: respond() was refused (HTTP 404 expired_url)"]
+        assert [r.error for r in fake.take_rejections()] == ["expired_url"]
+    finally:
+        logging.getLogger("adapters.slack.app").removeHandler(logged)
+        await http.aclose()
+        await served.close()
