@@ -208,8 +208,9 @@ class FakeDiscord(PlatformFake):
         super().fail(route, status=status, error=code, **kw)
 
     def posts(self, channel: str | int) -> list[dict[str, Any]]:
-        """The channel's messages, oldest first (as stored: edits applied)."""
-        return list(self.messages.get(str(channel), []))
+        """The bot's messages in the channel, oldest first (as stored: edits applied)."""
+        return [m for m in self.messages.get(str(channel), [])
+                if (m.get("author") or {}).get("id") == str(self.bot_id)]
 
     def received_text(self) -> str:
         """Everything sent to the fake (REST bodies and gateway frames), for leak checks."""

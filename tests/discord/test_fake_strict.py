@@ -20,7 +20,7 @@ from bot.errors import SendError
 from bot.notify import OutboxRow
 from tests.discord.conftest import interact
 from tests.discord.discord_schema import invalid_form_body
-from tests.discord.fake_discord import ZLIB_SUFFIX, FakeDiscord
+from tests.discord.fake_discord import ZLIB_SUFFIX, FakeDiscord, Interaction
 from tests.discord.test_commands import SEED
 
 
@@ -87,7 +87,7 @@ async def test_an_interaction_is_answered_once(fake: FakeDiscord, runtime: Disco
     unknown = await rest.post(f"interactions/{fake.snowflake()}/nope/callback", json={"type": 5})
     assert (unknown.status_code, unknown.json()["code"]) == (404, 10062)
     early = fake.interaction("help")
-    fake._interactions[early["id"]] = type(fake._interactions[payload["id"]])(early["token"], 2)
+    fake._interactions[early["id"]] = Interaction(early["token"], 2)  # known, not yet answered
     followup = await rest.post(f"webhooks/{fake.app_id}/{early['token']}", json={"content": "x"})
     assert (followup.status_code, followup.json()["code"]) == (404, 10015)  # not answered yet
     assert [r.error.split()[0] for r in fake.take_rejections()] == ["40060", "10062", "10015"]

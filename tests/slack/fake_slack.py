@@ -61,7 +61,7 @@ class Channel:
     archived: bool = False
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class FakeSlack(PlatformFake):
     bot_token: str = "xoxb-1-test"
     app_token: str = "xapp-1-test"
