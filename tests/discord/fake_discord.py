@@ -339,8 +339,9 @@ class FakeDiscord(PlatformFake):
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a DISPATCH to every connected gateway session (what Discord knows from it, the
-        channel and the interaction, exists from now on)."""
-        if not self.gateway_sockets:
+        channel and the interaction, exists from now on). Between a disconnect and a RESUME the
+        event waits, as on Discord: RESUME replays what came after the client's ``seq``."""
+        if not self._sessions:
             raise AssertionError("no gateway session to dispatch to")
         if data.get("channel_id"):
             self.channels.add(str(data["channel_id"]))

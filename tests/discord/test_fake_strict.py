@@ -157,9 +157,26 @@ async def test_op7_reconnect_resumes_and_the_bot_keeps_answering(fake: FakeDisco
     await _answers_a_paste(fake)
 
 
+async def test_an_event_sent_during_the_reconnect_is_replayed_once(fake: FakeDiscord,
+                                                                   runtime: DiscordRuntime):
+    before = len(fake.calls_to("create_message"))
+    await fake.request_reconnect()
+    await fake.dispatch("MESSAGE_CREATE", fake.message(SEED))  # the client is leaving or away
+    await fake.wait_for(lambda: fake.resumes and fake.gateway_sockets, timeout=10)
+    calls = await fake.wait_calls("create_message", before + 1, timeout=10)
+    await _answers_a_paste(fake)  # and the next one is answered too, once each
+    assert len(fake.calls_to("create_message")) == before + 2 and len(calls) == before + 1
+
+
 @pytest.mark.parametrize("resumable", [True, False])
 async def test_op9_invalid_session_and_the_bot_keeps_answering(fake: FakeDiscord,
-                                                               runtime: DiscordRuntime, resumable):
+                                                               runtime: DiscordRuntime, resumable,
+                                                               monkeypatch):
+    async def no_wait(shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py sleeps 5 s before a repeated IDENTIFY (``before_identify_hook``, meant to
+        be overridden): a real wait the test does not need."""
+
+    monkeypatch.setattr(runtime.client, "before_identify_hook", no_wait)
     await fake.invalidate_session(resumable=resumable)
     if resumable:  # d=true: RESUME the same session
         await fake.wait_for(lambda: fake.resumes and fake.gateway_sockets, timeout=10)

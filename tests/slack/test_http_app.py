@@ -343,3 +343,13 @@ async def test_a_refused_respond_is_logged_not_lost(fake):
         logging.getLogger("adapters.slack.app").removeHandler(logged)
         await http.aclose()
         await served.close()
+
+
+async def test_button_membership_is_read_past_the_first_page(slack: Harness):
+    slack.fake.page_size = 3
+    slack.fake.members[CHANNEL] = [f"U9{i:02d}" for i in range(10)] + [USER]
+    await slack.sender.action(block_action(bk.ACTION_MUTE_1H, "mute 1h", message=_alert_message(),
+                                           fake=slack.fake))
+    [resp] = await slack.fake.wait_calls("response")
+    assert "Not allowed" not in resp.body["blocks"][0]["text"]["text"]  # a member, on page 4
+    assert len(slack.fake.calls_to("conversations.members")) == 4

@@ -275,3 +275,28 @@ async def test_an_answer_without_ts_is_ambiguous_reconciled_and_never_stored_as_
         fake.fail("chat.postMessage", omit="ts")
         await sink.send(_row(id=9, dedupe_key="k9"))
     assert err.value.retryable and err.value.status is None
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+async def test_find_existing_reads_every_page(fake: FakeSlack, sink: SlackSink, threaded: bool):
+    """Slack pages history and replies (and may return fewer than ``limit``): the notice is found
+    on a later page, not missed because the first page did not hold it."""
+    fake.page_size = 2
+    parent = await sink.send(_row(id=1, dedupe_key="k1"))
+    row = _row(id=8, dedupe_key="k8")
+    if threaded:
+        row = _row(id=8, dedupe_key="k8", seq=2, notice_kind="updated", thread_id=parent.message_id,
+                   payload={"title": "t", "notice": "updated", "severity": "error", "incident_id": 1})
+    async def chatter() -> None:  # the channel (or the thread) moves on
+        for i in range(7):
+            await sink.client.chat_postMessage(channel="C1", text=f"chat {i}",
+                                               thread_ts=parent.message_id if threaded else None)
+
+    if threaded:  # replies are read oldest first: ours comes after the chatter
+        await chatter()
+    sent = await sink.send(row)
+    if not threaded:  # history is read newest first: ours comes before the chatter
+        await chatter()
+    assert await sink.find_existing(row) == sent
+    method = "conversations.replies" if threaded else "conversations.history"
+    assert len(fake.calls_to(method)) >= 4  # it walked the cursor
