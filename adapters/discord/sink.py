@@ -133,11 +133,12 @@ class DiscordSink:
                 "allowed_mentions": NO_MENTIONS}
         message = await self._call("POST", f"channels/{row.channel}/messages", "create message",
                                    json=body)
-        try:
-            return str(message["id"])
-        except (TypeError, KeyError):
-            raise SendError("discord create message: answer without a message id",
-                            retryable=True) from None
+        message_id = message.get("id") if isinstance(message, dict) else None
+        if not isinstance(message_id, str) or not message_id.isdigit():
+            # maybe posted, maybe not: the outbox reconciles (find_existing) before resending;
+            # never store str(None) as the message id
+            raise SendError("discord create message: answer without a message id", retryable=True)
+        return message_id
 
     async def _edit_parent(self, row: OutboxRow) -> None:
         """Point the parent's Status field at the current state (resolved: green, no buttons).

@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ from starlette.routing import Route
 from adapters.slack import blocks as bk
 from adapters.slack.client import make_web_client
 from adapters.slack.permissions import PermissionChecker
+from adapters.slack.verify import signed_only
 from bot.clock import Clock, utcnow
 from bot.commands.model import Caller, ChannelRef, parse_command
 from bot.commands.reply import ActionKind, Reply, ReplyKind
@@ -321,10 +323,17 @@ class SlackAdapter:
 
     @staticmethod
     async def _respond_quietly(respond: Callable[..., Awaitable[Any]], **payload: Any) -> None:
+        """bolt's ``respond`` returns the response_url's answer instead of raising, so a refusal
+        (an expired or used-up response_url, invalid blocks) is checked here, or it would vanish."""
         try:
-            await respond(**payload)
+            answer = await respond(**payload)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("slack: respond() failed (%s)", type(exc).__name__)
+            return
+        status = getattr(answer, "status_code", 200)
+        if isinstance(status, int) and status >= 300:
+            log.warning("slack: respond() was refused (HTTP %s %s)", status,
+                        str(getattr(answer, "body", ""))[:80])
 
 
 def _short(exc: BaseException) -> str:
@@ -364,14 +373,22 @@ def build_slack_app(router: Router, *, bot_token: str, signing_secret: str | Non
     return app
 
 
-def slack_routes(app: AsyncApp, path: str = EVENTS_PATH) -> list[Route]:
-    """The HTTP-mode endpoint for the web app (Events API, slash commands, interactivity)."""
+def slack_routes(app: AsyncApp, path: str = EVENTS_PATH, *, signing_secret: str | None = None,
+                 now: Callable[[], float] = time.time) -> list[Route]:
+    """The HTTP-mode endpoint for the web app (Events API, slash commands, interactivity).
+
+    The signature is checked in front of bolt (``adapters.slack.verify``), before anything
+    parses the body; ``signing_secret`` defaults to the one the app was built with."""
     handler = AsyncSlackRequestHandler(app)
+    # bolt keeps the secret it was built with privately; callers pass it (the runtime does)
+    secret = signing_secret if signing_secret is not None else str(getattr(app, "_signing_secret", ""))
+    if not secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is required to serve /slack/events")
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
 
-    return [Route(path, endpoint=slack_events, methods=["POST"])]
+    return [Route(path, endpoint=signed_only(slack_events, secret, now=now), methods=["POST"])]
 
 
 @dataclass

@@ -63,7 +63,7 @@ async def start_slack(settings: Settings, router: Router) -> SlackRuntime:
         assert app_token is not None
         runtime.socket = await start_socket_mode(app, app_token, api_url)
     else:
-        runtime.routes = slack_routes(app)
+        runtime.routes = slack_routes(app, signing_secret=signing_secret)
     log.info("slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user"), mode)
     return runtime
 

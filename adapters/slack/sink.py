@@ -22,6 +22,7 @@ channel or a revoked token → dead letter); no message ever holds the token.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from adapters.slack.client import send_error
 from bot.clock import as_utc
 from bot.commands.notices import notice_reply, notice_style, status_line
 from bot.commands.reply import Reply
+from bot.errors import SendError
 from bot.notify import Delivered, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ EVENT_TYPE = "sora_bot_notice"
 CHANNEL_INTERVAL_S = 1.0  # Slack: about one message per second per channel
 HISTORY_PAGES = 10
 CLOCK_SKEW = timedelta(seconds=120)
+_TS = re.compile(r"^\d{1,12}\.\d{6}$")  # a Slack message ts: epoch seconds.micros
 
 
 def _metadata(row: OutboxRow) -> dict[str, Any]:
@@ -89,7 +92,13 @@ class SlackSink:
             resp = await self.client.chat_postMessage(metadata=_metadata(row), **kwargs)
         except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
             raise send_error("chat.postMessage", exc) from None
-        return str(resp["ts"])
+        ts = resp.get("ts")
+        if not isinstance(ts, str) or not _TS.match(ts):
+            # "ok" but no usable ts: maybe posted, maybe not. Never store it as the message id
+            # (str(None) == "None" became a thread id once); status None makes the outbox
+            # reconcile through find_existing before posting again.
+            raise SendError("slack chat.postMessage: answer without a message ts", retryable=True)
+        return ts
 
     async def _edit_parent(self, row: OutboxRow) -> None:
         """Point the parent's status line at the current state (resolved: no more buttons)."""

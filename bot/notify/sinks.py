@@ -119,7 +119,11 @@ class JsonlFileSink:
         return out
 
     async def find_existing(self, row: OutboxRow) -> Delivered | None:
-        for entry in self.entries():
+        try:
+            entries = self.entries()
+        except OSError as exc:  # unreadable (a directory, no permission): the outbox retries
+            raise SendError(f"cannot read {self.path}: {exc.strerror}", retryable=True) from None
+        for entry in entries:
             if entry.get("outbox_id") == row.id and entry.get("dedupe_key") == row.dedupe_key:
                 return Delivered(message_id=entry["message_id"], thread_id=entry.get("thread_id"))
         return None

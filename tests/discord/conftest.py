@@ -23,6 +23,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
     f = await FakeDiscord().start()
     yield f
     await f.close()
+    f.assert_no_rejections()  # nothing was sent that Discord would have refused
 
 
 def discord_settings(fake: FakeDiscord, tmp_path: Any, **extra: Any) -> Settings:

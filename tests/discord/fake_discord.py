@@ -1,42 +1,71 @@
-"""A fake Discord REST API and gateway on loopback, speaking the real wire format.
+"""A fake Discord REST API and gateway on loopback, as strict as Discord, in its wire format.
 
-It runs on the test's own event loop (aiohttp on 127.0.0.1:0), so tests wait on an
-``asyncio.Condition`` (``await fake.wait_calls(...)``) instead of sleeping. Real discord.py is
-pointed at it with ``DISCORD_API_URL`` (``…/api/v10``) and ``DISCORD_GATEWAY_URL`` (``…/gateway``).
+It runs on the test's own event loop (aiohttp on 127.0.0.1:0), so tests wait on its state
+(``await fake.wait_calls(...)``) instead of sleeping; recording and failure injection are shared
+with the Slack fake (``tests/platform_fake.py``). Real discord.py is pointed at it with
+``DISCORD_API_URL`` (``…/api/v10``) and ``DISCORD_GATEWAY_URL`` (``…/gateway``).
 
-REST (bot-token checked like Discord: ``Authorization: Bot <token>``, 401 otherwise):
-``GET /users/@me``, ``GET /oauth2/applications/@me``, ``PUT/GET /applications/{id}/commands``,
-``POST /interactions/{id}/{token}/callback`` (an UPDATE_MESSAGE answer edits the clicked
-message, as Discord does), followups ``POST /webhooks/{app}/{token}`` and
-``PATCH|GET|DELETE /webhooks/{app}/{token}/messages/{id|@original}``, channel messages
-``POST|GET /channels/{id}/messages`` (``limit``/``before``/``after``, newest first, with
-``nonce`` + ``enforce_nonce`` deduplication like Discord, and — like Discord — no nonce in what
-a read returns), ``GET|PATCH /channels/{id}/messages/{mid}``, and ``/attachments/…`` downloads.
-Answers are ``Content-Type: application/json`` exactly (discord.py parses nothing else).
+REST (bot-token checked: ``Authorization: Bot <token>``, 401 otherwise): ``GET /users/@me``,
+``GET /oauth2/applications/@me``, ``PUT/GET /applications/{id}/commands``, ``POST
+/interactions/{id}/{token}/callback`` (an UPDATE_MESSAGE edits the clicked message), followups
+``POST /webhooks/{app}/{token}`` and ``PATCH|GET|DELETE /webhooks/{app}/{token}/messages/{id}``,
+channel messages ``POST|GET /channels/{id}/messages`` (``limit``/``before``/``after``, newest
+first, ``nonce`` + ``enforce_nonce`` deduplication, no nonce in what a read returns), ``GET|PATCH
+/channels/{id}/messages/{mid}``, and ``/attachments/…`` downloads. Answers are
+``Content-Type: application/json`` exactly (discord.py parses nothing else).
 
-Gateway (``/gateway``): HELLO, heartbeat ACKs, IDENTIFY → READY + GUILD_CREATE (token checked:
-4004 on a wrong one; ``refuse_message_content`` closes with 4014 like Discord does when the
-intent is not enabled), RESUME → RESUMED, and ``dispatch(event, data)`` for tests.
+Strict like Discord:
+
+- bodies are validated against JSON Schemas written from the official OpenAPI description
+  (``discord_schema.py``): a violation is HTTP 400 ``{"code": 50035, "message": "Invalid Form
+  Body", "errors": {<nested by field>: {"_errors": [{"code", "message"}]}}}``; ids in the URL
+  must be snowflakes (50035 ``NUMBER_TYPE_COERCE``); an empty message is 50006;
+- channels must exist (10003 Unknown Channel), messages too (10008);
+- an interaction is answered once: a second initial response is 400 40060 ("Interaction has
+  already been acknowledged."), an unknown one 404 10062, a followup before the answer or for
+  an unknown token 404 10015 (Unknown Webhook);
+- every answer carries the rate-limit headers (``X-RateLimit-Limit/-Remaining/-Reset/
+  -Reset-After/-Bucket``); past a bucket's limit, or when a test injects it, a 429 with
+  ``{"message", "retry_after", "global"}``, ``Retry-After`` and ``X-RateLimit-Scope``;
+- the ids it makes are real snowflakes (time-ordered, from Discord's epoch).
+
+Every refusal the fake makes on its own lands in ``fake.rejections`` (see ``platform_fake``).
+
+Gateway (``/gateway``; resumes go to READY's ``resume_gateway_url``, ``/gateway-resume``):
+HELLO, heartbeat ACKs, IDENTIFY → READY + GUILD_CREATE (token checked: 4004; with
+``refuse_message_content``, 4014 like Discord when the intent is not enabled), RESUME → the
+missed events + RESUMED (an unknown session: op 9 ``false``), ``dispatch(event, data)`` for
+tests, and on demand op 7 Reconnect (``request_reconnect``) and op 9 Invalid Session
+(``invalidate_session(resumable=...)``). With ``compress=zlib-stream`` in the query every frame
+is binary, from one zlib context per connection, each message ending in Z_SYNC_FLUSH
+(``00 00 ff ff``), the big ones split over two frames, as Discord does.
 
 Failures on demand: ``fail("create_message", status=429, retry_after=0.5, times=1)``, Discord
-error codes (``code=50001``), and "applied but the answer was lost" (``applied=True``).
+error codes (``code=50001``), "applied but the answer was lost" (``applied=True``) and "ok
+without the id" (``omit="id"``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
+import math
 import time
-from collections.abc import Callable
+import uuid
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-T = TypeVar("T")
+from tests.discord import discord_schema as schema
+from tests.platform_fake import Call, Failure, PlatformFake
+
 DISCORD_EPOCH_MS = 1420070400000
+BASE_MS = 1717200000000  # 2024-06-01: the fake's fixed ids are made "then"
 NONCE_WINDOW_S = 300.0
 
 # Permission bits (discord.com/developers/docs/topics/permissions).
@@ -47,80 +76,104 @@ EMBED_LINKS = 1 << 14
 MEMBER = (1 << 10) | (1 << 11) | (1 << 16) | (1 << 31) | (1 << 6) | EMBED_LINKS  # view, send, history, app cmds
 ALL = (1 << 50) - 1
 MESSAGE_CONTENT_INTENT = 1 << 15
+ZLIB_SUFFIX = b"\x00\x00\xff\xff"
+
+WEBHOOK_ROUTES = frozenset({"interaction_callback", "followup", "edit_followup", "get_followup",
+                            "delete_followup"})
+# Discord's JSON errors the fake answers on its own: (HTTP status, code, message)
+UNKNOWN_CHANNEL = (404, 10003, "Unknown Channel")
+UNKNOWN_MESSAGE = (404, 10008, "Unknown Message")
+UNKNOWN_WEBHOOK = (404, 10015, "Unknown Webhook")
+UNKNOWN_INTERACTION = (404, 10062, "Unknown interaction")
+EMPTY_MESSAGE = (400, 50006, "Cannot send an empty message")
+ALREADY_ACKNOWLEDGED = (400, 40060, "Interaction has already been acknowledged.")
+
+
+def snowflake_at(ms: int, seq: int) -> int:
+    """A Discord id: milliseconds since Discord's epoch, then worker/process/increment bits."""
+    return ((ms - DISCORD_EPOCH_MS) << 22) | (seq & 0xFFF)
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message"))
+        self.status = status
+        self.body = body
+
+
+def refusal(error: tuple[int, int, str]) -> Refusal:
+    status, code, message = error
+    return Refusal(status, {"message": message, "code": code})
 
 
 @dataclass
-class Call:
-    """One request the fake received."""
-
-    route: str  # e.g. "create_message", "interaction_callback"
-    http_method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    raw: bytes
-    auth: str | None
-    params: dict[str, str] = field(default_factory=dict)
-    at: float = field(default_factory=time.monotonic)
+class Interaction:
+    token: str
+    kind: int  # 2 command, 3 component
+    acked: bool = False
 
 
 @dataclass
-class Failure:
-    status: int
-    code: int | None = None
-    message: str | None = None
-    retry_after: float | None = None
-    header_retry_after: str | None = None
-    is_global: bool = False
-    applied: bool = False
+class Session:
+    id: str
+    events: list[dict[str, Any]] = field(default_factory=list)  # dispatched while it was away
+    valid: bool = True
 
 
-class FakeDiscord:
-    def __init__(self, *, token: str = "MTA.fake-bot-token.Secret-XYZ", guild_id: int = 900001,
-                 channel_id: int = 900010, app_id: int = 900100, bot_id: int = 900200) -> None:
+@dataclass
+class Bucket:
+    limit: int
+    window_s: float
+    reset_at: float = 0.0
+    used: int = 0
+
+
+class FakeDiscord(PlatformFake):
+    def __init__(self, *, token: str = "MTA.fake-bot-token.Secret-XYZ", rate_limit: int = 50,
+                 rate_window_s: float = 1.0) -> None:
+        super().__init__()
         self.token = token
-        self.guild_id = guild_id
-        self.channel_id = channel_id
-        self.app_id = app_id
-        self.bot_id = bot_id
-        self.calls: list[Call] = []
+        ids = (snowflake_at(BASE_MS, i) for i in itertools.count(1))
+        self.guild_id, self.channel_id, self.app_id, self.bot_id = next(ids), next(ids), next(ids), next(ids)
+        self.mods_role_id, self.owner_id, self.user_id = next(ids), next(ids), next(ids)
+        self.command_id = str(next(ids))
+        # a channel where @everyone (so the bot too) may not embed links
+        self.plain_channel_id = self.channel_id + 1
+        self.channels: set[str] = {str(self.channel_id), str(self.plain_channel_id)}
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.commands: list[dict[str, Any]] = []
         self.attachments: dict[str, bytes] = {}
         self.identifies: list[dict[str, Any]] = []
+        self.resumes: list[dict[str, Any]] = []
         self.refuse_message_content = False
-        # a channel where @everyone (so the bot too) may not embed links
-        self.plain_channel_id = channel_id + 1
         self.gateway_sockets: list[web.WebSocketResponse] = []
+        self.compressed: list[bool] = []  # per connection: did it speak zlib-stream?
         self.sent_events: list[dict[str, Any]] = []
-        self._failures: dict[str, list[Failure]] = {}
+        self.rate_limit = rate_limit
+        self.rate_window_s = rate_window_s
+        self.now = time.monotonic
+        self._buckets: dict[str, Bucket] = {}
+        self._sessions: dict[str, Session] = {}
+        self._socket_session: dict[int, Session] = {}
+        self._zlib: dict[int, Any] = {}
         self._nonces: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._interactions: dict[str, Interaction] = {}
         self._interaction_messages: dict[str, tuple[str, str]] = {}
         self._seq = itertools.count(1)
         self._ids = itertools.count(1)
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
-    # Life cycle -------------------------------------------------------------------------------
-
-    async def start(self) -> FakeDiscord:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/gateway-resume", self._gateway)
         app.router.add_get("/attachments/{name}", self._attachment)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
+        return app
 
     async def close(self) -> None:
         for ws in list(self.gateway_sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
 
     @property
     def base(self) -> str:
@@ -134,43 +187,34 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
+    @property
+    def resume_gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway-resume"
+
     # Test helpers -----------------------------------------------------------------------------
 
     def snowflake(self) -> str:
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
-        return str((ms << 22) | (next(self._ids) & 0x3FFFFF))
+        """A fresh id made now (ids are time-ordered, as the sink's history walk assumes)."""
+        return str(snowflake_at(int(time.time() * 1000), next(self._ids)))
 
-    def fail(self, route: str, *, status: int, code: int | None = None, message: str | None = None,
-             retry_after: float | None = None, header_retry_after: str | None = None,
-             is_global: bool = False, applied: bool = False, times: int = 1) -> None:
-        f = Failure(status, code, message, retry_after, header_retry_after, is_global, applied)
-        self._failures.setdefault(route, []).extend([f] * times)
+    def add_channel(self, channel_id: int | str | None = None) -> str:
+        cid = str(channel_id) if channel_id is not None else self.snowflake()
+        self.channels.add(cid)
+        return cid
 
-    def calls_to(self, route: str) -> list[Call]:
-        return [c for c in self.calls if c.route == route]
+    def fail(self, route: str, *, status: int = 200, code: int | None = None,  # type: ignore[override]
+             **kw: Any) -> None:
+        """Discord's vocabulary for the shared ``fail``: ``code`` is Discord's JSON error code."""
+        super().fail(route, status=status, error=code, **kw)
 
     def posts(self, channel: str | int) -> list[dict[str, Any]]:
-        """The channel's messages, oldest first (as stored: edits applied)."""
-        return list(self.messages.get(str(channel), []))
+        """The bot's messages in the channel, oldest first (as stored: edits applied)."""
+        return [m for m in self.messages.get(str(channel), [])
+                if (m.get("author") or {}).get("id") == str(self.bot_id)]
 
     def received_text(self) -> str:
         """Everything sent to the fake (REST bodies and gateway frames), for leak checks."""
-        rest = "\n".join(c.raw.decode("utf-8", "replace") + " " + c.path + " " + json.dumps(c.query)
-                         for c in self.calls)
-        return rest + "\n" + "\n".join(json.dumps(i) for i in self.identifies)
-
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
-        return predicate()
-
-    async def wait_calls(self, route: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
-        await self.wait_for(lambda: len(self.calls_to(route)) >= count, timeout)
-        return self.calls_to(route)
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        return super().received_text() + "\n" + "\n".join(json.dumps(i) for i in self.identifies)
 
     # Objects ---------------------------------------------------------------------------------
 
@@ -203,7 +247,7 @@ class FakeDiscord:
         g = str(self.guild_id)
         return {
             "id": g, "name": "Fake guild", "icon": None, "splash": None, "discovery_splash": None,
-            "owner_id": "1", "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
+            "owner_id": str(self.owner_id), "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
             "default_message_notifications": 0, "explicit_content_filter": 0, "features": [],
             "mfa_level": 0, "application_id": None, "system_channel_id": None,
             "system_channel_flags": 0, "rules_channel_id": None, "vanity_url_code": None,
@@ -214,7 +258,7 @@ class FakeDiscord:
             "roles": [{"id": g, "name": "@everyone", "permissions": str(MEMBER), "position": 0,
                        "color": 0, "hoist": False, "managed": False, "mentionable": False,
                        "flags": 0},
-                      {"id": "900300", "name": "mods", "permissions": str(MEMBER | MANAGE_CHANNELS),
+                      {"id": str(self.mods_role_id), "name": "mods", "permissions": str(MEMBER | MANAGE_CHANNELS),
                        "position": 1, "color": 0, "hoist": False, "managed": False,
                        "mentionable": False, "flags": 0}],
             "emojis": [], "stickers": [], "threads": [],
@@ -225,12 +269,13 @@ class FakeDiscord:
             "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
         }
 
-    def message(self, content: str, *, author_id: int | str = 700001, name: str = "alice",
+    def message(self, content: str, *, author_id: int | str | None = None, name: str = "alice",
                 channel_id: int | str | None = None, guild: bool = True, bot: bool = False,
                 roles: list[str] | None = None, attachments: list[dict[str, Any]] | None = None,
                 mention_bot: bool = False, webhook_id: str | None = None, msg_type: int = 0
                 ) -> dict[str, Any]:
         """A MESSAGE_CREATE payload as Discord sends it to a bot."""
+        author_id = author_id if author_id is not None else self.user_id
         d: dict[str, Any] = {
             "id": self.snowflake(), "channel_id": str(channel_id or self.channel_id),
             "author": self.user(author_id, name, bot=bot), "content": content,
@@ -256,10 +301,11 @@ class FakeDiscord:
                 "proxy_url": url, "content_type": content_type}
 
     def interaction(self, sub: str | None, options: dict[str, Any] | None = None, *,
-                    user_id: int | str = 700001, permissions: int = MEMBER, guild: bool = True,
+                    user_id: int | str | None = None, permissions: int = MEMBER, guild: bool = True,
                     channel_id: int | str | None = None, component: str | None = None,
                     message: dict[str, Any] | None = None) -> dict[str, Any]:
         """An INTERACTION_CREATE payload: ``/sora <sub> options…`` or a button click."""
+        user_id = user_id if user_id is not None else self.user_id
         iid = self.snowflake()
         d: dict[str, Any] = {
             "id": iid, "application_id": str(self.app_id), "type": 2, "token": f"itok-{iid}",
@@ -287,29 +333,69 @@ class FakeDiscord:
             types = {bool: 5, int: 4, str: 3}
             opts = [{"name": k, "type": types[type(v)], "value": v}
                     for k, v in (options or {}).items()]
-            d["data"] = {"id": "1300", "name": "sora", "type": 1,
+            d["data"] = {"id": self.command_id, "name": "sora", "type": 1,
                          "options": [{"name": sub, "type": 1, "options": opts}]}
         return d
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a DISPATCH to every connected gateway session."""
-        if not self.gateway_sockets:
+        """Send a DISPATCH to every connected gateway session (what Discord knows from it, the
+        channel and the interaction, exists from now on). Between a disconnect and a RESUME the
+        event waits, as on Discord: RESUME replays what came after the client's ``seq``."""
+        if not self._sessions:
             raise AssertionError("no gateway session to dispatch to")
-        if event == "INTERACTION_CREATE" and data.get("message"):
-            self._interaction_messages[str(data["id"])] = (str(data["message"]["channel_id"]),
-                                                          str(data["message"]["id"]))
+        if data.get("channel_id"):
+            self.channels.add(str(data["channel_id"]))
+        if event == "MESSAGE_CREATE":
+            self.messages.setdefault(str(data["channel_id"]), []).append(data)
+        if event == "INTERACTION_CREATE":
+            self._interactions[str(data["id"])] = Interaction(str(data["token"]), int(data["type"]))
+            if data.get("message"):
+                self._interaction_messages[str(data["id"])] = (str(data["message"]["channel_id"]),
+                                                              str(data["message"]["id"]))
         frame = {"op": 0, "t": event, "s": next(self._seq), "d": data}
         self.sent_events.append(frame)
         for ws in list(self.gateway_sockets):
-            await ws.send_str(json.dumps(frame))
+            await self._send(ws, frame)
+
+    async def request_reconnect(self) -> None:
+        """op 7 Reconnect: the client must close and RESUME on ``resume_gateway_url``."""
+        for ws in list(self.gateway_sockets):
+            await self._send(ws, {"op": 7, "d": None, "s": None, "t": None})
+
+    async def invalidate_session(self, *, resumable: bool) -> None:
+        """op 9 Invalid Session: ``d=true`` the client may RESUME, ``d=false`` it must IDENTIFY."""
+        for ws in list(self.gateway_sockets):
+            if not resumable:
+                session = self._socket_session.get(id(ws))
+                if session is not None:
+                    session.valid = False
+            await self._send(ws, {"op": 9, "d": resumable, "s": None, "t": None})
 
     # Gateway ----------------------------------------------------------------------------------
+
+    async def _send(self, ws: web.WebSocketResponse, frame: dict[str, Any]) -> None:
+        data = json.dumps(frame).encode()
+        compressor = self._zlib.get(id(ws))
+        if compressor is None:
+            await ws.send_str(data.decode())
+            return
+        payload = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        assert payload.endswith(ZLIB_SUFFIX)
+        if len(payload) > 512:  # Discord may split a message; the client must buffer
+            await ws.send_bytes(payload[:len(payload) // 2])
+            payload = payload[len(payload) // 2:]
+        await ws.send_bytes(payload)
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250},
-                                      "s": None, "t": None}))
+        compress = request.query.get("compress")
+        if compress == "zlib-stream":
+            self._zlib[id(ws)] = zlib.compressobj()
+        elif compress:
+            self.reject("gateway", f"unsupported compress={compress} (the fake speaks zlib-stream)")
+        self.compressed.append(compress == "zlib-stream")
+        await self._send(ws, {"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -317,16 +403,17 @@ class FakeDiscord:
                 frame = json.loads(msg.data)
                 op = frame.get("op")
                 if op == 1:
-                    await ws.send_str(json.dumps({"op": 11}))
+                    await self._send(ws, {"op": 11, "d": None, "s": None, "t": None})
                 elif op == 2:
                     await self._identify(ws, frame["d"])
                 elif op == 6:
-                    self.gateway_sockets.append(ws)
-                    await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}}))
+                    await self._resume(ws, frame["d"])
         finally:
             if ws in self.gateway_sockets:
                 self.gateway_sockets.remove(ws)
-            await self._notify()
+            self._zlib.pop(id(ws), None)
+            self._socket_session.pop(id(ws), None)
+            await self.notify()
         return ws
 
     async def _identify(self, ws: web.WebSocketResponse, d: dict[str, Any]) -> None:
@@ -337,15 +424,38 @@ class FakeDiscord:
         if self.refuse_message_content and int(d.get("intents", 0)) & MESSAGE_CONTENT_INTENT:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        session = Session(uuid.uuid4().hex)
+        self._sessions[session.id] = session
+        self._socket_session[id(ws)] = session
         self.gateway_sockets.append(ws)
         ready = {"v": 10, "user": self.bot_user(), "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-                 "session_id": "fake-session", "resume_gateway_url": self.gateway_url,
+                 "session_id": session.id, "resume_gateway_url": self.resume_gateway_url,
                  "application": {"id": str(self.app_id), "flags": 0}, "private_channels": [],
                  "relationships": [], "user_settings": {}}
-        await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": ready}))
-        await ws.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq),
-                                      "d": self.guild()}))
-        await self._notify()
+        await self._send(ws, {"op": 0, "t": "READY", "s": next(self._seq), "d": ready})
+        await self._send(ws, {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": self.guild()})
+        await self.notify()
+
+    async def _resume(self, ws: web.WebSocketResponse, d: dict[str, Any]) -> None:
+        self.resumes.append(d)
+        session = self._sessions.get(str(d.get("session_id")))
+        if d.get("token") != self.token:
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return
+        if session is None or not session.valid:
+            await self._send(ws, {"op": 9, "d": False, "s": None, "t": None})
+            return
+        self._socket_session[id(ws)] = session
+        self.gateway_sockets.append(ws)
+        seq = int(d.get("seq") or 0)
+        for frame in self.sent_events:  # what it missed, then RESUMED
+            if frame["s"] > seq and frame not in session.events:
+                session.events.append(frame)
+        for frame in session.events:
+            await self._send(ws, frame)
+        session.events.clear()
+        await self._send(ws, {"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}})
+        await self.notify()
 
     # REST -------------------------------------------------------------------------------------
 
@@ -403,36 +513,67 @@ class FakeDiscord:
                     if chunk.startswith("{"):
                         body = json.loads(chunk)
                         break
+        auth = request.headers.get("Authorization")
+        token = auth[4:] if auth and auth.startswith("Bot ") else None
         call = Call(route, request.method, "/" + tail, dict(parse_qsl(request.query_string)),
-                    body, raw, request.headers.get("Authorization"), params)
+                    body, raw, auth, token, params)
         self.calls.append(call)
         try:
             return await self._answer(call)
         finally:
-            await self._notify()
+            await self.notify()
+
+    def _bucket(self, call: Call) -> tuple[str, Bucket]:
+        major = call.params.get("cid") or call.params.get("itoken") or call.params.get("app") or ""
+        key = f"{call.name}:{major}"
+        bucket = self._buckets.setdefault(key, Bucket(self.rate_limit, self.rate_window_s))
+        now = self.now()
+        if now >= bucket.reset_at:
+            bucket.reset_at, bucket.used = now + bucket.window_s, 0
+        return hashlib.sha1(key.encode()).hexdigest()[:16], bucket
+
+    def _limit_headers(self, bucket_id: str, bucket: Bucket) -> dict[str, str]:
+        reset_after = max(0.0, bucket.reset_at - self.now())
+        return {"X-RateLimit-Limit": str(bucket.limit),
+                "X-RateLimit-Remaining": str(max(0, bucket.limit - bucket.used)),
+                "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                "X-RateLimit-Reset-After": f"{reset_after:.3f}", "X-RateLimit-Bucket": bucket_id}
 
     async def _answer(self, call: Call) -> web.Response:
-        is_webhook = call.route in ("interaction_callback", "followup", "edit_followup",
-                                    "get_followup", "delete_followup")
-        if not is_webhook and call.auth != f"Bot {self.token}":
+        if call.name not in WEBHOOK_ROUTES and call.auth != f"Bot {self.token}":
             return self._json({"message": "401: Unauthorized", "code": 0}, 401)
-        if call.route == "unknown":
+        if call.name == "unknown":
+            self.reject("unknown", "404: Not Found", f"{call.http_method} {call.path}")
             return self._json({"message": "404: Not Found", "code": 0}, 404)
-        pending = self._failures.get(call.route)
-        failure = pending.pop(0) if pending else None
+        bucket_id, bucket = self._bucket(call)
+        failure = self.take_failure(call.name)
+        if failure is None and bucket.used >= bucket.limit:
+            failure = Failure(429, retry_after=round(bucket.reset_at - self.now(), 3),
+                              header_retry_after=str(math.ceil(bucket.reset_at - self.now())))
+            self.reject(call.name, "429 rate limited", f"bucket {bucket_id} past {bucket.limit}")
+        bucket.used += 1
+        headers = self._limit_headers(bucket_id, bucket)
         if failure is not None and not failure.applied:
-            return self._failure(failure)
-        result = getattr(self, f"_r_{call.route}")(call)
+            return self._failure(failure, headers)
+        try:
+            invalid = schema.path_errors(call.params) or schema.invalid_form_body(call.name, call.body)
+            if invalid is not None:
+                raise Refusal(400, invalid)
+            result = getattr(self, f"_r_{call.name}")(call)
+        except Refusal as r:
+            detail = schema.describe(r.body) if r.body.get("code") == 50035 else ""
+            self.reject(call.name, f"{r.body.get('code')} {r.body.get('message')}", detail)
+            return self._json(r.body, r.status, headers)
         if failure is not None:
-            return self._failure(failure)
-        if isinstance(result, web.Response):
-            return result
+            if failure.omit and isinstance(result, dict):
+                return self._json({k: v for k, v in result.items() if k not in failure.omit}, 200, headers)
+            return self._failure(failure, headers)
         if result is None:
-            return web.Response(status=204)
-        return self._json(result)
+            return web.Response(status=204, headers=headers)
+        return self._json(result, 200, headers)
 
-    def _failure(self, f: Failure) -> web.Response:
-        headers = {"Via": "1.1 google"}
+    def _failure(self, f: Failure, headers: dict[str, str]) -> web.Response:
+        headers = {**headers, "Via": "1.1 google"}
         if f.status == 429:
             body: dict[str, Any] = {"message": f.message or "You are being rate limited.",
                                     "global": f.is_global}
@@ -441,13 +582,27 @@ class FakeDiscord:
             if f.header_retry_after is not None:
                 headers["Retry-After"] = f.header_retry_after
             headers["X-RateLimit-Scope"] = "global" if f.is_global else "user"
+            if f.is_global:
+                headers["X-RateLimit-Global"] = "true"
             return self._json(body, 429, headers)
         if f.status >= 500:
             return web.Response(status=f.status, body=b"<html>upstream error</html>",
                                 headers={"Content-Type": "text/html"})
-        return self._json({"message": f.message or "error", "code": f.code or 0}, f.status, headers)
+        return self._json({"message": f.message or "error", "code": f.error or 0}, f.status, headers)
 
     # Route handlers ---------------------------------------------------------------------------
+
+    def _channel(self, call: Call) -> str:
+        cid = call.params["cid"]
+        if cid not in self.channels:
+            raise refusal(UNKNOWN_CHANNEL)
+        return cid
+
+    @staticmethod
+    def _check_not_empty(body: dict[str, Any]) -> None:
+        if not any(body.get(k) for k in ("content", "embeds", "components", "sticker_ids",
+                                         "attachments", "poll")):
+            raise refusal(EMPTY_MESSAGE)
 
     def _r_users_me(self, call: Call) -> dict[str, Any]:
         return self.bot_user()
@@ -456,13 +611,16 @@ class FakeDiscord:
         return {"id": str(self.app_id), "name": "sora-bot", "icon": None, "description": "",
                 "rpc_origins": [], "bot_public": True, "bot_require_code_grant": False,
                 "verify_key": "0" * 64, "flags": 0, "team": None, "summary": "",
-                "owner": self.user(1, "owner"), "bot": self.bot_user()}
+                "owner": self.user(self.owner_id, "owner"), "bot": self.bot_user()}
 
     def _r_bulk_commands(self, call: Call) -> list[dict[str, Any]]:
+        if call.params["app"] != str(self.app_id):
+            raise Refusal(403, {"message": "Missing Access", "code": 50001})
         out = []
-        for i, cmd in enumerate(call.body or []):
-            out.append({**cmd, "id": str(1300 + i), "application_id": str(self.app_id),
-                        "version": "1", "default_member_permissions": cmd.get("default_member_permissions"),
+        for cmd in call.body or []:
+            out.append({**cmd, "id": self.snowflake(), "application_id": str(self.app_id),
+                        "version": self.snowflake(),
+                        "default_member_permissions": cmd.get("default_member_permissions"),
                         "type": cmd.get("type", 1)})
         self.commands = out
         return out
@@ -473,16 +631,32 @@ class FakeDiscord:
     def _r_interaction_callback(self, call: Call) -> dict[str, Any]:
         body = call.body or {}
         data = body.get("data") or {}
+        interaction = self._interactions.get(call.params["iid"])
+        if interaction is None or interaction.token != call.params["itoken"]:
+            raise refusal(UNKNOWN_INTERACTION)
+        if interaction.acked:
+            raise refusal(ALREADY_ACKNOWLEDGED)
+        if body.get("type") == 4:
+            self._check_not_empty(data)
+        interaction.acked = True
         where = self._interaction_messages.get(call.params["iid"])
         if body.get("type") == 7 and where is not None:  # UPDATE_MESSAGE edits the clicked message
             msg = self._find(*where)
             for key in ("content", "embeds", "components"):
                 if msg is not None and key in data:
                     msg[key] = data[key]
-        return {"interaction": {"id": call.params["iid"], "type": 2,
+        return {"interaction": {"id": call.params["iid"], "type": interaction.kind,
                                 "response_message_id": self.snowflake(),
                                 "response_message_loading": body.get("type") == 5,
                                 "response_message_ephemeral": bool(int(data.get("flags") or 0) & 64)}}
+
+    def _webhook(self, call: Call) -> Interaction:
+        """Followups: for this application, to an interaction that was answered (15 min)."""
+        token = call.params["itoken"]
+        found = next((i for i in self._interactions.values() if i.token == token), None)
+        if call.params["app"] != str(self.app_id) or found is None or not found.acked:
+            raise refusal(UNKNOWN_WEBHOOK)
+        return found
 
     def _new_message(self, channel_id: str, body: dict[str, Any], *, webhook: bool = False
                      ) -> dict[str, Any]:
@@ -503,10 +677,15 @@ class FakeDiscord:
 
     def _r_create_message(self, call: Call) -> dict[str, Any]:
         body = call.body or {}
-        cid = call.params["cid"]
+        cid = self._channel(call)
+        self._check_not_empty(body)
+        ref = body.get("message_reference") or {}
+        if ref and ref.get("fail_if_not_exists") is not False and self._find(
+                str(ref.get("channel_id") or cid), str(ref["message_id"])) is None:
+            raise Refusal(400, {"message": "Invalid Form Body", "code": 50035, "errors": {
+                "message_reference": {"_errors": [{"code": "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                                                   "message": "Unknown message"}]}}})
         nonce = body.get("nonce")
-        if nonce is not None and len(str(nonce)) > 25:
-            return self._json({"message": "Invalid Form Body", "code": 50035}, 400)  # type: ignore[return-value]
         if nonce is not None and body.get("enforce_nonce"):
             seen = self._nonces.get(str(nonce))
             if seen is not None and time.monotonic() - seen[0] < NONCE_WINDOW_S:
@@ -521,7 +700,7 @@ class FakeDiscord:
         return answer
 
     def _r_get_messages(self, call: Call) -> list[dict[str, Any]]:
-        msgs = sorted(self.messages.get(call.params["cid"], []), key=lambda m: int(m["id"]),
+        msgs = sorted(self.messages.get(self._channel(call), []), key=lambda m: int(m["id"]),
                       reverse=True)
         limit = max(1, min(100, int(call.query.get("limit", 50))))
         if "before" in call.query:
@@ -534,15 +713,15 @@ class FakeDiscord:
         return next((m for m in self.messages.get(cid, []) if m["id"] == mid), None)
 
     def _r_get_message(self, call: Call) -> Any:
-        msg = self._find(call.params["cid"], call.params["mid"])
+        msg = self._find(self._channel(call), call.params["mid"])
         if msg is None:
-            return self._json({"message": "Unknown Message", "code": 10008}, 404)
+            raise refusal(UNKNOWN_MESSAGE)
         return msg
 
     def _r_edit_message(self, call: Call) -> Any:
-        msg = self._find(call.params["cid"], call.params["mid"])
+        msg = self._find(self._channel(call), call.params["mid"])
         if msg is None:
-            return self._json({"message": "Unknown Message", "code": 10008}, 404)
+            raise refusal(UNKNOWN_MESSAGE)
         for key in ("content", "embeds", "components"):
             if key in (call.body or {}):
                 msg[key] = call.body[key]
@@ -550,18 +729,24 @@ class FakeDiscord:
         return msg
 
     def _r_typing(self, call: Call) -> None:
+        self._channel(call)
         return None
 
     def _r_followup(self, call: Call) -> dict[str, Any]:
+        self._webhook(call)
+        self._check_not_empty(call.body or {})
         return self._new_message(str(self.channel_id), call.body or {}, webhook=True)
 
     def _r_edit_followup(self, call: Call) -> dict[str, Any]:
+        self._webhook(call)
         return self._new_message(str(self.channel_id), call.body or {}, webhook=True)
 
     def _r_get_followup(self, call: Call) -> dict[str, Any]:
+        self._webhook(call)
         return self._new_message(str(self.channel_id), {}, webhook=True)
 
     def _r_delete_followup(self, call: Call) -> None:
+        self._webhook(call)
         return None
 
     async def _attachment(self, request: web.Request) -> web.Response:
@@ -570,7 +755,7 @@ class FakeDiscord:
             return web.Response(status=404)
         self.calls.append(Call("attachment", "GET", request.path, {}, None, b"",
                                request.headers.get("Authorization")))
-        await self._notify()
+        await self.notify()
         return web.Response(body=data, headers={"Content-Type": "text/plain"})
 
     # Reading what the bot answered --------------------------------------------------------------
@@ -579,8 +764,8 @@ class FakeDiscord:
         """Interaction answers in order: callback bodies with data, then followup bodies."""
         out = []
         for c in self.calls:
-            if c.route == "interaction_callback" and (c.body or {}).get("data"):
+            if c.name == "interaction_callback" and (c.body or {}).get("data"):
                 out.append({"via": "callback", "type": c.body.get("type"), **c.body["data"]})
-            elif c.route == "followup":
+            elif c.name == "followup":
                 out.append({"via": "followup", **(c.body or {})})
         return out

@@ -124,6 +124,6 @@ async def test_mentioned_subscribe_uses_the_members_channel_permissions(
     assert services.store.get_subscription("discord", g, c) is None
     # the "mods" role carries Manage Channels
     body = await _answer(fake, fake.message(f"<@{fake.bot_id}> subscribe incidents", mention_bot=True,
-                                            roles=["900300"], author_id=700005))
+                                            roles=[str(fake.mods_role_id)], author_id=700005))
     assert "Subscribed" in body["embeds"][0]["title"]
     assert services.store.get_subscription("discord", g, c).kinds == "incidents"

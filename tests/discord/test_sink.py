@@ -22,9 +22,12 @@ from bot.errors import SendError
 from bot.notify import DeliveryWorker, OutboxRow, Sink
 from bot.notify.testing import drain_until_quiet
 from bot.store import open_store
-from tests.discord.fake_discord import FakeDiscord
+from tests.discord.fake_discord import BASE_MS, FakeDiscord, snowflake_at
 
-GUILD = "900001"
+# Real snowflakes, as Discord's ids are (the strict fake refuses anything else in a URL or body)
+GUILD = str(snowflake_at(BASE_MS, 1))
+C1, C2, C3, C4, C5 = (str(snowflake_at(BASE_MS + 60_000, i)) for i in range(1, 6))
+CHANNELS = [C1, C2, C3, C4, C5]
 
 
 @pytest.fixture
@@ -38,6 +41,12 @@ def store(tmp_path, clock) -> Iterator[Any]:
     st.upgrade()
     yield st
     st.close()
+
+
+@pytest.fixture(autouse=True)
+def channels(fake: FakeDiscord) -> None:
+    for channel in CHANNELS:
+        fake.add_channel(channel)
 
 
 @pytest.fixture
@@ -84,14 +93,14 @@ def test_discord_sink_is_a_notify_sink(sink: DiscordSink):
 
 async def test_lifecycle_one_parent_per_channel_replies_and_parent_edits(
         fake: FakeDiscord, store: Any, sink: DiscordSink, clock: FakeClock):
-    for channel in ("C1", "C2", "C3"):
+    for channel in (C1, C2, C3):
         store.subscribe("discord", GUILD, channel, "all", "U1")
-    store.mute("discord", GUILD, "C3", clock() + timedelta(hours=1), "U1")
+    store.mute("discord", GUILD, C3, clock() + timedelta(hours=1), "U1")
     worker = _worker(store, sink, clock)
 
     incident = _open(store)
     await drain_until_quiet(worker, store, clock)
-    parents = {c: _parents(fake, c) for c in ("C1", "C2")}
+    parents = {c: _parents(fake, c) for c in (C1, C2)}
     for [parent] in parents.values():
         embed = parent["embeds"][0]
         assert embed["title"] == "🚨 Sora API failing" and embed["color"] == 0x8B0000
@@ -103,7 +112,7 @@ async def test_lifecycle_one_parent_per_channel_replies_and_parent_edits(
     creates = fake.calls_to("create_message")
     assert all(c.body["enforce_nonce"] is True and c.body["nonce"].startswith("sb") for c in creates)
     assert all(c.body["allowed_mentions"] == {"parse": []} for c in creates)
-    assert fake.posts("C3") == []
+    assert fake.posts(C3) == []
 
     clock.advance(60)
     store.update_incident(incident.id, reason="severity changed", severity="error",
@@ -123,30 +132,30 @@ async def test_lifecycle_one_parent_per_channel_replies_and_parent_edits(
         assert now_parent["embeds"][0]["title"] == "✅ Resolved: Sora API failing"
         assert now_parent["embeds"][0]["color"] == 0x2EB67D and _ids(now_parent) == []
         # order on the wire: parent, reply, edit, reply, edit
-        order = [(c.route, c.body.get("message_reference") is not None if c.body else None)
+        order = [(c.name, c.body.get("message_reference") is not None if c.body else None)
                  for c in fake.calls if c.params.get("cid") == channel
-                 and c.route in ("create_message", "edit_message")]
+                 and c.name in ("create_message", "edit_message")]
         assert order == [("create_message", False), ("create_message", True), ("edit_message", False),
                          ("create_message", True), ("edit_message", False)]
     edits = fake.calls_to("edit_message")
     assert len(edits) == 4  # one parent edit per channel per later notice
     assert fake.calls_to("edit_message")[0].body["embeds"][0]["fields"][0]["value"].startswith("🟠 Open, updated")
-    assert fake.posts("C3") == []
+    assert fake.posts(C3) == []
 
 
 async def test_parent_edit_keeps_who_acknowledged(fake: FakeDiscord, store: Any, sink: DiscordSink,
                                                   clock: FakeClock):
-    store.subscribe("discord", GUILD, "C1", "all", "U1")
+    store.subscribe("discord", GUILD, C1, "all", "U1")
     worker = _worker(store, sink, clock)
     incident = _open(store)
     await drain_until_quiet(worker, store, clock)
-    [parent] = _parents(fake, "C1")
+    [parent] = _parents(fake, C1)
     parent["embeds"][0] = em.set_field(parent["embeds"][0], em.ACK_FIELD, "✋ Acknowledged by <@U9>",
                                        after=em.STATUS_FIELD)
     clock.advance(60)
     store.update_incident(incident.id, reason="new evidence", detail="still failing")
     await drain_until_quiet(worker, store, clock)
-    [parent] = _parents(fake, "C1")
+    [parent] = _parents(fake, C1)
     names = [f["name"] for f in parent["embeds"][0]["fields"]]
     assert names[:2] == [em.STATUS_FIELD, em.ACK_FIELD]
     assert _status(parent).startswith("🟠 Open, updated") and _ids(parent) == [f"{ACTION_ACK}:{incident.id}", ACTION_MUTE_1H]
@@ -154,21 +163,21 @@ async def test_parent_edit_keeps_who_acknowledged(fake: FakeDiscord, store: Any,
 
 async def test_unreadable_parent_is_rendered_again(fake: FakeDiscord, store: Any, sink: DiscordSink,
                                                    clock: FakeClock):
-    store.subscribe("discord", GUILD, "C1", "all", "U1")
+    store.subscribe("discord", GUILD, C1, "all", "U1")
     worker = _worker(store, sink, clock)
     incident = _open(store)
     await drain_until_quiet(worker, store, clock)
     fake.fail("get_message", status=403, code=50001, message="Missing Access")
     store.resolve_incident(incident.id, detail="ok again")
     await drain_until_quiet(worker, store, clock)
-    [parent] = _parents(fake, "C1")
+    [parent] = _parents(fake, C1)
     assert parent["embeds"][0]["title"] == "✅ Resolved: Sora API failing"
     assert _status(parent).startswith("✅ Resolved") and _ids(parent) == []
 
 
 async def test_429_storm_delays_but_never_duplicates_or_drops(fake: FakeDiscord, store: Any,
                                                              sink: DiscordSink, clock: FakeClock):
-    channels = [f"C{i}" for i in range(1, 6)]
+    channels = CHANNELS
     for channel in channels:
         store.subscribe("discord", GUILD, channel, "all", "U1")
     worker = _worker(store, sink, clock)
@@ -187,23 +196,23 @@ async def test_429_storm_delays_but_never_duplicates_or_drops(fake: FakeDiscord,
 
 async def test_retry_after_from_the_body_is_honoured_by_the_outbox(fake: FakeDiscord, store: Any,
                                                                   sink: DiscordSink, clock: FakeClock):
-    store.subscribe("discord", GUILD, "C1", "all", "U1")
+    store.subscribe("discord", GUILD, C1, "all", "U1")
     worker = _worker(store, sink, clock)
     fake.fail("create_message", status=429, retry_after=30.5, header_retry_after="31")
     _open(store)
     result = await worker.drain()
-    assert result.retried == 1 and fake.posts("C1") == []
+    assert result.retried == 1 and fake.posts(C1) == []
     due = store.next_outbox_due(["discord"])
     assert timedelta(seconds=30) < due - clock() <= timedelta(seconds=33)
     assert (await worker.drain()).sent == 0  # not due yet
     clock.t = due
-    assert (await worker.drain()).sent == 1 and len(_parents(fake, "C1")) == 1
+    assert (await worker.drain()).sent == 1 and len(_parents(fake, C1)) == 1
 
 
 @pytest.mark.parametrize("notice", ["opened", "updated"])
 async def test_lost_answer_is_reconciled_not_reposted(fake: FakeDiscord, store: Any, sink: DiscordSink,
                                                       clock: FakeClock, notice: str):
-    store.subscribe("discord", GUILD, "C1", "all", "U1")
+    store.subscribe("discord", GUILD, C1, "all", "U1")
     worker = _worker(store, sink, clock)
     incident = _open(store)
     if notice == "updated":
@@ -212,14 +221,14 @@ async def test_lost_answer_is_reconciled_not_reposted(fake: FakeDiscord, store: 
         store.update_incident(incident.id, reason="new evidence", detail="x")
     fake.fail("create_message", status=502, applied=True)  # posted, but the answer is a 502
     await drain_until_quiet(worker, store, clock)
-    assert len(fake.posts("C1")) == (1 if notice == "opened" else 2)
+    assert len(fake.posts(C1)) == (1 if notice == "opened" else 2)
     reads = fake.calls_to("get_messages")
     assert reads and reads[0].query["limit"] == "50"
 
 
 async def test_missing_access_is_dead_lettered_once(fake: FakeDiscord, store: Any, sink: DiscordSink,
                                                     clock: FakeClock):
-    store.subscribe("discord", GUILD, "C1", "all", "U1")
+    store.subscribe("discord", GUILD, C1, "all", "U1")
     worker = _worker(store, sink, clock)
     fake.fail("create_message", status=403, code=50001, message="Missing Access")
     _open(store)
@@ -230,7 +239,7 @@ async def test_missing_access_is_dead_lettered_once(fake: FakeDiscord, store: An
 
 def _row(**kw: Any) -> OutboxRow:
     base = dict(id=7, dedupe_key="k7", incident_id=1, seq=1, notice_kind="opened", platform="discord",
-                workspace=GUILD, channel="C1", payload={"title": "t", "notice": "opened",
+                workspace=GUILD, channel=C1, payload={"title": "t", "notice": "opened",
                                                         "severity": "error", "incident_id": 1},
                 thread_id=None, attempts=0, created_at=utcnow())
     base.update(kw)
@@ -287,7 +296,7 @@ async def test_resend_within_minutes_returns_the_same_message_by_nonce(fake: Fak
                                                                        sink: DiscordSink):
     first = await sink.send(_row())
     again = await sink.send(_row())
-    assert first == again and len(fake.posts("C1")) == 1
+    assert first == again and len(fake.posts(C1)) == 1
     assert [c.body["nonce"] for c in fake.calls_to("create_message")] == [delivery_ref(_row())] * 2
 
 
@@ -295,13 +304,13 @@ async def test_find_existing_matches_the_footer_reference_and_ignores_others(fak
                                                                               sink: DiscordSink):
     sent = await sink.send(_row(id=8, dedupe_key="k8"))
     for i in range(60):  # the channel moves on: the notice is on the second page
-        fake.messages["C1"].append({**fake._new_message("C1", {"content": f"chat {i}"})})
+        fake.messages[C1].append({**fake._new_message(C1, {"content": f"chat {i}"})})
     assert await sink.find_existing(_row(id=7)) is None
     assert await sink.find_existing(_row(id=8, dedupe_key="other")) is None  # another database
     found = await sink.find_existing(_row(id=8, dedupe_key="k8"))
     assert found is not None and found.message_id == sent.message_id == found.thread_id
     reads = fake.calls_to("get_messages")
-    assert "nonce" not in json.dumps([m for m in fake.messages["C1"]])  # reads carry no nonce
+    assert "nonce" not in json.dumps([m for m in fake.messages[C1]])  # reads carry no nonce
     assert reads[-1].query.get("before") and reads[0].query == {"limit": "50"}
 
 

@@ -47,7 +47,7 @@ async def test_bad_token_is_one_config_line_without_the_token(fake: FakeDiscord,
     message = await _config_error(fake, tmp_path, DISCORD_TOKEN=bad)
     assert message.startswith("DISCORD_TOKEN: ") and "401" in message
     assert "\n" not in message and bad not in message and fake.token not in message
-    assert [c.route for c in fake.calls] == ["users_me"] and fake.identifies == []
+    assert [c.name for c in fake.calls] == ["users_me"] and fake.identifies == []
 
 
 async def test_unreachable_gateway_is_one_config_line(fake: FakeDiscord, tmp_path):

@@ -65,6 +65,8 @@ class SlackSender:
         resp = await self.http.post(self.url + EVENTS_PATH, content=body.encode(),
                                     headers=self.headers(body, ctype, **kw))
         self.last_elapsed = time.monotonic() - t0
+        if resp.status_code == 200 and resp.headers.get("content-type", "").startswith("application/json"):
+            self.fake.check_ack(resp.json())  # an ack that carries a message is held to its rules
         return resp
 
     def slash_body(self, text: str, *, user: str = USER, channel: str = CHANNEL, team: str = TEAM,
@@ -79,6 +81,9 @@ class SlackSender:
         return urllib.parse.urlencode(form)
 
     async def slash(self, text: str, **kw: Any) -> httpx.Response:
+        channel = kw.get("channel", CHANNEL)
+        if channel not in self.fake.channels:  # Slack sends commands only from real channels
+            self.fake.add_channel(channel)
         return await self.post(self.slash_body(text, **kw), "application/x-www-form-urlencoded")
 
     async def event(self, event: dict[str, Any], *, team: str = TEAM) -> httpx.Response:
@@ -88,6 +93,8 @@ class SlackSender:
                 "authorizations": [{"team_id": team, "user_id": self.fake.bot_user_id,
                                     "is_bot": True, "is_enterprise_install": False}],
                 "event": event}
+        if event.get("ts") and event.get("channel"):
+            self.fake.saw_message(event)  # what Slack tells the app about exists in Slack
         return await self.post(json.dumps(body), "application/json")
 
     async def action(self, payload: dict[str, Any]) -> httpx.Response:
@@ -127,8 +134,10 @@ def block_action(action_id: str, value: str, *, user: str = USER, channel: str =
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     f = await FakeSlack().start()
+    f.add_channel(CHANNEL)
     yield f
     await f.close()
+    f.assert_no_rejections()  # nothing was sent that Slack would have refused
 
 
 @pytest.fixture

@@ -1,17 +1,26 @@
-"""A fake Slack Web API on loopback, speaking the real wire format, recording every call.
+"""A fake Slack Web API on loopback, as strict as Slack, speaking the real wire format.
 
-It runs on the test's own event loop (aiohttp), so tests wait on an ``asyncio.Condition``
-(``await fake.wait_for(...)``) instead of sleeping. What it serves:
+It runs on the test's own event loop (aiohttp), so tests wait on the fake's state
+(``await fake.wait_for(...)``) instead of sleeping. Recording and failure injection are shared
+with the Discord fake (``tests/platform_fake.py``). What it serves:
 
-- Web API methods under ``/api/<method>`` (``auth.test``, ``chat.postMessage``, ``chat.update``,
-  ``chat.postEphemeral``, ``conversations.history``/``info``/``members``, ``users.info``,
-  ``usergroups.users.list``, ``apps.connections.open``), JSON or form bodies, GET or POST,
-  bearer-token checked like Slack (``invalid_auth`` for an unknown token);
-- ``/response/<id>``: a response_url receiver (what bolt's ``respond`` posts to);
-- ``/files/<id>``: private file downloads (snippets), bearer-token checked;
-- failures on demand: ``fail("chat.postMessage", status=429, retry_after=1, times=3)``,
-  Slack errors (``error="channel_not_found"``), and "applied but the answer was lost"
-  (``applied=True``) to exercise reconciliation.
+- Web API methods under ``/api/<method>`` (the table in ``slack_rules.METHODS``), JSON or form
+  bodies, GET or POST, bearer-token checked like Slack (``not_authed`` / ``invalid_auth``; the
+  app-level token only for ``apps.connections.open``); any other method is ``unknown_method``;
+- ``/response/<id>``: response_urls (what bolt's ``respond`` posts to), usable 5 times within
+  30 minutes like Slack's (then 404 ``used_url`` / ``expired_url``);
+- ``/files/<id>``: private file downloads (snippets), bearer-token checked.
+
+Strict like Slack: every ``blocks`` argument is parsed with slack_sdk's models and Slack's
+documented limits (``invalid_blocks`` with JSON pointers, ``invalid_blocks_format``), ``text``
+over 40,000 characters is ``msg_too_long``, a message with nothing in it ``no_text``, a missing
+required argument ``invalid_arguments``; channels must exist (``channel_not_found``) and have the
+bot in them to be posted to (``not_in_channel``, no ``chat:write.public``); a ``thread_ts`` must
+name a message of that channel (``thread_not_found``), ``chat.update`` a message of the bot's
+(``message_not_found`` / ``cant_update_message``). ``conversations.history`` / ``replies`` /
+``members`` are cursor-paginated (``response_metadata.next_cursor``) and, like Slack, may return
+fewer items than ``limit`` (``page_size``), so code that reads only the first page misses data.
+Every such refusal is recorded in ``fake.rejections`` (see ``platform_fake``).
 
 Messages posted are kept per channel (with metadata), so ``conversations.history`` answers
 like Slack and tests can read the channel as a user would.
@@ -20,78 +29,67 @@ like Slack and tests can read the channel as a user would.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-T = TypeVar("T")
+from tests.platform_fake import Call, Failure, PlatformFake
+from tests.slack import slack_rules as rules
+from tests.slack.slack_rules import SlackRefusal
+
+RESPONSE_URL_USES = 5  # "use a response_url up to five times within thirty minutes"
+RESPONSE_URL_TTL_S = 30 * 60
+DEFAULT_PAGE_SIZE = 10  # Slack may return fewer items than ``limit``; so does the fake
 
 
 @dataclass
-class Call:
-    """One request the fake received. ``token`` is what the bearer header carried."""
-
-    method: str  # Web API method, or "response" / "file"
-    http_method: str
-    path: str
-    args: dict[str, Any]
-    token: str | None
-    raw: bytes
-    at: float = field(default_factory=time.monotonic)
+class ResponseURL:
+    issued_at: float
+    uses: int = 0
 
 
 @dataclass
-class Failure:
-    status: int = 200
-    error: str | None = None
-    retry_after: float | None = None
-    applied: bool = False  # do the work, then answer with the failure (a lost response)
+class Channel:
+    id: str
+    bot_member: bool = True
+    archived: bool = False
 
 
-class FakeSlack:
-    def __init__(self, *, bot_token: str = "xoxb-1-test", app_token: str = "xapp-1-test",
-                 team_id: str = "T111", bot_user_id: str = "UBOT", bot_id: str = "BBOT") -> None:
-        self.bot_token = bot_token
-        self.app_token = app_token
-        self.team_id = team_id
-        self.bot_user_id = bot_user_id
-        self.bot_id = bot_id
-        self.calls: list[Call] = []
-        self.messages: dict[str, list[dict[str, Any]]] = {}
-        self.admins: set[str] = set()
-        self.owners: set[str] = set()
-        self.groups: dict[str, list[str]] = {}
-        self.members: dict[str, list[str]] = {}
-        self.files: dict[str, bytes] = {}
-        self.ws_url: str | None = None
-        self._failures: dict[str, list[Failure]] = {}
+@dataclass(eq=False, repr=False)
+class FakeSlack(PlatformFake):
+    bot_token: str = "xoxb-1-test"
+    app_token: str = "xapp-1-test"
+    team_id: str = "T111"
+    bot_user_id: str = "UBOT"
+    bot_id: str = "BBOT"
+    page_size: int | None = DEFAULT_PAGE_SIZE
+    now: Callable[[], float] = time.monotonic
+    channels: dict[str, Channel] = field(default_factory=dict)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    admins: set[str] = field(default_factory=set)
+    owners: set[str] = field(default_factory=set)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    ws_url: str | None = None
+
+    def __post_init__(self) -> None:
+        PlatformFake.__init__(self)
         self._ts = int(time.time() * 1_000_000)  # Slack ts are epoch seconds.micros
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        self._response_urls: dict[str, ResponseURL] = {}
 
-    # Life cycle -------------------------------------------------------------------------------
-
-    async def start(self) -> FakeSlack:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response)
         app.router.add_get("/files/{fid}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     @property
     def api_url(self) -> str:
@@ -99,43 +97,50 @@ class FakeSlack:
         return f"http://127.0.0.1:{self.port}/api/"
 
     def response_url(self, rid: str = "r1") -> str:
+        """A fresh response_url (as Slack puts in a slash command or an interactive payload)."""
+        self._response_urls.setdefault(rid, ResponseURL(self.now()))
         return f"http://127.0.0.1:{self.port}/response/{rid}"
 
     def file_url(self, fid: str) -> str:
         return f"http://127.0.0.1:{self.port}/files/{fid}"
 
-    # Test controls ----------------------------------------------------------------------------
+    # Workspace state ----------------------------------------------------------------------------
 
-    def fail(self, method: str, *, status: int = 200, error: str | None = None,
-             retry_after: float | None = None, times: int = 1, applied: bool = False) -> None:
-        """Make the next ``times`` calls of ``method`` fail this way."""
-        if status == 429 and error is None:
-            error = "ratelimited"
-        self._failures.setdefault(method, []).extend(
-            Failure(status, error, retry_after, applied) for _ in range(times))
+    def add_channel(self, channel_id: str, *, bot_member: bool = True,
+                    members: list[str] | None = None) -> str:
+        self.channels[channel_id] = Channel(channel_id, bot_member=bot_member)
+        if members is not None:
+            self.members[channel_id] = list(members)
+        return channel_id
 
-    def calls_to(self, method: str) -> list[Call]:
-        return [c for c in self.calls if c.method == method]
+    def saw_message(self, event: dict[str, Any]) -> None:
+        """A message Slack told the app about exists in Slack: keep it (and its thread parent)
+        so replies to it are threaded, as in Slack. The bot receives channel messages only
+        where it is a member."""
+        channel = str(event.get("channel") or "")
+        if channel not in self.channels:
+            self.add_channel(channel)
+        stored = self.messages.setdefault(channel, [])
+        known = {m["ts"] for m in stored}
+        parent = event.get("thread_ts")
+        if parent and parent not in known:
+            stored.append({"type": "message", "ts": parent, "user": event.get("user"), "text": ""})
+            known.add(parent)
+        if event.get("ts") and event["ts"] not in known:
+            msg = {k: v for k, v in event.items() if k in ("type", "ts", "user", "text", "thread_ts",
+                                                           "bot_id", "subtype")}
+            stored.append({**msg, "type": "message"})
+        stored.sort(key=lambda m: float(m["ts"]))
 
     def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Messages that ended up in channels (after failures), oldest first."""
+        """Messages the bot posted, oldest first (after failures)."""
         chans = [channel] if channel else list(self.messages)
-        return [m for c in chans for m in self.messages.get(c, [])]
+        return [m for c in chans for m in self.messages.get(c, []) if m.get("bot_id") == self.bot_id]
 
-    def received_text(self) -> str:
-        """Everything the fake was sent (paths and bodies), for "no secret anywhere" checks."""
-        return "\n".join(f"{c.path} {c.raw.decode('utf-8', 'replace')}" for c in self.calls)
+    def responses(self) -> list[dict[str, Any]]:
+        return [c.body for c in self.calls_to("response")]
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        """Wait until ``predicate()`` is truthy (re-checked on every call the fake receives)."""
-        async with self._changed:
-            return await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
-
-    async def wait_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
-        await self.wait_for(lambda: len(self.calls_to(method)) >= count, timeout)
-        return self.calls_to(method)
-
-    # HTTP handlers ----------------------------------------------------------------------------
+    # HTTP plumbing ------------------------------------------------------------------------------
 
     async def _record(self, request: web.Request, method: str) -> Call:
         raw = await request.read()
@@ -151,15 +156,12 @@ class FakeSlack:
                     pass
             else:
                 args.update(dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)))
-        auth = request.headers.get("Authorization", "")
-        token = auth[7:].strip() if auth.lower().startswith("bearer ") else args.pop("token", None)
-        call = Call(method, request.method, request.path_qs, args, token, raw)
+        auth = request.headers.get("Authorization")
+        token = auth[7:].strip() if auth and auth.lower().startswith("bearer ") else args.pop("token", None)
+        call = Call(method, request.method, request.path_qs, dict(request.query), args, raw, auth,
+                    token, dict(request.match_info))
         self.calls.append(call)
         return call
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     def _next_ts(self) -> str:
         self._ts += 100
@@ -178,126 +180,178 @@ class FakeSlack:
         try:
             return self._answer(method, call)
         finally:
-            await self._notify()
+            await self.notify()
 
     def _answer(self, method: str, call: Call) -> web.Response:
-        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        spec = rules.METHODS.get(method)
+        expected = self.app_token if spec is not None and spec.token == "app" else self.bot_token
+        if not call.token:
+            return self._json({"ok": False, "error": "not_authed"})
         if call.token != expected:
-            return self._json({"ok": False, "error": "invalid_auth" if call.token else "not_authed"})
-        pending = self._failures.get(method)
-        failure = pending.pop(0) if pending else None
+            return self._json({"ok": False, "error": "invalid_auth"})
+        if spec is None:
+            self.reject(method, "unknown_method")
+            return self._json({"ok": False, "error": "unknown_method", "req_method": method})
+        failure = self.take_failure(method)
         if failure is not None and not failure.applied:
             return self._failure(failure)
-        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
-        result = handler(call.args) if handler else {"ok": True}
+        try:
+            refusal = rules.missing_arguments(method, call.body)
+            if refusal is not None:
+                raise refusal
+            result = getattr(self, "_m_" + method.replace(".", "_"))(call.body)
+        except SlackRefusal as refusal:
+            if refusal.error not in rules.AUTH_ERRORS:
+                self.reject(method, refusal.error, "; ".join(refusal.messages))
+            return self._json(refusal.body())
         if failure is not None:
+            if failure.omit:
+                return self._json({k: v for k, v in result.items() if k not in failure.omit})
             return self._failure(failure)
         return self._json(result)
 
     def _failure(self, f: Failure) -> web.Response:
+        error = f.error or ("ratelimited" if f.status == 429 else "fatal_error")
         headers = {"Retry-After": f"{f.retry_after:g}"} if f.retry_after is not None else {}
         if f.status >= 500:
             return web.Response(status=f.status, text="upstream trouble", headers=headers)
-        return self._json({"ok": False, "error": f.error or "fatal_error"}, f.status, headers)
+        return self._json({"ok": False, "error": str(error)}, f.status, headers)
 
-    # Web API methods ----------------------------------------------------------------------------
+    # Channels, messages, pages -------------------------------------------------------------------
+
+    def _channel(self, args: dict[str, Any]) -> Channel:
+        channel = self.channels.get(str(args.get("channel")))
+        if channel is None:
+            raise SlackRefusal("channel_not_found")
+        return channel
+
+    def _message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
+
+    @staticmethod
+    def _flag(args: dict[str, Any], name: str) -> bool:
+        return str(args.get(name, "")).lower() in ("1", "true")
+
+    def _page(self, items: list[Any], args: dict[str, Any], method: str, key: str) -> dict[str, Any]:
+        """One page of ``items`` as Slack pages: ``limit`` (capped, and maybe fewer), an opaque
+        ``cursor``, ``response_metadata.next_cursor`` empty on the last page."""
+        spec = rules.METHODS[method]
+        try:
+            limit = int(args.get("limit") or 100)
+        except ValueError:
+            raise SlackRefusal("invalid_limit") from None
+        if limit < 1:
+            raise SlackRefusal("invalid_limit")
+        limit = min(limit, spec.max_limit or limit, self.page_size or limit)
+        start = 0
+        if args.get("cursor"):
+            try:
+                kind, _, offset = base64.b64decode(str(args["cursor"])).decode().partition(":")
+                start = int(offset)
+                assert kind == "next" and 0 <= start <= len(items)
+            except (ValueError, AssertionError, UnicodeDecodeError):
+                raise SlackRefusal("invalid_cursor") from None
+        page = items[start:start + limit]
+        more = start + limit < len(items)
+        cursor = base64.b64encode(f"next:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, key: page, "has_more": more, "response_metadata": {"next_cursor": cursor}}
+
+    @staticmethod
+    def _in_range(ts: float, args: dict[str, Any], inclusive: bool) -> bool:
+        oldest = float(args["oldest"]) if args.get("oldest") else None
+        latest = float(args["latest"]) if args.get("latest") else None
+        if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+            return False
+        return not (latest is not None and (ts > latest or (ts == latest and not inclusive)))
+
+    def _shown(self, msg: dict[str, Any], with_meta: bool) -> dict[str, Any]:
+        item = dict(msg)
+        if not with_meta:
+            item.pop("metadata", None)
+        return item
+
+    # Web API methods ------------------------------------------------------------------------------
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake Team", "user": "sora-bot",
                 "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
                 "is_enterprise_install": False}
 
-    @staticmethod
-    def _meta(args: dict[str, Any]) -> Any:
-        meta = args.get("metadata")
-        if isinstance(meta, str):
-            try:
-                meta = json.loads(meta)
-            except ValueError:
-                meta = None
-        return meta
-
-    @staticmethod
-    def _blocks(args: dict[str, Any]) -> Any:
-        blocks = args.get("blocks")
-        return json.loads(blocks) if isinstance(blocks, str) else blocks
-
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel"))
+        channel = self._channel(args)
+        if not channel.bot_member and not channel.id.startswith("D"):
+            raise SlackRefusal("not_in_channel")
+        rules.check_message(args)
+        thread_ts = args.get("thread_ts")
+        if thread_ts and self._message(channel.id, str(thread_ts)) is None:
+            raise SlackRefusal("thread_not_found")
         ts = self._next_ts()
-        msg = {"type": "message", "ts": ts, "user": self.bot_user_id, "bot_id": self.bot_id,
-               "text": args.get("text", ""), "blocks": self._blocks(args)}
-        if args.get("thread_ts"):
-            msg["thread_ts"] = args["thread_ts"]
-        if meta := self._meta(args):
-            msg["metadata"] = meta
-        self.messages.setdefault(channel, []).append(msg)
-        return {"ok": True, "channel": channel, "ts": ts, "message": msg}
+        msg: dict[str, Any] = {"type": "message", "ts": ts, "user": self.bot_user_id,
+                               "bot_id": self.bot_id, "text": args.get("text", ""),
+                               "blocks": rules.parse_json_arg(args.get("blocks"))}
+        if thread_ts:
+            msg["thread_ts"] = str(thread_ts)
+        if args.get("metadata"):
+            msg["metadata"] = rules.parse_json_arg(args["metadata"])
+        self.messages.setdefault(channel.id, []).append(msg)
+        return {"ok": True, "channel": channel.id, "ts": ts, "message": msg}
 
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, ts = str(args.get("channel")), str(args.get("ts"))
-        for msg in self.messages.get(channel, []):
-            if msg["ts"] == ts:
-                msg["text"] = args.get("text", msg["text"])
-                if "blocks" in args:
-                    msg["blocks"] = self._blocks(args)
-                msg["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
-                return {"ok": True, "channel": channel, "ts": ts, "text": msg["text"]}
-        return {"ok": False, "error": "message_not_found"}
+        channel = self._channel(args)
+        msg = self._message(channel.id, str(args.get("ts")))
+        if msg is None:
+            raise SlackRefusal("message_not_found")
+        if msg.get("user") != self.bot_user_id:
+            raise SlackRefusal("cant_update_message")
+        rules.check_message(args, require_content=False)
+        if "text" in args:
+            msg["text"] = args["text"]
+        if "blocks" in args:
+            msg["blocks"] = rules.parse_json_arg(args["blocks"])
+        msg["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        return {"ok": True, "channel": channel.id, "ts": msg["ts"], "text": msg["text"]}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        rules.check_message(args)
+        if not channel.id.startswith("D") and str(args.get("user")) not in self.members.get(channel.id, []):
+            raise SlackRefusal("user_not_in_channel")
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel"))
-        oldest = float(args.get("oldest") or 0)
-        latest = float(args["latest"]) if args.get("latest") else None
-        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
-        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        limit = int(args.get("limit") or 100)
-        out = []
-        for msg in reversed(self.messages.get(channel, [])):
-            if "thread_ts" in msg and msg["thread_ts"] != msg["ts"]:
-                continue  # history lists parents, like Slack
-            ts = float(msg["ts"])
-            if ts < oldest or (latest is not None and (ts > latest or (ts == latest and not inclusive))):
-                continue
-            item = dict(msg)
-            if not with_meta:
-                item.pop("metadata", None)
-            out.append(item)
-        return {"ok": True, "messages": out[:limit], "has_more": len(out) > limit}
+        channel = self._channel(args)
+        inclusive = self._flag(args, "inclusive")
+        with_meta = self._flag(args, "include_all_metadata")
+        out = [self._shown(m, with_meta) for m in reversed(self.messages.get(channel.id, []))
+               if not ("thread_ts" in m and m["thread_ts"] != m["ts"])  # parents only, like Slack
+               and self._in_range(float(m["ts"]), args, inclusive)]
+        return self._page(out, args, "conversations.history", "messages")
 
     def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, ts = str(args.get("channel")), str(args.get("ts"))
-        oldest = float(args.get("oldest") or 0)
-        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        thread = [m for m in self.messages.get(channel, [])
-                  if m["ts"] == ts or m.get("thread_ts") == ts]
-        if not any(m["ts"] == ts for m in thread):
-            return {"ok": False, "error": "thread_not_found"}
-        out = []
-        for msg in thread:
-            if msg["ts"] != ts and float(msg["ts"]) < oldest:
-                continue
-            item = dict(msg)
-            if not with_meta:
-                item.pop("metadata", None)
-            out.append(item)
-        return {"ok": True, "messages": out, "has_more": False}
+        channel = self._channel(args)
+        ts = str(args.get("ts"))
+        parent = self._message(channel.id, ts)
+        if parent is None:
+            raise SlackRefusal("thread_not_found")
+        inclusive = self._flag(args, "inclusive")
+        with_meta = self._flag(args, "include_all_metadata")
+        replies = [self._shown(m, with_meta) for m in self.messages.get(channel.id, [])
+                   if m.get("thread_ts") == ts and m["ts"] != ts
+                   and self._in_range(float(m["ts"]), args, inclusive)]
+        return self._page([self._shown(parent, with_meta), *replies], args,
+                          "conversations.replies", "messages")
 
     def _m_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel"))
-        return {"ok": True, "channel": {"id": channel, "name": channel.lower(), "is_member": True,
-                                        "is_channel": channel.startswith("C"),
-                                        "is_private": channel.startswith("G")}}
+        channel = self._channel(args)
+        return {"ok": True, "channel": {"id": channel.id, "name": channel.id.lower(),
+                                        "is_member": channel.bot_member,
+                                        "is_channel": channel.id.startswith("C"),
+                                        "is_private": channel.id.startswith("G")}}
 
     def _m_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel"))
-        if channel not in self.members:
-            return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "members": list(self.members[channel]),
-                "response_metadata": {"next_cursor": ""}}
+        channel = self._channel(args)
+        return self._page(list(self.members.get(channel.id, [])), args, "conversations.members",
+                          "members")
 
     def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("user"))
@@ -308,24 +362,52 @@ class FakeSlack:
     def _m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         group = str(args.get("usergroup"))
         if group not in self.groups:
-            return {"ok": False, "error": "no_such_subteam"}
+            raise SlackRefusal("no_such_subteam")
         return {"ok": True, "users": list(self.groups[group])}
 
     def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if not self.ws_url:
-            return {"ok": False, "error": "socket_mode_not_enabled"}
+            raise SlackRefusal("socket_mode_not_enabled")
         return {"ok": True, "url": self.ws_url}
 
     # Non-API endpoints -----------------------------------------------------------------------------
 
     async def _response(self, request: web.Request) -> web.Response:
-        await self._record(request, "response")
-        await self._notify()
-        return web.Response(text="ok")
+        """A response_url: 5 uses within 30 minutes; the payload follows the message rules."""
+        call = await self._record(request, "response")
+        try:
+            url = self._response_urls.get(call.params["rid"])
+            if url is None:
+                return self._webhook_error("response", 404, "no_service")
+            if self.now() - url.issued_at > RESPONSE_URL_TTL_S:
+                return self._webhook_error("response", 404, "expired_url")
+            if url.uses >= RESPONSE_URL_USES:
+                return self._webhook_error("response", 404, "used_url")
+            url.uses += 1
+            try:
+                rules.check_message(call.body, require_content="delete_original" not in call.body)
+            except SlackRefusal as refusal:
+                return self._webhook_error("response", 400, refusal.error, "; ".join(refusal.messages))
+            return web.Response(text="ok")
+        finally:
+            await self.notify()
+
+    def _webhook_error(self, name: str, status: int, error: str, detail: str = "") -> web.Response:
+        """Webhook-style endpoints answer errors as plain text with an HTTP status."""
+        self.reject(name, error, detail)
+        return web.Response(status=status, text=error)
+
+    def check_ack(self, body: dict[str, Any]) -> None:
+        """A slash-command / Socket Mode ack carrying a message is a message too."""
+        if body.get("blocks") is not None or body.get("text") is not None:
+            try:
+                rules.check_message(body)
+            except SlackRefusal as refusal:
+                self.reject("ack", refusal.error, "; ".join(refusal.messages))
 
     async def _file(self, request: web.Request) -> web.Response:
         call = await self._record(request, "file")
-        await self._notify()
+        await self.notify()
         if call.token != self.bot_token:
             return web.Response(status=302, headers={"Location": "/login"})
         data = self.files.get(request.match_info["fid"])
@@ -333,17 +415,18 @@ class FakeSlack:
             return web.Response(status=404)
         return web.Response(body=data, content_type="text/plain")
 
-    def responses(self) -> list[dict[str, Any]]:
-        return [c.args for c in self.calls_to("response")]
-
 
 class FakeSocketMode:
     """Slack's Socket Mode endpoint on loopback (``websockets``): says hello, sends envelopes,
-    and collects what the app sends back (acks carry the same ``envelope_id``)."""
+    and collects what the app sends back. Strict like Slack: each envelope is acked once (a
+    second ack, or an ack for an envelope never sent, is recorded on the Web API fake's
+    ``rejections``), and an ack's message payload follows the message rules."""
 
-    def __init__(self) -> None:
+    def __init__(self, api: FakeSlack | None = None) -> None:
+        self.api = api
         self.connected = asyncio.Event()
         self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sent: dict[str, int] = {}  # envelope id → acks received
         self._ws: Any = None
         self._server: Any = None
         self.url = ""
@@ -368,10 +451,26 @@ class FakeSocketMode:
                                   "connection_info": {"app_id": "A111"}}))
         self.connected.set()
         async for message in ws:
-            await self.received.put(json.loads(message))
+            msg = json.loads(message)
+            self._check_ack(msg)
+            await self.received.put(msg)
+
+    def _check_ack(self, msg: dict[str, Any]) -> None:
+        eid = msg.get("envelope_id")
+        if eid is None or self.api is None:
+            return
+        if eid not in self.sent:
+            self.api.reject("ack", "unknown envelope", str(eid))
+            return
+        self.sent[eid] += 1
+        if self.sent[eid] > 1:
+            self.api.reject("ack", "already acknowledged", str(eid))
+        if isinstance(msg.get("payload"), dict):
+            self.api.check_ack(msg["payload"])
 
     async def send(self, envelope: dict[str, Any]) -> None:
         await asyncio.wait_for(self.connected.wait(), 5)
+        self.sent.setdefault(envelope["envelope_id"], 0)
         await self._ws.send(json.dumps(envelope))
 
     async def ack_for(self, envelope_id: str, timeout: float = 3.0) -> dict[str, Any]:

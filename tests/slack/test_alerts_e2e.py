@@ -35,6 +35,7 @@ async def test_spike_gives_one_thread_per_channel_and_mutes_hold(fake: FakeSlack
         store.upgrade()
         try:
             for channel in ("C1", "C2", "C3"):
+                fake.add_channel(channel)
                 store.subscribe("slack", TEAM, channel, "all", "U1")
             store.mute("slack", TEAM, "C3", clock() + timedelta(hours=6), "U1")
             monitor = MonitorService(store, Monitor(now=clock), now=clock)

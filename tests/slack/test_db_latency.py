@@ -79,5 +79,5 @@ async def test_ack_under_a_second_and_other_channels_not_delayed(slow_db_slack):
     assert acked.status_code == 200 and ack_s < 1.0, f"ack after {ack_s:.2f} s"
     assert acked.json()["text"] == "⏳ Working on it…"  # several slow queries: answered later
     [answer] = await h.fake.wait_calls("response", timeout=30)
-    assert answer.path == "/response/slow" and "Sora status" in answer.args["text"]
+    assert answer.path == "/response/slow" and "Sora status" in answer.body["text"]
     assert max(gaps) < DB_LATENCY_S, f"the event loop stalled for {max(gaps):.2f} s"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -96,10 +97,12 @@ class GatedRouter:
 
         self.inner = Router(None)
         self.go = asyncio.Event()
+        self.started = asyncio.Event()
         self.calls: list[tuple[str, Any]] = []
 
     async def handle_command(self, text: str, channel: Any, caller: Any, surface: Any = None) -> Any:
         self.calls.append((text, caller))
+        self.started.set()
         await self.go.wait()
         return await self.inner.handle_command(text, channel, caller)
 
@@ -152,11 +155,11 @@ async def test_pasted_error_gets_a_threaded_diagnosis_without_the_secret(slack: 
     resp = await slack.sender.event(event)
     assert resp.status_code == 200 and slack.sender.last_elapsed < ACK_LIMIT_S
     [call] = await slack.fake.wait_calls("chat.postMessage")
-    assert call.args["channel"] == CHANNEL
-    assert call.args["thread_ts"] == "1700000100.000200"
-    assert call.args["text"] and call.args["blocks"][0]["type"] == "header"
-    assert "risk_control" in call.args["blocks"][0]["text"]["text"]
-    assert "actions" not in [b["type"] for b in call.args["blocks"]]
+    assert call.body["channel"] == CHANNEL
+    assert call.body["thread_ts"] == "1700000100.000200"
+    assert call.body["text"] and call.body["blocks"][0]["type"] == "header"
+    assert "risk_control" in call.body["blocks"][0]["text"]["text"]
+    assert "actions" not in [b["type"] for b in call.body["blocks"]]
     _no_secret(slack)
 
 
@@ -164,7 +167,7 @@ async def test_reply_in_an_existing_thread_stays_in_that_thread(slack: Harness):
     event = message_event(SEED, ts="1700000100.000900", thread_ts="1700000100.000100")
     await slack.sender.event(event)
     [call] = await slack.fake.wait_calls("chat.postMessage")
-    assert call.args["thread_ts"] == "1700000100.000100"
+    assert call.body["thread_ts"] == "1700000100.000100"
 
 
 async def test_snippet_file_share_is_read_and_diagnosed(slack: Harness):
@@ -175,7 +178,7 @@ async def test_snippet_file_share_is_read_and_diagnosed(slack: Harness):
         "preview": "Traceback (most recent call last):"}])
     await slack.sender.event(event)
     [call] = await slack.fake.wait_calls("chat.postMessage")
-    assert "risk_control" in call.args["blocks"][0]["text"]["text"]
+    assert "risk_control" in call.body["blocks"][0]["text"]["text"]
     [download] = slack.fake.calls_to("file")
     assert download.token == slack.fake.bot_token
     _no_secret(slack)
@@ -187,7 +190,7 @@ async def test_files_on_foreign_hosts_never_get_the_token(slack: Harness):
         "url_private": "http://127.0.0.1:9/steal", "preview": SEED}])
     await slack.sender.event(event)
     [call] = await slack.fake.wait_calls("chat.postMessage")  # diagnosed from the preview
-    assert "risk_control" in call.args["blocks"][0]["text"]["text"]
+    assert "risk_control" in call.body["blocks"][0]["text"]["text"]
     assert slack.fake.calls_to("file") == []
 
 
@@ -215,7 +218,7 @@ async def test_bot_messages_edits_and_own_messages_are_ignored(slack_sync: Harne
 async def test_a_paste_cannot_ping_the_channel(slack: Harness):
     await slack.sender.event(message_event(f"&lt;!channel&gt; {SEED}"))
     [call] = await slack.fake.wait_calls("chat.postMessage")
-    dumped = json.dumps(call.args)
+    dumped = json.dumps(call.body)
     assert "<!channel>" not in dumped
 
 
@@ -224,7 +227,7 @@ async def test_dm_paste_and_dm_command(slack: Harness):
     await slack.sender.event(message_event("help", channel="D123", channel_type="im",
                                            ts="1700000100.000300"))
     calls = await slack.fake.wait_calls("chat.postMessage", 2)
-    titles = sorted(c.args["blocks"][0]["text"]["text"] for c in calls)
+    titles = sorted(c.body["blocks"][0]["text"]["text"] for c in calls)
     assert any("risk_control" in t for t in titles) and any("help" in t for t in titles)
 
 
@@ -235,8 +238,8 @@ async def test_app_mention_runs_a_command_in_thread_and_message_copy_is_not_doub
     await h.sender.event({**message_event(text, ts="1700000100.000700"), "type": "app_mention"})
     await h.sender.event(message_event(text, ts="1700000100.000700"))  # Slack sends both
     [call] = h.fake.calls_to("chat.postMessage")
-    assert call.args["thread_ts"] == "1700000100.000700"
-    assert "risk_control" in call.args["blocks"][0]["text"]["text"]
+    assert call.body["thread_ts"] == "1700000100.000700"
+    assert "risk_control" in call.body["blocks"][0]["text"]["text"]
 
 
 async def test_app_mention_with_a_subcommand(slack_sync: Harness):
@@ -244,7 +247,7 @@ async def test_app_mention_with_a_subcommand(slack_sync: Harness):
     await h.sender.event({**message_event(f"<@{h.fake.bot_user_id}> help", ts="1700000100.000800"),
                           "type": "app_mention"})
     [call] = h.fake.calls_to("chat.postMessage")
-    assert "sora-bot help" in call.args["blocks"][0]["text"]["text"]
+    assert "sora-bot help" in call.body["blocks"][0]["text"]["text"]
 
 
 # Interactivity --------------------------------------------------------------------------------
@@ -265,14 +268,14 @@ async def test_acknowledge_edits_the_parent_and_says_who(slack: Harness):
     resp = await slack.sender.action(block_action(bk.ACTION_ACK, "ack", message=message, fake=slack.fake))
     assert resp.status_code == 200 and slack.sender.last_elapsed < ACK_LIMIT_S
     [update] = await slack.fake.wait_calls("chat.update")
-    assert update.args["ts"] == message["ts"] and update.args["channel"] == CHANNEL
-    ack_blocks = [b for b in update.args["blocks"] if b.get("block_id") == bk.ACK_BLOCK_ID]
+    assert update.body["ts"] == message["ts"] and update.body["channel"] == CHANNEL
+    ack_blocks = [b for b in update.body["blocks"] if b.get("block_id") == bk.ACK_BLOCK_ID]
     assert ack_blocks and f"Acknowledged by <@{USER}>" in ack_blocks[0]["elements"][0]["text"]
     # the status line and the buttons are kept
-    assert any(b.get("block_id") == bk.STATUS_BLOCK_ID for b in update.args["blocks"])
-    assert update.args["blocks"][-1]["type"] == "actions"
+    assert any(b.get("block_id") == bk.STATUS_BLOCK_ID for b in update.body["blocks"])
+    assert update.body["blocks"][-1]["type"] == "actions"
     [note] = await slack.fake.wait_calls("chat.postMessage")
-    assert note.args["thread_ts"] == message["ts"] and f"<@{USER}>" in note.args["text"]
+    assert note.body["thread_ts"] == message["ts"] and f"<@{USER}>" in note.body["text"]
 
 
 async def test_mute_button_without_services_reports_failure_privately(slack: Harness):
@@ -282,7 +285,7 @@ async def test_mute_button_without_services_reports_failure_privately(slack: Har
     await slack.sender.action(block_action(bk.ACTION_MUTE_1H, "mute 1h", message=_alert_message(),
                                            fake=slack.fake))
     [resp] = await slack.fake.wait_calls("response")
-    assert resp.args["response_type"] == "ephemeral" and resp.args["replace_original"] is False
+    assert resp.body["response_type"] == "ephemeral" and resp.body["replace_original"] is False
     assert slack.fake.calls_to("chat.update") == []
 
 
@@ -291,9 +294,9 @@ async def test_mute_button_by_a_non_member_is_not_allowed(slack: Harness):
     await slack.sender.action(block_action(bk.ACTION_MUTE_1H, "mute 1h", message=_alert_message(),
                                            fake=slack.fake))
     [resp] = await slack.fake.wait_calls("response")
-    assert "Not allowed" in resp.args["blocks"][0]["text"]["text"]
+    assert "Not allowed" in resp.body["blocks"][0]["text"]["text"]
     assert slack.fake.calls_to("chat.update") == []
-    assert [c.args["channel"] for c in slack.fake.calls_to("conversations.members")] == [CHANNEL]
+    assert [c.body["channel"] for c in slack.fake.calls_to("conversations.members")] == [CHANNEL]
 
 
 @pytest.mark.parametrize("secret", [SIGNING_SECRET])
@@ -307,3 +310,47 @@ async def test_signature_helper_matches_slack_sdk(secret):
     assert SignatureVerifier(secret).is_valid("a=b", h["x-slack-request-timestamp"], h["x-slack-signature"])
     assert not SignatureVerifier("other").is_valid("a=b", h["x-slack-request-timestamp"],
                                                    h["x-slack-signature"])
+
+
+class _Logged(logging.Handler):
+    """Sets ``event`` when a record containing ``needle`` is logged (a wait without sleeping)."""
+
+    def __init__(self, needle: str) -> None:
+        super().__init__()
+        self.needle, self.event, self.lines = needle, asyncio.Event(), []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.needle in record.getMessage():
+            self.lines.append(record.getMessage())
+            self.event.set()
+
+
+async def test_a_refused_respond_is_logged_not_lost(fake):
+    """bolt's respond() does not raise when the response_url says no: the refusal is logged."""
+    router = GatedRouter()
+    h, served, http = await make_harness(fake, router, inline_budget_s=0.05)
+    logged = _Logged("respond() was refused")
+    logging.getLogger("adapters.slack.app").addHandler(logged)
+    now = [1000.0]
+    fake.now = lambda: now[0]
+    try:
+        assert (await h.sender.slash("help", rid="late")).json()["text"] == "⏳ Working on it…"
+        now[0] += 31 * 60  # the work outlived the response_url
+        router.go.set()
+        await asyncio.wait_for(logged.event.wait(), 5)
+        assert logged.lines == ["slack: respond() was refused (HTTP 404 expired_url)"]
+        assert [r.error for r in fake.take_rejections()] == ["expired_url"]
+    finally:
+        logging.getLogger("adapters.slack.app").removeHandler(logged)
+        await http.aclose()
+        await served.close()
+
+
+async def test_button_membership_is_read_past_the_first_page(slack: Harness):
+    slack.fake.page_size = 3
+    slack.fake.members[CHANNEL] = [f"U9{i:02d}" for i in range(10)] + [USER]
+    await slack.sender.action(block_action(bk.ACTION_MUTE_1H, "mute 1h", message=_alert_message(),
+                                           fake=slack.fake))
+    [resp] = await slack.fake.wait_calls("response")
+    assert "Not allowed" not in resp.body["blocks"][0]["text"]["text"]  # a member, on page 4
+    assert len(slack.fake.calls_to("conversations.members")) == 4

@@ -75,8 +75,8 @@ async def test_run_serves_slack_events_on_port(fake: FakeSlack, tmp_path: Path):
             resp = await sender.event(message_event(SEED, ts="1700000400.000100"))
             assert resp.status_code == 200
             [post] = await fake.wait_calls("chat.postMessage", timeout=10)
-            assert post.args["thread_ts"] == "1700000400.000100"
-            assert "risk_control" in json.dumps(post.args["blocks"])
+            assert post.body["thread_ts"] == "1700000400.000100"
+            assert "risk_control" in json.dumps(post.body["blocks"])
             health = await http.get(f"http://127.0.0.1:{port}/healthz")
             assert health.status_code in (200, 503)  # served by the same app and port
     finally:

@@ -91,7 +91,7 @@ async def test_status_public_posts_in_channel_without_share(slack: Harness):
 async def test_share_button_posts_status_in_channel_and_says_who(slack: Harness):
     await slack.sender.action(block_action(bk.ACTION_SHARE, "status public", fake=slack.fake, rid="share"))
     [resp] = await slack.fake.wait_calls("response")
-    body = resp.args
+    body = resp.body
     assert resp.path == "/response/share"
     assert body["response_type"] == "in_channel" and body["replace_original"] is False
     assert f"Shared by <@{USER}>" in str(body["blocks"]) and bk.ACTION_SHARE not in str(body["blocks"])
@@ -101,8 +101,8 @@ async def test_probe_runs_after_the_ack_against_the_api(slack: Harness, sora: Fa
     resp = await slack.sender.slash("probe")
     assert resp.json()["text"] == "⏳ Running probes…" and slack.sender.last_elapsed < 3
     [answer] = await slack.fake.wait_calls("response", timeout=15)
-    assert "probes" in _title(answer.args).lower() and answer.args["response_type"] == "ephemeral"
-    assert "openai/" in answer.args["text"]
+    assert "probes" in _title(answer.body).lower() and answer.body["response_type"] == "ephemeral"
+    assert "openai/" in answer.body["text"]
 
 
 async def test_member_can_subscribe_and_unsubscribe_without_admin_config(slack: Harness,
@@ -151,13 +151,14 @@ async def test_mute_button_edits_parent_with_who_muted(slack: Harness, services:
 
     slack.fake.members[CHANNEL] = [USER]
     message = {"type": "message", "ts": "1700000500.000100", "text": "Sora API failing",
+               "user": slack.fake.bot_user_id, "bot_id": slack.fake.bot_id,
                "blocks": bk.alert_blocks(Reply(title="Sora API failing", severity=Severity.CRITICAL,
                                                actions=(ack_action(1), mute_action())), "🔴 Open")}
     slack.fake.messages[CHANNEL] = [message]
     await slack.sender.action(block_action(bk.ACTION_MUTE_1H, "mute 1h", message=message,
                                            fake=slack.fake))
     [update] = await slack.fake.wait_calls("chat.update")
-    line = [b for b in update.args["blocks"] if b.get("block_id") == bk.MUTE_BLOCK_ID]
+    line = [b for b in update.body["blocks"] if b.get("block_id") == bk.MUTE_BLOCK_ID]
     assert line and f"Muted for 1h by <@{USER}>" in line[0]["elements"][0]["text"]
     mute = services.store.active_mute("slack", TEAM, CHANNEL, utcnow())
     assert mute is not None and mute.created_by == USER

@@ -38,6 +38,12 @@ def store(tmp_path, clock) -> Iterator[Any]:
     st.close()
 
 
+@pytest.fixture(autouse=True)
+def channels(fake: FakeSlack) -> None:
+    for i in range(1, 6):
+        fake.add_channel(f"C{i}")
+
+
 @pytest.fixture
 def sink(fake: FakeSlack) -> SlackSink:
     return SlackSink(make_web_client(fake.bot_token, fake.api_url, retry_connection_errors=False))
@@ -184,7 +190,7 @@ async def test_lost_answer_is_reconciled_not_reposted(fake: FakeSlack, store: An
     await drain_until_quiet(worker, store, clock)
     assert len(fake.posts("C1")) == (1 if method == "opened" else 2)
     lookups = fake.calls_to("conversations.history" if method == "opened" else "conversations.replies")
-    assert any(c.args.get("include_all_metadata") in (True, "true", "1") for c in lookups)
+    assert any(c.body.get("include_all_metadata") in (True, "true", "1") for c in lookups)
 
 
 async def test_channel_not_found_is_dead_lettered_once(fake: FakeSlack, store: Any, sink: SlackSink,
@@ -245,4 +251,52 @@ async def test_find_existing_matches_outbox_id_and_ignores_others(fake: FakeSlac
     [posted] = fake.posts("C1")
     assert found is not None and found.message_id == posted["ts"] == found.thread_id
     # a history without metadata (include_all_metadata missing) would not match: the call asks
-    assert fake.calls_to("conversations.history")[-1].args["include_all_metadata"] in (True, "1", "true")
+    assert fake.calls_to("conversations.history")[-1].body["include_all_metadata"] in (True, "1", "true")
+
+
+async def test_an_answer_without_ts_is_ambiguous_reconciled_and_never_stored_as_none(
+        fake: FakeSlack, store: Any, sink: SlackSink, clock: FakeClock):
+    """Slack said ok but the answer had no ``ts`` (a proxy, a truncated body): the notice may be
+    posted, so it is reconciled by metadata, and its real ts is what the thread hangs on."""
+    store.subscribe("slack", TEAM, "C1", "all", "U1")
+    worker = _worker(store, sink, clock)
+    fake.fail("chat.postMessage", omit="ts")
+    incident = _open(store)
+    await drain_until_quiet(worker, store, clock)
+    [parent] = _parents(fake, "C1")
+    [row] = store.outbox_rows()
+    assert (row.status, row.platform_message_id, row.thread_id) == ("sent", parent["ts"], parent["ts"])
+    clock.advance(60)
+    store.update_incident(incident.id, reason="new evidence", detail="x")
+    await drain_until_quiet(worker, store, clock)
+    assert len(_replies(fake, "C1", parent["ts"])) == 1  # threaded under the real parent
+    assert len(fake.posts("C1")) == 2
+    with pytest.raises(SendError) as err:  # and directly: a retryable, ambiguous SendError
+        fake.fail("chat.postMessage", omit="ts")
+        await sink.send(_row(id=9, dedupe_key="k9"))
+    assert err.value.retryable and err.value.status is None
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+async def test_find_existing_reads_every_page(fake: FakeSlack, sink: SlackSink, threaded: bool):
+    """Slack pages history and replies (and may return fewer than ``limit``): the notice is found
+    on a later page, not missed because the first page did not hold it."""
+    fake.page_size = 2
+    parent = await sink.send(_row(id=1, dedupe_key="k1"))
+    row = _row(id=8, dedupe_key="k8")
+    if threaded:
+        row = _row(id=8, dedupe_key="k8", seq=2, notice_kind="updated", thread_id=parent.message_id,
+                   payload={"title": "t", "notice": "updated", "severity": "error", "incident_id": 1})
+    async def chatter() -> None:  # the channel (or the thread) moves on
+        for i in range(7):
+            await sink.client.chat_postMessage(channel="C1", text=f"chat {i}",
+                                               thread_ts=parent.message_id if threaded else None)
+
+    if threaded:  # replies are read oldest first: ours comes after the chatter
+        await chatter()
+    sent = await sink.send(row)
+    if not threaded:  # history is read newest first: ours comes before the chatter
+        await chatter()
+    assert await sink.find_existing(row) == sent
+    method = "conversations.replies" if threaded else "conversations.history"
+    assert len(fake.calls_to(method)) >= 4  # it walked the cursor

@@ -91,7 +91,7 @@ def _slash_envelope(text: str, fake: FakeSlack, rid: str) -> dict:
 
 
 async def test_socket_mode_slash_command_and_paste(fake: FakeSlack, router):
-    ws = await FakeSocketMode().start()
+    ws = await FakeSocketMode(fake).start()
     fake.ws_url = ws.url
     settings = load_settings(env_file=None, SLACK_BOT_TOKEN=fake.bot_token,
                              SLACK_APP_TOKEN=fake.app_token, SLACK_API_URL=fake.api_url)
@@ -113,17 +113,18 @@ async def test_socket_mode_slash_command_and_paste(fake: FakeSlack, router):
         ack = await ws.ack_for(probe["envelope_id"], timeout=3.0)
         assert ack["payload"]["text"] == "⏳ Running probes…"
         [reply] = await fake.wait_calls("response")
-        assert reply.path == "/response/sock2" and reply.args["blocks"][0]["type"] == "header"
+        assert reply.path == "/response/sock2" and reply.body["blocks"][0]["type"] == "header"
 
         event = {"envelope_id": str(uuid.uuid4()), "type": "events_api", "accepts_response_payload": False,
                  "payload": {"team_id": TEAM, "api_app_id": "A111", "type": "event_callback",
                              "event_id": "Ev1", "event_time": 1700000000,
                              "event": message_event(SEED, ts="1700000300.000100")}}
+        fake.saw_message(event["payload"]["event"])  # the message the event is about is in Slack
         await ws.send(event)
         assert (await ws.ack_for(event["envelope_id"]))["envelope_id"] == event["envelope_id"]
         [post] = await fake.wait_calls("chat.postMessage")
-        assert post.args["thread_ts"] == "1700000300.000100"
-        assert "risk_control" in json.dumps(post.args["blocks"])
+        assert post.body["thread_ts"] == "1700000300.000100"
+        assert "risk_control" in json.dumps(post.body["blocks"])
     finally:
         await runtime.close()
         await ws.close()
