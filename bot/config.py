@@ -183,6 +183,7 @@ def _one_line(exc: ValidationError) -> str:
     name = ".".join(str(p) for p in err.get("loc", ())) or "setting"
     msg = str(err.get("msg", "invalid value"))
     msg = msg.removeprefix("Value error, ")
+    msg = msg.removeprefix(f"{name} ")  # validators name their setting; say it once
     value = err.get("input")
     if isinstance(value, str) and "SECRET" not in name and "TOKEN" not in name and "KEY" not in name:
         return f"{name}: {msg} (got {value!r})" if repr(value) not in msg else f"{name}: {msg}"
