@@ -173,11 +173,25 @@ def build_envelope(exc_or_payload: Any, *, target: str = "openai",
             "at": when.isoformat().replace("+00:00", "Z")}
 
 
+_warned = False
+
+
+def _warn_unconfigured() -> None:
+    """Once per process: a silent False would hide a typo in the configuration for good."""
+    global _warned
+    if _warned:
+        log.debug("sora-bot report skipped: no token (set %s)", ENV_TOKEN)
+        return
+    _warned = True
+    log.warning("sora-bot: errors are not being reported: set %s to the bot's INGEST_TOKEN "
+                "(and %s to its address, default %s)", ENV_TOKEN, ENV_URL, DEFAULT_URL)
+
+
 def _request(exc_or_payload: Any, target: str, url: str | None,
              token: str | None) -> tuple[str, dict[str, str], bytes] | None:
     token = token if token is not None else os.environ.get(ENV_TOKEN)
     if not token:
-        log.debug("sora-bot report skipped: no token (set %s)", ENV_TOKEN)
+        _warn_unconfigured()
         return None
     base = (url or os.environ.get(ENV_URL) or DEFAULT_URL).rstrip("/")
     endpoint = base if base.endswith(EVENTS_PATH) else base + EVENTS_PATH

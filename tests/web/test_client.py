@@ -91,11 +91,17 @@ async def test_report_wrong_token_returns_false(live: Live, caplog: Any) -> None
     assert "not-the-token" not in caplog.text
 
 
-async def test_report_without_token_sends_nothing(live: Live,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_report_without_token_sends_nothing_and_warns_once(
+        live: Live, monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
     monkeypatch.delenv(client.ENV_TOKEN, raising=False)
-    assert await areport("boom", url=live.url) is False
+    monkeypatch.setattr(client, "_warned", False)
+    with caplog.at_level(logging.DEBUG, logger="sora_bot.client"):
+        assert await areport("boom", url=live.url) is False
+        assert await asyncio.to_thread(report, "boom again", url=live.url) is False
     assert live.rows() == []
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert client.ENV_TOKEN in warnings[0].getMessage() and client.ENV_URL in warnings[0].getMessage()
 
 
 async def test_report_server_down_returns_false_without_raising(caplog: Any) -> None:
