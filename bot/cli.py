@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
@@ -166,7 +167,14 @@ def _cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _stop_early(signum: int, frame: object) -> None:
+    """SIGTERM before the event loop takes over (while importing, migrating): a clean stop."""
+    raise SystemExit(EXIT_OK)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    # First, before the heavy imports: the run's own handler replaces this once it is running.
+    signal.signal(signal.SIGTERM, _stop_early)
     from bot.app import run
 
     if args.demo_seconds < 5:
