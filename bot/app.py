@@ -75,10 +75,13 @@ def db_upgrade() -> str | None:
 
 
 def _cli_services() -> CoreServices:
-    """Services for a one-shot command: refresh stale evidence before answering."""
+    """Services for a one-shot command: refresh stale evidence before answering, saying on a
+    terminal what it waits for (a target that never answers otherwise looks like a hang)."""
     settings = load_settings()
     services = _services(settings, _open_store(settings))
     services.auto_refresh = True
+    if sys.stderr is not None and sys.stderr.isatty():
+        services.on_progress = lambda what: print(f"⏳ {what}…", file=sys.stderr, flush=True)
     return services
 
 

@@ -63,6 +63,12 @@ class CoreServices:
         # Shell and CLI refresh stale evidence before answering /sora status; chat platforms
         # answer from what the scheduler keeps fresh (set by the composition root).
         self.auto_refresh = False
+        # Told what live work is about to wait on (the CLI shows it on a terminal).
+        self.on_progress: Callable[[str], None] | None = None
+
+    def _progress(self, what: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(what)
 
     @staticmethod
     async def _db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -113,6 +119,7 @@ class CoreServices:
                 await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
             except TimeoutError:
                 log.warning("evidence refresh timed out; using stored evidence")
+                self._progress(f"gave up after {self.settings.PROBE_TIMEOUT + 5:g} s; using what is stored")
         return await self.evidence()
 
     def _stale(self) -> bool:
@@ -139,6 +146,8 @@ class CoreServices:
                 await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
             except TimeoutError:
                 log.warning("status refresh timed out; answering from stored evidence")
+                self._progress(f"gave up after {self.settings.PROBE_TIMEOUT + 5:g} s; "
+                               "answering from what is stored")
         ev = await self.evidence()
         return StatusReport(ev, decide(ev))
 
@@ -151,6 +160,8 @@ class CoreServices:
             row = await self._db(self.store.latest_status_snapshot)
             if row is not None:  # compare against what we saw before a restart
                 self.watcher.prime(StatusSnapshot.from_record(row))
+        self._progress(f"reading the status page {self.settings.SORA_STATUS_URL} "
+                       f"(times out after {self.settings.PROBE_TIMEOUT:g} s)")
         snap, changes = await self.watcher.poll_changes()
         await self._db(self.store.add_status_snapshot, snap)
         if self.monitor is not None:
@@ -165,6 +176,9 @@ class CoreServices:
         if target is not None and target not in {t.name for t in self.targets}:
             names = ", ".join(t.name for t in self.targets)
             raise ConfigError(f"unknown probe target {target!r}; configured: {names}")
+        names = ", ".join(t.name for t in self.targets if target in (None, t.name))
+        self._progress(f"probing {names} (each request times out after "
+                       f"{self.settings.PROBE_TIMEOUT:g} s)")
         results = await self.prober.run(kinds=kinds, target=target)
         await self._db(self.store.add_probe_results, results)
         if self.monitor is not None:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.commands.specs import COMMANDS
+from bot.diagnosis.detect import looks_like_error
 
 SUBCOMMANDS: tuple[str, ...] = tuple(COMMANDS)
 SUBSCRIPTION_KINDS: tuple[str, ...] = ("all", "incidents", "status")
@@ -133,5 +134,10 @@ def is_command_text(text: str, *, direct: bool) -> bool:
         return True
     if not direct:
         return False
-    body, _ = strip_prefix(stripped)
-    return first_word(body) in COMMANDS or not body
+    body, prefixed = strip_prefix(stripped)
+    if prefixed or not body:
+        return True
+    if first_word(body) not in COMMANDS:
+        return False
+    # "status 503 Service Unavailable …" is a pasted error that starts with a command's name
+    return not looks_like_error(body)

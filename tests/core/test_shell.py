@@ -2,7 +2,8 @@
 
 import io
 
-from adapters.shell.adapter import ShellAdapter, split_messages
+from adapters.shell.adapter import ShellAdapter
+from adapters.shell.assemble import split_messages
 from bot.commands.router import Router, parse_duration
 
 SEED = '{"error":{"code":"invalid_request","message":"Unable to process request","param":null,"type":"invalid_request_error"}}'
@@ -85,17 +86,17 @@ async def test_paste_opt_out_and_subscribe_created_flag(tmp_path):
     assert (await router.handle_command("/sora paste sideways", chan, boss)).kind == "error"
 
 
-async def test_interactive_prompt_answers_and_ctrl_d_exits(monkeypatch):
-    typed = iter(["/sora help", SEED])  # a one-line JSON paste needs no blank line
+async def test_interactive_prompt_answers_and_ctrl_d_exits():
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
 
-    def fake_input(prompt=""):
-        try:
-            return next(typed)
-        except StopIteration:
-            raise EOFError from None
-
-    monkeypatch.setattr("builtins.input", fake_input)
     out = io.StringIO()
-    code = await ShellAdapter(Router(None), out=out, color=False).run_interactive()
+    with create_pipe_input() as keys:
+        keys.send_text(f"/sora help\r{SEED}\r\x04")  # a one-line JSON paste needs no blank line
+        session: PromptSession[str] = PromptSession(input=keys, output=DummyOutput())
+        code = await ShellAdapter(Router(None), out=out, color=False).run_interactive(session)
     assert code == 0
-    assert "sora-bot help" in out.getvalue() and "risk_control" in out.getvalue()
+    text = out.getvalue()
+    assert "sora-bot help" in text and "risk_control" in text
+    assert text.endswith("\n") and not text.endswith("\n\n\n\n")  # Ctrl-D: one clean newline

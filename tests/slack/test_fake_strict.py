@@ -64,6 +64,7 @@ async def test_invalid_blocks_are_refused_with_json_pointers(fake: FakeSlack, cl
     assert [r.error for r in fake.take_rejections()] == ["invalid_blocks"]
 
 
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")
 async def test_message_rules(fake: FakeSlack, client):
     await _refused(client.chat_postMessage(channel=CHANNEL, text="x" * 40_001), "msg_too_long")
     await _refused(client.chat_postMessage(channel=CHANNEL, text=""), "no_text")
