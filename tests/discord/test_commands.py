@@ -140,3 +140,14 @@ async def test_paste_settings_show_and_change(fake: FakeDiscord, runtime: Discor
     assert fields == {"Paste detection": "off", "Counted in team error rate": "on"}
     answer = await interact(fake, fake.interaction("paste", {"detection": "on"}, permissions=MEMBER))
     assert "Not allowed" in _embed(answer)["title"]
+
+
+async def test_a_known_problem_is_one_line_and_small_talk_in_a_dm_gets_a_hint(
+        fake: FakeDiscord, runtime: DiscordRuntime):
+    """Issue 11 on Discord: `/sora probe nope` is one line naming the problem (no "something
+    went wrong"), commands are read in any case."""
+    answer = await interact(fake, fake.interaction("probe", {"target": "nope"}), timeout=20)
+    embed = _embed(answer)
+    assert embed["title"] == "❌ Unknown probe target 'nope'; configured: openai"
+    assert not embed.get("description") and not embed.get("fields")
+    assert "Something went wrong" not in json.dumps(answer)

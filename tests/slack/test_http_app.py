@@ -231,6 +231,18 @@ async def test_dm_paste_and_dm_command(slack: Harness):
     assert any("risk_control" in t for t in titles) and any("help" in t for t in titles)
 
 
+async def test_small_talk_in_a_dm_gets_a_hint_and_in_a_channel_nothing(slack_sync: Harness):
+    h = slack_sync
+    await h.sender.event(message_event("hello there", channel="D123", channel_type="im",
+                                       ts="1700000100.000400"))
+    [call] = h.fake.calls_to("chat.postMessage")
+    assert "Not an error I can diagnose" in call.body["blocks"][0]["text"]["text"]
+    await h.sender.event(message_event("hello there", ts="1700000100.000500"))
+    assert len(h.fake.calls_to("chat.postMessage")) == 1
+    await h.sender.event(message_event("SORA STATUS is red again", ts="1700000100.000600"))
+    assert len(h.fake.calls_to("chat.postMessage")) == 1  # "sora …" in a channel is talk
+
+
 async def test_app_mention_runs_a_command_in_thread_and_message_copy_is_not_double_answered(
         slack_sync: Harness):
     h = slack_sync

@@ -168,3 +168,12 @@ async def test_history_lists_incidents(slack: Harness, services: CoreServices):
     services.store.open_incident("outage:openai", "outage", title="Sora API failing")
     body = (await slack.sender.slash("history")).json()
     assert "Sora API failing" in body["text"]
+
+
+async def test_a_known_problem_is_one_line_and_commands_are_read_in_any_case(slack: Harness):
+    """Issue 11 on Slack: `/sora probe nope` is one line naming the problem; `/sora HELP` is help."""
+    assert (await slack.sender.slash("probe nope")).json()["text"] == "⏳ Running probes…"
+    [answer] = await slack.fake.wait_calls("response", timeout=15)
+    assert _title(answer.body) == "❌ Unknown probe target 'nope'; configured: openai"
+    assert len(answer.body["blocks"]) == 1 and "Something went wrong" not in answer.body["text"]
+    assert "sora-bot help" in _title((await slack.sender.slash("HELP")).json())
