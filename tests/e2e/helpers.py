@@ -9,7 +9,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_until(cond: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll another process's state until ``cond`` returns something truthy, bounded (no event
+    crosses processes, so this is the one place a test polls)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.store.testing import PostgresUnavailable, temp_postgres_url
 from tests.e2e.helpers import BotProcess, free_port
+from tests.e2e.helpers import wait_until as _wait
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -32,17 +33,6 @@ def _leader(port: int) -> bool | None:
     except httpx.HTTPError:
         return None
     return bool(r.json()["scheduler"]["leader"])
-
-
-def _wait(cond, timeout: float, what: str):
-    """Poll a condition of other processes (no event to wait on across processes), bounded."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_one_leader_and_failover(db_url, tmp_path):

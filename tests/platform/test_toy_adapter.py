@@ -20,20 +20,10 @@ import pytest
 
 from bot.fakes import FakeSoraAPI, FakeStatusPage
 from tests.e2e.helpers import BotProcess, free_port
+from tests.e2e.helpers import wait_until as _until
 
 TOY_DIST = Path(__file__).parent / "toy_dist"
 SEED = '{"error":{"code":"invalid_request","message":"Unable to process request","param":null,"type":"invalid_request_error"}}'
-
-
-def _until(cond, timeout: float, what: str):
-    """Poll another process's state (no event crosses processes), bounded."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
