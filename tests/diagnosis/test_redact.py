@@ -103,3 +103,56 @@ def test_generated_bearer_token_never_leaks(token: str, template: str) -> None:
     assume(token.lower() not in template.lower())
     d = diagnose(template.format(t=token))
     assert token not in json.dumps(d.to_dict(), ensure_ascii=False)
+
+
+def _distinct_keys(size: int, seed: int) -> str:
+    import random
+
+    rnd = random.Random(seed)
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    parts, total = [], 0
+    while total < size:
+        kind = len(parts) % 3
+        body = "".join(rnd.choice(chars) for _ in range(40))
+        part = ("sk-proj-" + body if kind == 0 else
+                f'"api_key": "{body}"' if kind == 1 else f"Authorization: Bearer {body}")
+        parts.append(part)
+        total += len(part) + 1
+    return "\n".join(parts)[:size]
+
+
+def _cpu_seconds(text: str) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.process_time()
+        redact(text)
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def test_redaction_is_linear_in_the_number_of_distinct_secrets() -> None:
+    """Issue 12 item 9: a paste full of distinct keys took time quadratic in their number
+    (each masked value was searched again over the whole text). 10x the text must cost
+    about 10x, not 100x; the bound is generous for noisy machines."""
+    small, big = _distinct_keys(100_000, 1), _distinct_keys(1_000_000, 2)
+    ratio = _cpu_seconds(big) / max(_cpu_seconds(small), 1e-4)
+    assert ratio < 30, f"1 MB of keys costs {ratio:.0f}x 100 kB (linear is about 10x)"
+
+
+def test_many_distinct_secrets_all_masked() -> None:
+    text = _distinct_keys(200_000, 3)
+    out = redact(text)
+    bodies = [line.rsplit(" ", 1)[-1].strip('"').removeprefix("sk-proj-")
+              for line in text.splitlines()[:-1]]
+    assert not [b for b in bodies if b in out]
+
+
+def test_known_value_masked_again_among_many() -> None:
+    """A value recognised once is masked where it stands elsewhere, also with many values."""
+    tokens = [f"tok{i:04d}abcdefghijklmnop" for i in range(50)]
+    text = "\n".join(f"Authorization: Bearer {t}" for t in tokens)
+    text += "\nlater: token " + tokens[7] + " expired; (" + tokens[9] + ")"
+    out = redact(text)
+    assert tokens[7] not in out and tokens[9] not in out
