@@ -48,9 +48,17 @@ class Diagnosis:
     fingerprint: str
     redacted: str
     verdict: str | None = None
-    # Not part of the contract JSON; shown in chat context lines.
+    # Not part of the contract JSON (``to_dict`` leaves them out); shown in chat.
     request_id: str | None = field(default=None, compare=False)
     verdict_reason: str | None = field(default=None, compare=False)
+    # Calibrated probability (0..1) that ``category`` is right: of the diagnoses made with a
+    # given confidence, about that share is right on real pastes.
+    confidence: float = field(default=0.0, compare=False)
+    # The one missing piece of evidence to capture next (the response body, the status code,
+    # the request id), or None when the paste already shows what the diagnosis needs.
+    ask: str | None = field(default=None, compare=False)
+    # The knowledge rule that supplied the wording (None for ``unknown``).
+    rule_id: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
