@@ -703,7 +703,9 @@ STATUS_BEFORE_REVERSED = re.compile(
     r"|[^<\d]{0,80}?>eltit<"
     r"|[ \t]*:?rorre denruter"
     r"|[ \t]*:?rebmun ecnerefer"
-    r"|[ \t]*[:：]?[ \t]*(?:码态状|码应响)"
+    r"|[ \t]*[:：]?[ \t]*(?:码态状|码应响|码代|码误错)"
+    r"|[ \t]+saw[ \t]+edoc[ \t]+esnopser"
+    r"|[ \t]*:edoc\("
     r"|[ \t]+fo[ \t]+sutats a "
 )
 STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \t]+status code\b")
@@ -719,8 +721,10 @@ STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \
 _BODY_AFTER = r"[ \t]{0,2}-?[ \t]{0,2}\{|:[ \t]{0,2}\{|[ \t]\([A-Z][A-Za-z ]{2,40}\)"
 _WEAK_PAIRS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (re.compile(r"[ \t]{0,2}(?:\n|$)|[\"'(\[（]"),
-     re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]|:?[ \t]?[\u3000-\u9fff\uff00-\uffef]")),
-    (re.compile(r"[ \t]{1,2}:"), re.compile(_BODY_AFTER + r"|[ \t]{1,2}[A-Z][a-z]")),
+     re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]|:?[ \t]?[\u3000-\u9fff\uff00-\uffef]"
+                r"|[: ][A-Z_a-z]{4,}\]|:[a-z_]{4,}|\)[ \t]{0,2}:")),
+    (re.compile(r"[ \t]{1,2}:"), re.compile(_BODY_AFTER + r"|[ \t]{1,2}[A-Z][a-z]"
+                                            r"|[ \t](?:GET|POST|PUT|PATCH|DELETE) ")),
     (re.compile(r"[ \t]{1,3}(?:tseuqer|rorre|RORRE|gnitteg|tog|deviecer|denruter|htiw deilper)"
                 r"(?![A-Za-z])"),
      re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]")),
