@@ -39,7 +39,7 @@ def test_the_whole_corpus_is_here() -> None:
 
 def test_no_retry_advice_when_not_retryable() -> None:
     bad = []
-    for case, d in everything():
+    for _case, d in everything():
         if d.retryable is not False:
             continue
         texts = [d.summary] + [a for a in d.actions if a != SEED_WAIT_STEP
@@ -50,7 +50,7 @@ def test_no_retry_advice_when_not_retryable() -> None:
 
 def test_no_retry_words_at_all_for_auth_quota_permission() -> None:
     bad = []
-    for case, d in everything():
+    for _case, d in everything():
         if d.category in NEVER_RETRY:
             bad += [(d.category, t) for t in (d.summary, *d.actions) if RETRY_WORDS.search(t)]
     assert not bad, bad[:5]
