@@ -111,8 +111,9 @@ class Router:
     # Handlers -------------------------------------------------------------------------------
 
     async def _help(self, command: Command) -> Reply:
-        if command.args.strip().lower() == "errors":
-            return views.errors_reference_reply()
+        words = command.args.strip().lower().split()
+        if words[:1] == ["errors"]:
+            return views.errors_reference_reply(words[1] if len(words) > 1 else None)
         return views.help_reply()
 
     async def _unknown(self, command: Command) -> Reply:

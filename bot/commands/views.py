@@ -48,7 +48,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("/sora mute <duration>", "silence notices here for a while, e.g. 30m, 2h"),
     ("/sora history", "recent incidents"),
     ("/sora paste [on|off]", "answer pasted errors in this channel (counting on|off: count them)"),
-    ("/sora help [errors]", "this help, or the error quick reference"),
+    ("/sora help [errors [category]]", "this help, or the error quick reference"),
 )
 
 
@@ -58,6 +58,9 @@ def _yes_no(value: bool | None) -> str:
 
 def verdict_text(verdict: str | None) -> str:
     return _VERDICT_TEXT.get(verdict or "unknown", "unknown")
+
+
+LOW_CONFIDENCE = 0.8  # below this a diagnosis says it is unsure and what to capture next
 
 
 def diagnosis_reply(d: Diagnosis) -> Reply:
@@ -80,6 +83,10 @@ def diagnosis_reply(d: Diagnosis) -> Reply:
     if d.actions:
         sections.append(Section("What to do", tuple(d.actions), numbered=True))
     text = d.summary
+    if d.confidence < LOW_CONFIDENCE:  # say so, and ask for the piece that would settle it
+        text += (f"\nLow confidence ({round(d.confidence * 100)}%): "
+                 + (f"paste {d.ask} for a precise diagnosis." if d.ask else
+                    "the paste shows little evidence; paste the full error output."))
     if d.verdict_reason:
         text = f"{text}\n{d.verdict_reason}"
     context = [f"fingerprint {d.fingerprint}"]
@@ -107,14 +114,32 @@ def help_reply(unknown: str | None = None) -> Reply:
                  sections=(Section("Commands", items),), kind="help")
 
 
-def errors_reference_reply() -> Reply:
-    from bot.commands.reference import quick_reference
+def errors_reference_reply(category: str | None = None) -> Reply:
+    """`/sora help errors`: one row per error type, by category; with a category, all of it."""
+    from bot.commands import reference as ref
+    from bot.diagnosis.model import CATEGORIES
 
-    rows = quick_reference()
-    items = tuple(f"{r['match']} → {r['category']} ({r['retryable']}): {r['meaning']} — {r['action']}" for r in rows)
-    return Reply(title="Sora error quick reference", severity=Severity.INFO,
-                 text="Each error type and code, what it means, what to do.",
-                 sections=(Section("Errors", items),), kind="help")
+    if category is None:
+        items = tuple(ref.overview_row(t) for t in ref.overview())
+        return Reply(title="Sora error quick reference", severity=Severity.INFO,
+                     text="Each error type, its best-known codes, its category and whether to "
+                          "retry. `/sora help errors <category>` shows one category in full: "
+                          + ", ".join(CATEGORIES) + ".",
+                     sections=(Section("Errors", items),), kind="help")
+    if category not in CATEGORIES:
+        return usage_reply("help errors [category]",
+                           f"Unknown category `{category}`; one of: {', '.join(CATEGORIES)}.")
+    sections = []
+    for t in ref.for_category(category):
+        items = []
+        if t.codes:
+            items.append("Codes: " + ", ".join(f"`{c}`" for c in t.codes))
+        if t.evidence:
+            items.append("Also recognised by: " + ", ".join(t.evidence))
+        items += [f"Means: {t.meaning}", f"First step: {t.first_step}"]
+        sections.append(Section(f"{t.title} ({t.retry})", tuple(items)))
+    return Reply(title=f"Sora errors: {category}", severity=Severity.INFO,
+                 text=ref.category_meaning(category), sections=tuple(sections), kind="help")
 
 
 def usage_reply(usage: str, problem: str) -> Reply:

@@ -13,7 +13,9 @@ win. Ties go to the higher weight, then to the earlier rule in the table.
 
 The winning category's strongest rule supplies the wording. ``confidence`` is the calibrated
 probability that the category is right, from the score, the margin over the runner-up, whether
-other rules agree and whether an error body was found (``knowledge.CalibrationSpec``).
+other rules agree, whether an error body was found and whether the winner rests on what the
+error says (a code, a phrase) rather than only on its form (a status, an exception class):
+``knowledge.CalibrationSpec``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Verdict:
     score: float                 # 0 … 106
     margin: float                # score minus the runner-up category's score
     supported: bool              # another fired rule agrees with the winner
+    worded: bool                 # the winner rests on what the error says, not only its form
     confidence: float            # calibrated, 0 … 1
     fired: tuple[Rule, ...]      # every rule whose trigger fired
 
@@ -49,9 +52,10 @@ def evidence_of(ex: Extracted) -> Evidence:
 
 
 def confidence(cal: CalibrationSpec, score: float, margin: float, supported: bool,
-               has_payload: bool) -> float:
+               has_payload: bool, worded: bool) -> float:
     z = (cal.intercept + cal.score * score / 100.0 + cal.margin * min(margin, 40.0) / 40.0
-         + (cal.support if supported else 0.0) + (cal.payload if has_payload else 0.0))
+         + (cal.support if supported else 0.0) + (cal.payload if has_payload else 0.0)
+         + (cal.worded if worded else 0.0))
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -63,11 +67,12 @@ class Classifier:
         self.matcher = Matcher(kb.rules)
 
     def weigh(self, ex: Extracted) -> Verdict:
-        return self.weigh_rules(self.matcher.fired(evidence_of(ex)), ex.has_payload)
+        ev = evidence_of(ex)
+        return self.weigh_rules(self.matcher.fired(ev), ex.has_payload, ev)
 
-    def weigh_rules(self, fired: list[Rule], has_payload: bool) -> Verdict:
+    def weigh_rules(self, fired: list[Rule], has_payload: bool, ev: Evidence) -> Verdict:
         if not fired:
-            return Verdict(None, "unknown", None, 0.0, 0.0, False,
+            return Verdict(None, "unknown", None, 0.0, 0.0, False, False,
                            self.kb.calibration.unknown, ())
         best: dict[str, Rule] = {}
         others: dict[str, float] = {}
@@ -89,8 +94,10 @@ class Classifier:
         score = scores[winner]
         margin = score - runner_up
         supported = others[winner] > 0
-        conf = confidence(self.kb.calibration, score, margin, supported, has_payload)
-        return Verdict(rule, winner, rule.retryable, score, margin, supported, conf, tuple(fired))
+        worded = any(self.matcher.by_words(r, ev) for r in fired if r.category == winner)
+        conf = confidence(self.kb.calibration, score, margin, supported, has_payload, worded)
+        return Verdict(rule, winner, rule.retryable, score, margin, supported, worded, conf,
+                       tuple(fired))
 
 
 _DEFAULT = Classifier(DEFAULT)
@@ -104,7 +111,7 @@ def classify(ex: Extracted) -> Rule | None:
 def classify_slow(ex: Extracted) -> Rule | None:
     """Same, through the matcher's reference implementation (tests compare the two)."""
     ev = evidence_of(ex)
-    return _DEFAULT.weigh_rules(_DEFAULT.matcher.fired_slow(ev), ex.has_payload).rule
+    return _DEFAULT.weigh_rules(_DEFAULT.matcher.fired_slow(ev), ex.has_payload, ev).rule
 
 
 __all__ = ["Classifier", "DECISIVE", "Verdict", "classify", "classify_slow", "confidence",

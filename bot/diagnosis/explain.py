@@ -90,7 +90,7 @@ def ask_for(ex: Extracted, category: str) -> str | None:
     """The one missing piece of evidence that would settle the diagnosis, if any."""
     if category == "network":
         return None  # the request never completed: there is no response to capture
-    if not ex.has_payload and not ex.html:
+    if not (ex.has_payload and ex.message) and not ex.html:
         return ASK_BODY
     if ex.status is None:
         return ASK_STATUS

@@ -102,6 +102,7 @@ class RuleSpec(_Strict):
     actions: list[str] = []
     example: list[ExampleSpec] = []
     notes: str | None = None
+    listed: bool = True   # False: more evidence for a type listed by another rule (help)
 
     @field_validator("category")
     @classmethod
@@ -194,15 +195,17 @@ class ProviderSpec(_Strict):
 
 
 class CalibrationSpec(_Strict):
-    """confidence = 1 / (1 + exp(-(intercept + score·s + margin·m + support·u + payload·p)))
-    with s = score/100, m = min(margin, 40)/40, u = 1 if other rules agree, p = 1 if an error
-    body was found. ``unknown`` is the confidence of an ``unknown`` verdict."""
+    """confidence = 1 / (1 + exp(-(intercept + score·s + margin·m + support·u + payload·p
+    + worded·w))) with s = score/100, m = min(margin, 40)/40, u = 1 if other rules agree,
+    p = 1 if an error body was found, w = 1 if the winner rests on a code or wording (not only
+    a status or an exception class). ``unknown`` is the confidence of an ``unknown`` verdict."""
 
     intercept: float = 0.0
     score: float = 3.0
     margin: float = 1.0
     support: float = 0.5
     payload: float = 0.5
+    worded: float = 1.0
     unknown: float = 0.8
 
 
@@ -250,6 +253,7 @@ class Rule:
     examples: tuple[Example, ...] = field(default=(), compare=False, repr=False)
     display_codes: tuple[str, ...] = field(default=(), compare=False, repr=False)
     origin: str = field(default="builtin", compare=False, repr=False)
+    listed: bool = field(default=True, compare=False, repr=False)
 
     @property
     def priority(self) -> int:  # the name older code and tests use
@@ -427,6 +431,7 @@ def build(files: Sequence[tuple[str, KnowledgeFile]]) -> Knowledge:
             examples=tuple(Example(e.text, e.source, e.note) for e in spec.example),
             display_codes=tuple(dict.fromkeys(spec.codes)),
             origin=origin,
+            listed=spec.listed,
         ))
     return Knowledge(
         rules=tuple(compiled),

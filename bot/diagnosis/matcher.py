@@ -163,6 +163,9 @@ class Matcher:
             if not (rule.codes or rule.statuses or rule.exceptions or rule.phrases
                     or rule.patterns):
                 bare.append(i)
+        self._patterns_of: dict[int, tuple[Pattern, ...]] = {}
+        for pattern, i in patterns:
+            self._patterns_of[i] = self._patterns_of.get(i, ()) + (pattern,)
         self._by_code = {k: tuple(sorted(v)) for k, v in by_code.items()}
         self._by_status = {k: tuple(sorted(v)) for k, v in by_status.items()}
         self._by_exception = {k: tuple(sorted(v)) for k, v in by_exception.items()}
@@ -205,6 +208,15 @@ class Matcher:
         rules = self.rules
         facts = ev.facts
         return [rules[i] for i in sorted(hit) if rules[i].holds(facts)]
+
+    def by_words(self, rule: Rule, ev: Evidence) -> bool:
+        """True when ``rule`` fires on what the error says (a payload code, a phrase, a
+        pattern), not only on its form (an HTTP status, an exception class, a fact)."""
+        if not rule.codes.isdisjoint(ev.codes):
+            return True
+        if any(phrase_in(p, ev.low) for p in rule.phrases):
+            return True
+        return any(p.search(ev.low) for p in self._patterns_of.get(rule.index, ()))
 
     def fired_slow(self, ev: Evidence) -> list[Rule]:
         """Reference implementation: every rule checked directly."""

@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.diagnosis.calibrate [--write]
 
 Reads realworld.jsonl and collected.jsonl (never blind.jsonl: the blind set is only measured),
-fits confidence = sigmoid(intercept + score·s + margin·m + support·u + payload·p) by gradient
+fits confidence = sigmoid(intercept + score·s + margin·m + support·u + payload·p + worded·w) by gradient
 descent on the log loss with an L2 pull towards PRIOR (few mistakes on the
 learning set must not turn into certainty), and sets ``unknown`` to the share of ``unknown``
 verdicts that are right. ``--write`` puts the numbers into knowledge.toml. The script prints
@@ -30,9 +30,9 @@ from bot.diagnosis.redact import redact  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 LEARNING = ("realworld.jsonl", "collected.jsonl")
-NAMES = ("intercept", "score", "margin", "support", "payload")
+NAMES = ("intercept", "score", "margin", "support", "payload", "worded")
 # The starting point and pull of the fit: a middling score alone is not certainty.
-PRIOR = (-2.0, 4.0, 1.5, 0.5, 0.5)
+PRIOR = (-2.5, 4.0, 1.5, 0.5, 0.5, 1.5)
 BUCKETS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01))
 
 
@@ -47,11 +47,11 @@ def features(text: str) -> tuple[list[float] | None, bool, str]:
     if v.rule is None:
         return None, False, v.category
     x = [1.0, v.score / 100.0, min(v.margin, 40.0) / 40.0, 1.0 if v.supported else 0.0,
-         1.0 if ex.has_payload else 0.0]
+         1.0 if ex.has_payload else 0.0, 1.0 if v.worded else 0.0]
     return x, True, v.category
 
 
-def fit(data: list[tuple[list[float], float]], prior: list[float], l2: float = 2.0,
+def fit(data: list[tuple[list[float], float]], prior: list[float], l2: float = 10.0,
         steps: int = 4000, lr: float = 0.5) -> list[float]:
     w = list(prior)
     n = len(data)

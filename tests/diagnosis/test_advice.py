@@ -118,7 +118,9 @@ def test_weak_evidence_has_lower_confidence_than_a_precise_code() -> None:
 def test_confidence_is_calibrated_on_the_real_pastes() -> None:
     """Reliability: in every confidence bucket with enough pastes, the share of right
     categories is close to the mean confidence (real learning pastes; the blind set is only
-    measured, see the report)."""
+    measured, see the report). The fit is pulled towards a prior on purpose, so evidence that
+    rests on a status or an exception class alone stays below certainty even though the
+    learning pastes (which the rules were written from) show no mistake there: within 0.2."""
     cases = load_jsonl(HERE / "realworld.jsonl") + load_jsonl(HERE / "collected.jsonl")
     pairs = [(d.confidence, d.category == c["category"])
              for c in cases for d in (diagnose(c["text"]),)]
@@ -127,6 +129,6 @@ def test_confidence_is_calibrated_on_the_real_pastes() -> None:
         if len(got) >= 20:
             mean = sum(c for c, _ in got) / len(got)
             acc = sum(ok for _, ok in got) / len(got)
-            assert abs(mean - acc) <= 0.1, (lo, hi, len(got), mean, acc)
+            assert abs(mean - acc) <= 0.2, (lo, hi, len(got), mean, acc)
     brier = sum((conf - ok) ** 2 for conf, ok in pairs) / len(pairs)
     assert brier < 0.05
