@@ -132,3 +132,20 @@ def test_confidence_is_calibrated_on_the_real_pastes() -> None:
             assert abs(mean - acc) <= 0.2, (lo, hi, len(got), mean, acc)
     brier = sum((conf - ok) ** 2 for conf, ok in pairs) / len(pairs)
     assert brier < 0.05
+
+
+def test_a_provider_incident_adds_no_retry_step_to_auth_quota_permission() -> None:
+    from datetime import UTC, datetime
+
+    from bot.evidence import Evidence, ProbeView
+
+    probe = ProbeView("openai", "reachability", False, 503, 120.0, "server",
+                      datetime(2026, 11, 30, tzinfo=UTC))
+    outage = Evidence(indicator="partial_outage",
+                      components=({"name": "Sora", "status": "partial_outage"},), probes=(probe,))
+    for text in ('{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}',
+                 '{"error":{"message":"You exceeded your current quota","code":"insufficient_quota"}}',
+                 '{"error":{"message":"Your organization must be verified to use sora-2-pro"}}'):
+        d = diagnose(text, outage)
+        assert d.category in NEVER_RETRY and d.verdict != "provider"
+        assert not [a for a in d.actions if RETRY_WORDS.search(a)], d.actions
