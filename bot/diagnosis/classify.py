@@ -67,10 +67,11 @@ class Classifier:
         self.matcher = Matcher(kb.rules)
 
     def weigh(self, ex: Extracted) -> Verdict:
-        ev = evidence_of(ex)
-        return self.weigh_rules(self.matcher.fired(ev), ex.has_payload, ev)
+        fired, worded = self.matcher.fired_worded(evidence_of(ex))
+        return self.weigh_rules(fired, ex.has_payload, worded)
 
-    def weigh_rules(self, fired: list[Rule], has_payload: bool, ev: Evidence) -> Verdict:
+    def weigh_rules(self, fired: list[Rule], has_payload: bool,
+                    worded: frozenset[int]) -> Verdict:
         if not fired:
             return Verdict(None, "unknown", None, 0.0, 0.0, False, False,
                            self.kb.calibration.unknown, ())
@@ -80,23 +81,31 @@ class Classifier:
             top = best.get(rule.category)
             if top is None:
                 best[rule.category] = rule
-                others.setdefault(rule.category, 0.0)
+                others[rule.category] = 0.0
                 continue
             if rule.weight > top.weight:
                 best[rule.category], rule = rule, top
             if rule.weight >= SUPPORT_MIN:  # weak fallbacks do not corroborate
                 others[rule.category] += rule.weight
         scores = {c: r.weight + min(SUPPORT_CAP, SUPPORT_RATE * others[c]) for c, r in best.items()}
-        pool = [c for c, r in best.items() if r.weight >= DECISIVE] or list(best)
-        winner = max(pool, key=lambda c: (scores[c], best[c].weight, -best[c].index))
+        if len(best) == 1:
+            winner = next(iter(best))
+            runner_up = 0.0
+        else:
+            pool = [c for c, r in best.items() if r.weight >= DECISIVE] or list(best)
+            winner = max(pool, key=lambda c: (scores[c], best[c].weight, -best[c].index))
+            runner_up = max(s for c, s in scores.items() if c != winner)
         rule = best[winner]
-        runner_up = max((s for c, s in scores.items() if c != winner), default=0.0)
         score = scores[winner]
         margin = score - runner_up
         supported = others[winner] > 0
-        worded = any(self.matcher.by_words(r, ev) for r in fired if r.category == winner)
-        conf = confidence(self.kb.calibration, score, margin, supported, has_payload, worded)
-        return Verdict(rule, winner, rule.retryable, score, margin, supported, worded, conf,
+        by_words = False
+        for r in fired:
+            if r.category == winner and r.index in worded:
+                by_words = True
+                break
+        conf = confidence(self.kb.calibration, score, margin, supported, has_payload, by_words)
+        return Verdict(rule, winner, rule.retryable, score, margin, supported, by_words, conf,
                        tuple(fired))
 
 
@@ -111,7 +120,9 @@ def classify(ex: Extracted) -> Rule | None:
 def classify_slow(ex: Extracted) -> Rule | None:
     """Same, through the matcher's reference implementation (tests compare the two)."""
     ev = evidence_of(ex)
-    return _DEFAULT.weigh_rules(_DEFAULT.matcher.fired_slow(ev), ex.has_payload, ev).rule
+    fired = _DEFAULT.matcher.fired_slow(ev)
+    worded = frozenset(r.index for r in fired if _DEFAULT.matcher.by_words(r, ev))
+    return _DEFAULT.weigh_rules(fired, ex.has_payload, worded).rule
 
 
 __all__ = ["Classifier", "DECISIVE", "Verdict", "classify", "classify_slow", "confidence",

@@ -109,7 +109,7 @@ class Engine:
             param=ex.param, message=message or ex.hay[:300],
             exception=None if ex.has_payload else ex.exception_name,
         )
-        return Diagnosis(
+        return Diagnosis.make(
             category=category,
             retryable=retryable,
             http_status=ex.status,
@@ -126,6 +126,7 @@ class Engine:
             redacted=redacted,
             verdict=None,
             request_id=request_id,
+            verdict_reason=None,
             confidence=round(verdict.confidence, 3),
             ask=ask_for(ex, category),
             rule_id=rule.id if rule is not None else None,

@@ -30,6 +30,9 @@ RETRY_WORDS = re.compile(r"\b(?:retry(?!-after)|retries|retrying|retried|try aga
                          r"|submit a new job|send it again)\b", re.IGNORECASE)
 NEVER_RETRY = frozenset({"auth", "quota", "permission"})
 
+_SPACES = re.compile(r"[ \t]{2,}")
+_SPACE_PUNCT = re.compile(r"\s+([.,:;])")
+
 ASK_BODY = "the response body (the JSON error the API sent back)"
 ASK_STATUS = "the HTTP status code of the failed response"
 ASK_REQUEST_ID = "the request id (the x-request-id response header)"
@@ -86,6 +89,22 @@ def suggests_retry(text: str) -> bool:
     return False
 
 
+_RETRY_TEXT: dict[tuple[str, bool], bool] = {}
+
+
+def _retry_text(text: str, strict: bool) -> bool:
+    """``suggests_retry`` (or any retry word when ``strict``), remembered per text: action
+    texts come from the table, so the cache is bounded by it (templates filled with a
+    parameter name or a request id are not kept)."""
+    key = (text, strict)
+    found = _RETRY_TEXT.get(key)
+    if found is None:
+        found = bool(RETRY_WORDS.search(text)) if strict else suggests_retry(text)
+        if len(_RETRY_TEXT) < 4096:
+            _RETRY_TEXT[key] = found
+    return found
+
+
 def ask_for(ex: Extracted, category: str) -> str | None:
     """The one missing piece of evidence that would settle the diagnosis, if any."""
     if category == "network":
@@ -129,7 +148,8 @@ def explain(rule: Rule | None, category: str, ex: Extracted, param: str | None,
     )
     summary = _fill(rule.summary if rule is not None and rule.summary else default_summary,
                     fields)
-    summary = re.sub(r"\s+([.,:;])", r"\1", re.sub(r"[ \t]{2,}", " ", summary)).strip()
+    if "  " in summary or " ." in summary or " ," in summary or " :" in summary:
+        summary = _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", summary)).strip()  # empty fields
     if category == "bad_request" and param and hint and param not in summary:
         summary = summary.rstrip(".") + f": `{param}` — {hint}"
 
@@ -141,7 +161,8 @@ def explain(rule: Rule | None, category: str, ex: Extracted, param: str | None,
     if ex.retry_after_s is not None and retryable:
         actions.append(_fill(kb.actions["retry_after_header"], fields))
     for action_id in actions_spec:
-        actions.append(_fill(kb.actions[action_id], fields))
+        template = kb.actions[action_id]
+        actions.append(_fill(template, fields) if "{" in template else template)
     if category not in ("unknown", "network") and not ex.has_payload and not ex.html:
         actions.append(kb.actions["capture_body"])
     if ex.request_id and category in ("server", "risk_control", "unknown"):
@@ -152,8 +173,7 @@ def explain(rule: Rule | None, category: str, ex: Extracted, param: str | None,
         # before retrying, after the checks, because its causes include temporary ones.
         strict = category in NEVER_RETRY
         keep = kb.actions.get("wait_retry_later") if category == "risk_control" else None
-        actions = [a for a in actions if a == keep
-                   or not (RETRY_WORDS.search(a) if strict else suggests_retry(a))]
+        actions = [a for a in actions if a == keep or not _retry_text(a, strict)]
     return summary, causes, tuple(dict.fromkeys(actions))
 
 

@@ -922,6 +922,7 @@ def find_provider(text: str, hay: str, openai_shape: bool = False,
 _QUALIFIED_EXC = re.compile(r"(?:[Ee]xceptions|[Ee]rrors)(?:\.|::)([A-Z][A-Za-z0-9]{2,60})\b")
 _NODE_NEEDLES = ("ECONN", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR", "EHOSTUNREACH",
                  "ENETUNREACH", "CERT_", "SELF_SIGNED", "UNABLE_TO_VERIFY", "DEPTH_ZERO", "ERR_")
+_NODE_HINT = re.compile("|".join(_NODE_NEEDLES))
 _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeout")
 
 
@@ -933,7 +934,7 @@ def extract(text: str) -> Extracted:
     payload = extract_payload(win)
     lines = exception_lines(win) if _contains_any(win, _EXC_NEEDLES) else []
     node_codes: set[str] = set()
-    if _contains_any(win, _NODE_NEEDLES):
+    if _NODE_HINT.search(win):
         node_codes = {c.lower() for c in _NODE_CODES.findall(_head_tail(win, 8192))}
     page = html_facts(win) if "<" in win else None
 

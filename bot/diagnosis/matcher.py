@@ -4,12 +4,13 @@ Compiled once per table. Running every rule's check on every paste would cost to
 table is indexed by trigger:
 
 * payload codes, exception class names and HTTP statuses: dictionary look-ups;
-* plain-text phrases: by the first three letters of their first word. The evidence text is cut
-  into words once; only phrases whose key starts one of those words are compared. A phrase
-  matches where it starts a word (``"moderation"`` matches ``input_moderation`` and
-  ``Moderation failed``, not ``premoderation``); phrases in Chinese (or any non-ASCII start)
-  match anywhere;
-* regex patterns: each keeps the literal words one of which every match contains, and runs only
+* plain-text phrases: a one-word phrase matches that whole word (``forbidden``, ``throttled``)
+  and is a set look-up; a longer phrase matches where it starts a word (its last word may go
+  on: "rate limit" matches "rate limited"; "moderation failed" matches ``input_moderation
+  failed``, not ``premoderation failed``) and is indexed by its longest complete word: the
+  evidence text is cut into words once, and only phrases whose key word is among them are
+  compared. Phrases in Chinese (any non-ASCII start) match anywhere;
+* regex patterns: each keeps the literals one of which every match contains, and runs only
   when one of them is in the text.
 
 ``fired_slow`` checks every rule directly; the tests compare the two.
@@ -20,10 +21,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.diagnosis.knowledge import Rule
 
 _WORD = re.compile(r"[a-z0-9]+")
+# The same words at C speed: every byte but a-z 0-9 becomes a space (non-ASCII: "?" first).
+_TOKEN_TABLE = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+
+
+def words_of(low: str) -> set[bytes]:
+    """The words ([a-z0-9]+) of a lower-cased text, as ASCII bytes."""
+    return set(low.encode("ascii", "replace").translate(_TOKEN_TABLE).split())
 _LEAD = re.compile(r"[^a-z0-9]*([a-z0-9]+)")
 _META = set("\\.^$*+?{}[]()|")
 
@@ -101,17 +110,34 @@ class Pattern:
         return self.regex.search(low) is not None
 
 
+def single_word(phrase: str) -> bool:
+    """A phrase of one ASCII word (letters and digits only): matched as a whole word."""
+    return phrase.isascii() and phrase.isalnum()
+
+
+# Words in nearly every error paste make poor index keys (every paste would be a candidate).
+_COMMON = frozenset("""a an and api are be by can code could error for from has have in is it
+key message model not of on or please request server than that the this to type was with you
+your""".split())
+
+
 def phrase_key(phrase: str) -> str | None:
-    """The index key of an ASCII phrase: the first three letters of its first word."""
+    """The index key of a longer ASCII phrase: its longest complete word (one the phrase goes
+    on after, so the text must contain it whole), preferring words that are not in every
+    paste. None: look for it anywhere."""
     if not phrase.isascii():
         return None
-    m = _LEAD.match(phrase)
-    return m.group(1)[:3] if m else None
+    complete = [m.group() for m in _WORD.finditer(phrase) if m.end() < len(phrase)]
+    if not complete:
+        return None
+    rare = [w for w in complete if w not in _COMMON]
+    return max(rare or complete, key=len)
 
 
 def phrase_in(phrase: str, low: str) -> bool:
-    """True when ``phrase`` occurs in ``low`` where it starts a word (ASCII phrases that start
-    with a letter or digit); other phrases match anywhere."""
+    """True when ``phrase`` occurs in ``low`` as the matcher defines it (see the module)."""
+    if single_word(phrase):
+        return phrase in _WORD.findall(low)
     if not (phrase[0].isascii() and phrase[0].isalnum()):
         return phrase in low
     i = low.find(phrase)
@@ -122,9 +148,8 @@ def phrase_in(phrase: str, low: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """What the matcher looks at (built by the extractor)."""
+class Evidence(NamedTuple):
+    """What the matcher looks at (built from the extractor's output)."""
 
     codes: frozenset[str]
     status: int | None
@@ -138,26 +163,32 @@ class Matcher:
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
+        if any(r.index != i for i, r in enumerate(self.rules)):
+            raise ValueError("matcher: rules must be a whole table, in order (index = position)")
         by_code: dict[str, set[int]] = {}
         by_status: dict[int, set[int]] = {}
         by_exception: dict[str, set[int]] = {}
-        by_key: dict[str, list[tuple[str, int]]] = {}
+        by_single: dict[str, set[int]] = {}
+        by_key: dict[str, list[tuple[str, bool, int]]] = {}
         anywhere: list[tuple[str, int]] = []
         patterns: list[tuple[Pattern, int]] = []
         bare: list[int] = []
         for i, rule in enumerate(self.rules):
             for c in rule.codes:
                 by_code.setdefault(c, set()).add(i)
-            for s in rule.statuses:
-                by_status.setdefault(s, set()).add(i)
+            for st in rule.statuses:
+                by_status.setdefault(st, set()).add(i)
             for e in rule.exceptions:
                 by_exception.setdefault(e, set()).add(i)
             for p in rule.phrases:
-                key = phrase_key(p)
-                if key is None:
+                key = None if single_word(p) else phrase_key(p)
+                if single_word(p):
+                    by_single.setdefault(p, set()).add(i)
+                elif key is None:
                     anywhere.append((p, i))
                 else:
-                    by_key.setdefault(key, []).append((p, i))
+                    # True: the phrase must start a word (it starts with a letter or digit)
+                    by_key.setdefault(key, []).append((p, p[0].isalnum(), i))
             for source in rule.patterns:
                 patterns.append((Pattern.build(source), i))
             if not (rule.codes or rule.statuses or rule.exceptions or rule.phrases
@@ -169,18 +200,61 @@ class Matcher:
         self._by_code = {k: tuple(sorted(v)) for k, v in by_code.items()}
         self._by_status = {k: tuple(sorted(v)) for k, v in by_status.items()}
         self._by_exception = {k: tuple(sorted(v)) for k, v in by_exception.items()}
-        self._by_key = {k: tuple(v) for k, v in by_key.items()}
+        self._by_single = {k.encode(): tuple(sorted(v)) for k, v in by_single.items()}
+        # per key word, per rule: the rule's phrases with that key as one alternation (the
+        # regex engine finds a literal alternation much faster than one find per phrase)
+        grouped: dict[bytes, list[tuple[re.Pattern[str], bool, int]]] = {}
+        for k, entries in by_key.items():
+            per_rule: dict[tuple[int, bool], list[str]] = {}
+            for phrase, at_word, i in entries:
+                per_rule.setdefault((i, at_word), []).append(phrase)
+            grouped[k.encode()] = [
+                (re.compile("|".join(re.escape(p) for p in sorted(ps, key=len, reverse=True))),
+                 at_word, i) for (i, at_word), ps in per_rule.items()]
+        self._by_key = {k: tuple(v) for k, v in grouped.items()}
         self._anywhere = tuple(anywhere)
         self._patterns = tuple(patterns)
         self._bare = tuple(bare)
+        self._conditional = frozenset(i for i, r in enumerate(self.rules) if r.when or r.unless)
 
     def fired(self, ev: Evidence) -> list[Rule]:
         """The rules whose facts hold and at least one trigger fires, in table order."""
-        hit: set[int] = set(self._bare)
+        return self.fired_worded(ev)[0]
+
+    def fired_worded(self, ev: Evidence) -> tuple[list[Rule], frozenset[int]]:
+        """``fired`` plus the indexes of the rules that fired on what the error says (a code,
+        a phrase, a pattern), not only on its form (a status, an exception class, a fact)."""
+        words: set[int] = set()
         for c in ev.codes:
             found = self._by_code.get(c)
             if found:
-                hit.update(found)
+                words.update(found)
+        low = ev.low
+        if low:
+            tokens = words_of(low)
+            for k in self._by_single.keys() & tokens:
+                words.update(self._by_single[k])
+            for k in self._by_key.keys() & tokens:
+                for regex, at_word, i in self._by_key[k]:
+                    if i in words:
+                        continue
+                    found = regex.search(low)
+                    if at_word:  # where it starts a word (phrase_in)
+                        while (found is not None and found.start() > 0
+                               and low[found.start() - 1].isascii()
+                               and low[found.start() - 1].isalnum()):
+                            found = regex.search(low, found.start() + 1)
+                    if found is not None:
+                        words.add(i)
+            if not low.isascii():
+                for phrase, i in self._anywhere:
+                    if i not in words and phrase in low:
+                        words.add(i)
+            for pattern, i in self._patterns:
+                if i not in words and pattern.search(low):
+                    words.add(i)
+        hit = set(words)
+        hit.update(self._bare)
         if ev.status is not None:
             found = self._by_status.get(ev.status)
             if found:
@@ -189,25 +263,11 @@ class Matcher:
             found = self._by_exception.get(e)
             if found:
                 hit.update(found)
-        low = ev.low
-        if low:
-            by_key = self._by_key
-            for key in {w[:3] for w in _WORD.findall(low)}:
-                entries = by_key.get(key)
-                if entries:
-                    for phrase, i in entries:
-                        if i not in hit and phrase_in(phrase, low):
-                            hit.add(i)
-            if not low.isascii():
-                for phrase, i in self._anywhere:
-                    if i not in hit and phrase in low:
-                        hit.add(i)
-            for pattern, i in self._patterns:
-                if i not in hit and pattern.search(low):
-                    hit.add(i)
         rules = self.rules
         facts = ev.facts
-        return [rules[i] for i in sorted(hit) if rules[i].holds(facts)]
+        conditional = self._conditional
+        out = [rules[i] for i in sorted(hit) if i not in conditional or rules[i].holds(facts)]
+        return out, frozenset(words)
 
     def by_words(self, rule: Rule, ev: Evidence) -> bool:
         """True when ``rule`` fires on what the error says (a payload code, a phrase, a
@@ -230,7 +290,7 @@ class Matcher:
                     or (ev.status is not None and ev.status in rule.statuses)
                     or not rule.exceptions.isdisjoint(ev.exceptions)
                     or any(phrase_in(p, ev.low) for p in rule.phrases)
-                    or any(re.search(p, ev.low) for p in rule.patterns)):
+                    or any(p.regex.search(ev.low) for p in self._patterns_of.get(rule.index, ()))):
                 out.append(rule)
         return out
 

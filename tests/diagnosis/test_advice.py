@@ -149,3 +149,13 @@ def test_a_provider_incident_adds_no_retry_step_to_auth_quota_permission() -> No
         d = diagnose(text, outage)
         assert d.category in NEVER_RETRY and d.verdict != "provider"
         assert not [a for a in d.actions if RETRY_WORDS.search(a)], d.actions
+
+
+def test_fast_constructor_builds_the_same_diagnosis() -> None:
+    from dataclasses import asdict
+
+    d = diagnose('{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}')
+    again = Diagnosis(**{k: getattr(d, k) for k in asdict(d)})
+    assert again == d and again.confidence == d.confidence and again.ask == d.ask
+    with pytest.raises(TypeError):
+        Diagnosis.make(category="auth")

@@ -66,6 +66,16 @@ def test_unicode_escaped_key_in_json_is_masked_after_decoding() -> None:
     assert "abcdefghijklmnopqrstuvwxyz123456" not in json.dumps(d.to_dict())
 
 
+def _own_wording() -> str:
+    from bot.diagnosis.knowledge import ACTIONS, CATEGORY_DEFAULTS, CAUSES, RULES
+
+    parts = list(ACTIONS.values()) + [t + " " + w for t, w in CAUSES.values()]
+    parts += [c[0] for c in CATEGORY_DEFAULTS.values()] + [r.summary or "" for r in RULES]
+    return "\n".join(parts)
+
+
+_OWN_WORDING = _own_wording()
+
 _SECRETS = st.one_of(
     st.builds(lambda p, b: p + b, st.sampled_from(["sk-", "sk-proj-", "sk-svcacct-", "sk-live-"]),
               st.text(KEY_CHARS, min_size=20, max_size=64)),
@@ -84,10 +94,11 @@ _TEMPLATES = [
 @settings(max_examples=300, deadline=None)
 @given(secret=_SECRETS, template=st.sampled_from(_TEMPLATES))
 def test_generated_secret_never_leaks_into_any_field(secret: str, template: str) -> None:
+    body = secret.split("-", 1)[1] if secret.startswith("xoxb-") else secret[3:]
+    assume(body not in _OWN_WORDING)  # "xoxb-Authorizatio": our own text says "Authorization"
     text = template.format(s=secret)
     d = diagnose(text)
     blob = json.dumps(d.to_dict(), ensure_ascii=False) + (d.request_id or "")
-    body = secret.split("-", 1)[1] if secret.startswith("xoxb-") else secret[3:]
     assert secret not in blob
     assert body not in blob
 
