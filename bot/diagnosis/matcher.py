@@ -238,13 +238,13 @@ class Matcher:
                 for regex, at_word, i in self._by_key[k]:
                     if i in words:
                         continue
-                    found = regex.search(low)
+                    hit_at = regex.search(low)
                     if at_word:  # where it starts a word (phrase_in)
-                        while (found is not None and found.start() > 0
-                               and low[found.start() - 1].isascii()
-                               and low[found.start() - 1].isalnum()):
-                            found = regex.search(low, found.start() + 1)
-                    if found is not None:
+                        while (hit_at is not None and hit_at.start() > 0
+                               and low[hit_at.start() - 1].isascii()
+                               and low[hit_at.start() - 1].isalnum()):
+                            hit_at = regex.search(low, hit_at.start() + 1)
+                    if hit_at is not None:
                         words.add(i)
             if not low.isascii():
                 for phrase, i in self._anywhere:
