@@ -60,7 +60,7 @@ def verdict_text(verdict: str | None) -> str:
     return _VERDICT_TEXT.get(verdict or "unknown", "unknown")
 
 
-LOW_CONFIDENCE = 0.8  # below this a diagnosis says it is unsure and what to capture next
+LOW_CONFIDENCE = 0.85  # below this a diagnosis says it is unsure and what to capture next
 
 
 def diagnosis_reply(d: Diagnosis) -> Reply:
