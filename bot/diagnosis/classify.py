@@ -21,7 +21,7 @@ error says (a code, a phrase) rather than only on its form (a status, an excepti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.diagnosis.extract import Extracted
 from bot.diagnosis.knowledge import DEFAULT, CalibrationSpec, Knowledge, Rule
@@ -33,8 +33,7 @@ SUPPORT_CAP = 6.0
 SUPPORT_MIN = 30  # rules below this weight are fallbacks, not corroboration
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     rule: Rule | None            # the strongest rule of the winning category
     category: str
     retryable: bool | None

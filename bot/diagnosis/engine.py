@@ -87,19 +87,18 @@ class Engine:
         # hide a key from the first pass and reappear once the JSON is decoded. A secret found
         # that way is then masked in the redacted text too.
         # (A field found verbatim in the redacted text needs no second look: the text has it.)
-        clean = _Cleaner()
         fields = (ex.message, ex.error_type, ex.error_code, param, ex.request_id)
+        message, error_type, error_code, param, request_id = fields
         decoded = [v for v in fields if v and v not in redacted]
         if decoded and might_hold_secret("\n".join(decoded)):
+            clean = _Cleaner()
             message, error_type, error_code, param, request_id = (
                 clean(v) if v and v not in redacted else v for v in fields)
-        else:
-            message, error_type, error_code, param, request_id = fields
-        if clean.secrets:
-            redacted = mask_values(redacted, clean.secrets)
-            message, error_type, error_code, param, request_id = (
-                mask_values(v, clean.secrets) if v else v
-                for v in (message, error_type, error_code, param, request_id))
+            if clean.secrets:
+                redacted = mask_values(redacted, clean.secrets)
+                message, error_type, error_code, param, request_id = (
+                    mask_values(v, clean.secrets) if v else v
+                    for v in (message, error_type, error_code, param, request_id))
         ex.message, ex.error_type, ex.error_code, ex.request_id = (
             message, error_type, error_code, request_id)
         summary, causes, actions = explain(rule, category, ex, param, retryable, kb)

@@ -160,21 +160,42 @@ def explain(rule: Rule | None, category: str, ex: Extracted, param: str | None,
         actions.append(_fill(kb.actions["fix_param" if hint else "fix_param_generic"], fields))
     if ex.retry_after_s is not None and retryable:
         actions.append(_fill(kb.actions["retry_after_header"], fields))
-    for action_id in actions_spec:
-        template = kb.actions[action_id]
-        actions.append(_fill(template, fields) if "{" in template else template)
+    for template, templated in _steps(kb, actions_spec, category, retryable):
+        actions.append(_fill(template, fields) if templated else template)
     if category not in ("unknown", "network") and not ex.has_payload and not ex.html:
         actions.append(kb.actions["capture_body"])
     if ex.request_id and category in ("server", "risk_control", "unknown"):
         actions.append(f"Quote request id {ex.request_id} when you contact support.")
-    if retryable is not True:
-        # Coherent advice: no "retry" step on a diagnosis that is not retryable. The one
-        # exception is Contract 1's seed error (risk control): its steps end with waiting
-        # before retrying, after the checks, because its causes include temporary ones.
+    if retryable is not True and len(actions) > 0:
+        # Coherent advice: no "retry" step on a diagnosis that is not retryable (the table's
+        # own steps are checked once in _steps; here the ones filled in from the paste). The
+        # one exception is Contract 1's seed error (risk control): its steps end with
+        # waiting before retrying, after the checks, because its causes include temporary ones.
         strict = category in NEVER_RETRY
         keep = kb.actions.get("wait_retry_later") if category == "risk_control" else None
         actions = [a for a in actions if a == keep or not _retry_text(a, strict)]
     return summary, causes, tuple(dict.fromkeys(actions))
+
+
+def _steps(kb: Knowledge, spec: tuple[str, ...], category: str,
+           retryable: bool | None) -> tuple[tuple[str, bool], ...]:
+    """The table's steps for ``spec`` as (template, needs filling), made once per table and
+    category: steps that would tell a non-retryable diagnosis to retry are left out here."""
+    key = (spec, category, retryable)
+    found = kb.step_cache.get(key)
+    if found is None:
+        strict = category in NEVER_RETRY
+        keep = kb.actions.get("wait_retry_later") if category == "risk_control" else None
+        steps = []
+        for action_id in spec:
+            template = kb.actions[action_id]
+            if (retryable is not True and template != keep
+                    and _retry_text(template, strict)):
+                continue
+            steps.append((template, "{" in template))
+        found = tuple(steps)
+        kb.step_cache[key] = found  # bounded by the table: its action lists × categories
+    return found
 
 
 def _causes(kb: Knowledge, spec: tuple[tuple[str, float], ...]) -> tuple[Cause, ...]:

@@ -39,7 +39,7 @@ MAX_UNWRAP = 3            # errors wrapped in errors' message strings
 FIELD_CAP = 2000          # longest field value kept
 
 
-@dataclass
+@dataclass(slots=True)
 class Payload:
     """The fields of one error body."""
 
@@ -55,7 +55,7 @@ class Payload:
     wrapped: bool = False        # found inside another error's message (a gateway relaying it)
 
 
-@dataclass
+@dataclass(slots=True)
 class Extracted:
     """Everything the classifier and the explainer need from one paste."""
 

@@ -282,6 +282,9 @@ class Knowledge:
     # (cause id, likelihood) lists already turned into Cause objects; bounded by the table
     cause_cache: dict[tuple[tuple[str, float], ...], tuple[Cause, ...]] = field(
         default_factory=dict, compare=False, repr=False)
+    # (action ids, category, retryable) -> the steps to say, as (template, needs filling)
+    step_cache: dict[tuple[tuple[str, ...], str, bool | None], tuple[tuple[str, bool], ...]] = (
+        field(default_factory=dict, compare=False, repr=False))
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:

@@ -213,7 +213,18 @@ class Matcher:
                  at_word, i) for (i, at_word), ps in per_rule.items()]
         self._by_key = {k: tuple(v) for k, v in grouped.items()}
         self._anywhere = tuple(anywhere)
+        # phrases in other scripts, by their first character (a set look-up per character)
+        by_first: dict[str, list[tuple[str, int]]] = {}
+        for phrase, i in anywhere:
+            by_first.setdefault(phrase[0], []).append((phrase, i))
+        self._by_first = {k: tuple(v) for k, v in by_first.items()}
+        self._firsts = frozenset(by_first)
         self._patterns = tuple(patterns)
+        # one look for any pattern's literal before running them one by one
+        keywords = {k for p, _ in patterns if p.keywords for k in p.keywords}
+        always = any(p.keywords is None for p, _ in patterns)
+        self._pattern_gate = None if always or not keywords else re.compile(
+            "|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
         self._bare = tuple(bare)
         self._conditional = frozenset(i for i, r in enumerate(self.rules) if r.when or r.unless)
 
@@ -247,12 +258,15 @@ class Matcher:
                     if hit_at is not None:
                         words.add(i)
             if not low.isascii():
-                for phrase, i in self._anywhere:
-                    if i not in words and phrase in low:
+                for first in self._firsts.intersection(low):
+                    for phrase, i in self._by_first[first]:
+                        if i not in words and phrase in low:
+                            words.add(i)
+            gate = self._pattern_gate
+            if self._patterns and (gate is None or gate.search(low) is not None):
+                for pattern, i in self._patterns:
+                    if i not in words and pattern.search(low):
                         words.add(i)
-            for pattern, i in self._patterns:
-                if i not in words and pattern.search(low):
-                    words.add(i)
         hit = set(words)
         hit.update(self._bare)
         if ev.status is not None:
