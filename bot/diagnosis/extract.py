@@ -716,6 +716,7 @@ STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \
 #   "request " / "error " / "got " … + a message or a body
 #                                                    "request 404 Your…", "ChatGPT error 404: {"
 #   an access-log column on both sides               "| 429 |"
+#   a Chinese verb (提示 / 返回 / 报错 / 出现 / 遇到) + a word break   "提示403 just a moment"
 # (a code frame "  412 |  await …" has no pipe before the number; "余额: 500 元" has ": " before
 # a CJK word, which only the first pair accepts.)
 _BODY_AFTER = r"[ \t]{0,2}-?[ \t]{0,2}\{|:[ \t]{0,2}\{|[ \t]\([A-Z][A-Za-z ]{2,40}\)"
@@ -729,6 +730,8 @@ _WEAK_PAIRS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
                 r"(?![A-Za-z])"),
      re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]")),
     (re.compile(r"[ \t]{1,3}\|"), re.compile(r"[ \t]{1,3}\|")),
+    (re.compile(r"[ \t]{0,2}(?:示提|回返|错报|现出|到遇)"),
+     re.compile(r"[ \t]|$|[，。,.:：！!]")),
 )
 _BEFORE_SPAN = 96
 
