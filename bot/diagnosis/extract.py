@@ -929,6 +929,10 @@ _NODE_HINT = re.compile("|".join(_NODE_NEEDLES))
 _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeout")
 
 
+_ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:[ \t]*\\?"'
+                               r'([A-Z][A-Z0-9_]{2,60})')
+
+
 def extract(text: str) -> Extracted:
     """All evidence from one (redacted) paste."""
     win = window(text)
@@ -943,6 +947,10 @@ def extract(text: str) -> Extracted:
 
     hay_parts: list[str] = []
     codes: set[str] = set(node_codes)
+    if payload is None and "ErrorInfo" in win:
+        # a Google details list on its own ("… [{"@type": "…ErrorInfo", "reason": …}]"), the
+        # error object around it cut away
+        codes.update(r.lower() for r in _ERRORINFO_REASON.findall(_head_tail(win, 8192)))
     if "quotaId" in win and _QUOTA_ID.search(_head_tail(win, 8192)):
         codes.add("quota_failure:per_period")  # also when the body is cut off mid-object
     if payload is not None:
@@ -975,6 +983,9 @@ def extract(text: str) -> Extracted:
             hay_parts.extend(x.line for x in lines)
         if ex.message is None:
             ex.message = lines[-1].message or lines[-1].line
+        if payload is None and not any(x.message for x in lines):
+            # only bare names ("Error" as a heading): the evidence is in the rest of the text
+            hay_parts.append(_head_tail(win, 1024))
     if node_codes:
         hay_parts.append(" ".join(sorted(node_codes)))
         if ex.error_code is None:
