@@ -5,8 +5,11 @@
 Reads realworld.jsonl and collected.jsonl (never blind.jsonl: the blind set is only measured),
 fits confidence = sigmoid(intercept + score·s + margin·m + support·u + payload·p + worded·w) by gradient
 descent on the log loss with an L2 pull towards PRIOR (few mistakes on the
-learning set must not turn into certainty), and sets ``unknown`` to the share of ``unknown``
-verdicts that are right. ``--write`` puts the numbers into knowledge.toml. The script prints
+learning set must not turn into certainty). ``unknown`` (the confidence of an ``unknown``
+verdict) is not fitted here: on the learning set every such verdict is right by construction,
+so it is set by hand from first looks at fresh pastes (see the comment in knowledge.toml); the
+script prints the learning-set share only for comparison. ``--write`` puts the numbers into
+knowledge.toml. The script prints
 the reliability table (accuracy per confidence bucket) for the learning pastes and, read-only,
 for any file given with ``--report FILE``.
 """
@@ -111,10 +114,11 @@ def main() -> int:
     # Laplace: one imagined miss among the unknown verdicts
     unknown = (unknown_right + 1) / (unknown_total + 2) if unknown_total else cal.unknown
     print("fitted:", dict(zip(NAMES, (round(x, 3) for x in w), strict=True)),
-          "unknown:", round(unknown, 3), f"({len(data)} + {unknown_total} pastes)")
+          "unknown (learning set, not written):", round(unknown, 3),
+          f"({len(data)} + {unknown_total} pastes)")
     if args.write:
         text = BUILTIN_PATH.read_text(encoding="utf-8")
-        for name, value in [*zip(NAMES, w, strict=True), ("unknown", unknown)]:
+        for name, value in zip(NAMES, w, strict=True):
             text = re.sub(rf"(?m)^{name} = [-0-9.]+$", f"{name} = {value:.3f}", text, count=1)
         BUILTIN_PATH.write_text(text, encoding="utf-8")
         print("written to", BUILTIN_PATH)
