@@ -121,7 +121,28 @@ def ask_for(ex: Extracted, category: str) -> str | None:
 def explain(rule: Rule | None, category: str, ex: Extracted, param: str | None,
             retryable: bool | None, kb: Knowledge = DEFAULT,
             ) -> tuple[str, tuple[Cause, ...], tuple[str, ...]]:
-    """Summary sentence, causes (highest likelihood first) and actions for this diagnosis."""
+    """Summary sentence, causes (highest likelihood first) and actions for this diagnosis.
+
+    The result depends only on the values in ``key`` (the rule, the verdict and the few fields
+    the templates name), so it is made once per distinct key: most pastes are one of a few
+    hundred error kinds. The request id is part of the key only where a step quotes it."""
+    quoted_id = ex.request_id if category in ("server", "risk_control", "unknown") else None
+    key = (rule.id if rule is not None else None, category, retryable, ex.provider, param,
+           ex.error_code, ex.status, ex.retry_after_s, ex.has_payload, ex.html, quoted_id)
+    found = kb.advice_cache.get(key)
+    if found is None:
+        found = _explain(rule, category, ex, param, retryable, kb)
+        if len(kb.advice_cache) < ADVICE_CACHE_SIZE:
+            kb.advice_cache[key] = found
+    return found
+
+
+ADVICE_CACHE_SIZE = 4096
+
+
+def _explain(rule: Rule | None, category: str, ex: Extracted, param: str | None,
+             retryable: bool | None, kb: Knowledge,
+             ) -> tuple[str, tuple[Cause, ...], tuple[str, ...]]:
     default_summary, causes_spec, actions_spec = kb.categories[category]
     if ex.provider == "gateway" and category in kb.gateway_overrides:
         g_causes, g_actions = kb.gateway_overrides[category]

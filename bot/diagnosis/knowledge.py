@@ -285,6 +285,9 @@ class Knowledge:
     # (action ids, category, retryable) -> the steps to say, as (template, needs filling)
     step_cache: dict[tuple[tuple[str, ...], str, bool | None], tuple[tuple[str, bool], ...]] = (
         field(default_factory=dict, compare=False, repr=False))
+    # every input of explain() -> its (summary, causes, actions); bounded (see explain.py)
+    advice_cache: dict[tuple[object, ...], tuple[str, tuple[Cause, ...], tuple[str, ...]]] = (
+        field(default_factory=dict, compare=False, repr=False))
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
