@@ -4,14 +4,16 @@
 
 Prints, each with a ratio against ``json.loads`` of the same text in the same run:
 
-* throughput on a mixed corpus (tests/diagnosis/corpus.jsonl + ../shared/fixtures/errors.jsonl),
-  single thread;
+* throughput on the full corpus (every paste of tests/diagnosis: corpus, realworld, collected,
+  blind, plus ../shared/fixtures/errors.jsonl), single thread;
 * the time for a 1 MiB junk paste (random bytes decoded with errors="replace"); json.loads on
   junk fails at once, so the ratio is also given against decoding the same junk as a 1 MiB
   JSON string;
-* times for 256 KiB … 2 MiB of junk, to show the cost is linear in the input size.
+* times for 256 KiB … 2 MiB of junk, to show the cost is linear in the input size;
+* redaction of 100 kB and 1 MB of distinct secrets (sk- keys, api_key= values, bearer
+  tokens): linear in the number of secrets (10x the text ≈ 10x the time).
 
-Targets: >= 5,000 pastes/s, 1 MiB junk <= 50 ms, linear. ``--strict`` exits 1 on a miss.
+Targets: >= 10,000 pastes/s, 1 MiB junk <= 50 ms, linear. ``--strict`` exits 1 on a miss.
 """
 
 from __future__ import annotations
@@ -29,16 +31,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.diagnosis import diagnose  # noqa: E402
+from bot.diagnosis.redact import redact  # noqa: E402
 
-CORPUS = ROOT / "tests" / "diagnosis" / "corpus.jsonl"
+DIAGNOSIS_TESTS = ROOT / "tests" / "diagnosis"
+CORPORA = tuple(DIAGNOSIS_TESTS / name for name in (
+    "corpus.jsonl", "realworld.jsonl", "collected.jsonl", "blind.jsonl"))
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "errors.jsonl"
-TARGET_RATE = 5_000
+TARGET_RATE = 10_000
 TARGET_JUNK_MS = 50.0
 
 
 def load_texts() -> list[str]:
     texts: list[str] = []
-    for path in (CORPUS, FIXTURES):
+    for path in (*CORPORA, FIXTURES):
         if path.exists():
             with path.open(encoding="utf-8") as fh:
                 texts.extend(json.loads(line)["text"] for line in fh if line.strip())
@@ -81,6 +86,20 @@ def junk(size: int, seed: int = 0) -> str:
     return random.Random(seed).randbytes(size).decode("utf-8", errors="replace")
 
 
+def distinct_secrets(size: int, seed: int = 0) -> str:
+    """``size`` characters of distinct secrets of three kinds, one per line."""
+    rnd = random.Random(seed)
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    parts, total = [], 0
+    while total < size:
+        body = "".join(rnd.choice(chars) for _ in range(40))
+        part = ("sk-proj-" + body, f'"api_key": "{body}"', f"Authorization: Bearer {body}")[
+            len(parts) % 3]
+        parts.append(part)
+        total += len(part) + 1
+    return "\n".join(parts)[:size]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per throughput run")
@@ -92,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no corpus found", file=sys.stderr)
         return 2
     sizes = [len(t) for t in texts]
-    print(f"mixed corpus: {len(texts)} pastes, median {statistics.median(sizes):.0f} chars, "
+    print(f"full corpus: {len(texts)} pastes, median {statistics.median(sizes):.0f} chars, "
           f"max {max(sizes)} chars")
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -128,7 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     ok_linear = spread < 2.0
     print(f"  ms/MiB spread {spread:.2f} (linear when close to 1) {'OK' if ok_linear else 'MISS'}")
 
-    missed = not (ok_rate and ok_junk and ok_linear)
+    small, big = distinct_secrets(100_000, 1), distinct_secrets(1_000_000, 2)
+    small_ms, big_ms = best_ms(redact, small, 3), best_ms(redact, big, 3)
+    json_big_ms = best_ms(json.loads, json.dumps(big), 3)
+    ratio = big_ms / max(small_ms, 1e-3)
+    ok_redact = ratio < 30
+    print(f"redaction of distinct secrets: 100 kB {small_ms:.1f} ms, 1 MB {big_ms:.1f} ms "
+          f"(10x the text: {ratio:.1f}x the time, linear is ~10x) {'OK' if ok_redact else 'MISS'};"
+          f" json.loads of the 1 MB as a JSON string {json_big_ms:.1f} ms (ratio "
+          f"{big_ms / max(json_big_ms, 1e-3):.1f}x)")
+
+    missed = not (ok_rate and ok_junk and ok_linear and ok_redact)
     return 1 if (missed and args.strict) else 0
 
 

@@ -242,7 +242,9 @@ def apply_evidence(d: Diagnosis, ev: Evidence) -> Diagnosis:
     decision = decide(ev)
     actions = list(d.actions)
     causes = tuple(d.causes)
-    if decision.verdict == "provider":
+    # A provider incident does not make a bad key, an empty balance or a missing permission
+    # retryable: those keep their own verdict (and no "retry" step).
+    if decision.verdict == "provider" and d.category not in ("auth", "quota", "permission"):
         verdict = "provider"
         reason = decision.reason
         causes = _rerank(causes, provider_side=True)

@@ -243,7 +243,7 @@ class Router:
     async def _help(self, command: Command) -> Reply:
         words = command.args.strip().lower().split()
         if words[:1] == ["errors"]:
-            return views.errors_reference_reply()
+            return views.errors_reference_reply(words[1] if len(words) > 1 else None)
         return views.help_reply(surface=command.surface)
 
     async def _unknown(self, command: Command) -> Reply:

@@ -53,6 +53,9 @@ def verdict_text(verdict: str | None) -> str:
     return _VERDICT_TEXT.get(verdict or "unknown", "unknown")
 
 
+LOW_CONFIDENCE = 0.85  # below this a diagnosis says it is unsure and what to capture next
+
+
 def diagnosis_reply(d: Diagnosis, *, surface: Surface = CHANNEL) -> Reply:
     fields = [
         ReplyField("Category", d.category),
@@ -75,6 +78,10 @@ def diagnosis_reply(d: Diagnosis, *, surface: Surface = CHANNEL) -> Reply:
     if d.actions:
         sections.append(Section("What to do", tuple(d.actions), numbered=True))
     text = d.summary
+    if d.confidence < LOW_CONFIDENCE:  # say so, and ask for the piece that would settle it
+        text += (f"\nLow confidence ({round(d.confidence * 100)}%): "
+                 + (f"paste {d.ask} for a precise diagnosis." if d.ask else
+                    "the paste shows little evidence; paste the full error output."))
     if d.verdict_reason:
         text = f"{text}\n{d.verdict_reason}"
     context = [f"fingerprint {d.fingerprint}"]
@@ -119,14 +126,32 @@ def hint_reply(surface: Surface = CHANNEL, *, paste_off: bool = False) -> Reply:
                  kind=ReplyKind.HINT)
 
 
-def errors_reference_reply() -> Reply:
-    from bot.commands.reference import quick_reference
+def errors_reference_reply(category: str | None = None) -> Reply:
+    """`/sora help errors`: one row per error type, by category; with a category, all of it."""
+    from bot.commands import reference as ref
+    from bot.diagnosis.model import CATEGORIES
 
-    rows = quick_reference()
-    items = tuple(f"{r['match']} → {r['category']} ({r['retryable']}): {r['meaning']} — {r['action']}" for r in rows)
-    return Reply(title="Sora error quick reference", severity=Severity.INFO,
-                 text="Each error type and code, what it means, what to do.",
-                 sections=(Section("Errors", items),), kind=ReplyKind.HELP)
+    if category is None:
+        items = tuple(ref.overview_row(t) for t in ref.overview())
+        return Reply(title="Sora error quick reference", severity=Severity.INFO,
+                     text="Each error type, its best-known codes, its category and whether to "
+                          "retry. `/sora help errors <category>` shows one category in full: "
+                          + ", ".join(CATEGORIES) + ".",
+                     sections=(Section("Errors", items),), kind=ReplyKind.HELP)
+    if category not in CATEGORIES:
+        return usage_reply("help errors [category]",
+                           f"Unknown category `{category}`; one of: {', '.join(CATEGORIES)}.")
+    sections = []
+    for t in ref.for_category(category):
+        items = []
+        if t.codes:
+            items.append("Codes: " + ", ".join(f"`{c}`" for c in t.codes))
+        if t.evidence:
+            items.append("Also recognised by: " + ", ".join(t.evidence))
+        items += [f"Means: {t.meaning}", f"First step: {t.first_step}"]
+        sections.append(Section(f"{t.title} ({t.retry})", tuple(items)))
+    return Reply(title=f"Sora errors: {category}", severity=Severity.INFO,
+                 text=ref.category_meaning(category), sections=tuple(sections), kind=ReplyKind.HELP)
 
 
 def usage_reply(usage: str, problem: str) -> Reply:

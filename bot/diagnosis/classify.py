@@ -1,61 +1,128 @@
-"""Pick the knowledge rule that explains the extracted evidence.
+"""Weigh the evidence of a paste and pick its category.
 
-The first rule (by descending priority) whose predicates hold and one of whose triggers fires
-wins; see ``knowledge.RULES`` for the precedence. No rule → ``unknown``.
+Every rule of the knowledge table whose trigger fires (``matcher``) is a piece of evidence for
+its category, worth its ``weight``. A category scores its strongest piece plus a small bonus
+for further pieces (of weight ≥ SUPPORT_MIN) that agree (a 401 status next to "Incorrect API key", a ``RateLimitError``
+next to a 429), capped so that agreement never outweighs a clearly stronger signal:
 
-This is the hot loop of the engine, so the rules are flattened once into tuples and the
-trigger checks inlined (same semantics as ``Rule.matches``).
+    score(category) = strongest weight + min(SUPPORT_CAP, SUPPORT_RATE × other weights)
+
+Strong, precise signals still decide: when any rule of weight ≥ DECISIVE fired (a payload code
+such as ``insufficient_quota``, an unambiguous phrase), only categories with such a rule can
+win. Ties go to the higher weight, then to the earlier rule in the table.
+
+The winning category's strongest rule supplies the wording. ``confidence`` is the calibrated
+probability that the category is right, from the score, the margin over the runner-up, whether
+other rules agree, whether an error body was found and whether the winner rests on what the
+error says (a code, a phrase) rather than only on its form (a status, an exception class):
+``knowledge.CalibrationSpec``.
 """
 
 from __future__ import annotations
 
-from bot.diagnosis.extract import Extracted
-from bot.diagnosis.knowledge import RULES_BY_PRIORITY, Rule
+import math
+from typing import NamedTuple
 
-_FLAT = tuple(
-    (rule, rule.when, rule.codes, rule.statuses, rule.exceptions,
-     rule.matcher.keywords if rule.matcher else None,
-     rule.matcher.regex if rule.matcher else None,
-     not (rule.codes or rule.statuses or rule.exceptions or rule.matcher))
-    for rule in RULES_BY_PRIORITY
-)
+from bot.diagnosis.extract import Extracted
+from bot.diagnosis.knowledge import DEFAULT, CalibrationSpec, Knowledge, Rule
+from bot.diagnosis.matcher import Evidence, Matcher
+
+DECISIVE = 90
+SUPPORT_RATE = 0.08
+SUPPORT_CAP = 6.0
+SUPPORT_MIN = 30  # rules below this weight are fallbacks, not corroboration
+
+
+class Verdict(NamedTuple):
+    rule: Rule | None            # the strongest rule of the winning category
+    category: str
+    retryable: bool | None
+    score: float                 # 0 … 106
+    margin: float                # score minus the runner-up category's score
+    supported: bool              # another fired rule agrees with the winner
+    worded: bool                 # the winner rests on what the error says, not only its form
+    confidence: float            # calibrated, 0 … 1
+    fired: tuple[Rule, ...]      # every rule whose trigger fired
+
+
+def evidence_of(ex: Extracted) -> Evidence:
+    return Evidence(codes=ex.codes, status=ex.status, exceptions=ex.exceptions,
+                    low=ex.hay_lower, facts=ex.facts())
+
+
+def confidence(cal: CalibrationSpec, score: float, margin: float, supported: bool,
+               has_payload: bool, worded: bool) -> float:
+    z = (cal.intercept + cal.score * score / 100.0 + cal.margin * min(margin, 40.0) / 40.0
+         + (cal.support if supported else 0.0) + (cal.payload if has_payload else 0.0)
+         + (cal.worded if worded else 0.0))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+class Classifier:
+    """The matcher and the weighing for one knowledge table."""
+
+    def __init__(self, kb: Knowledge) -> None:
+        self.kb = kb
+        self.matcher = Matcher(kb.rules)
+
+    def weigh(self, ex: Extracted) -> Verdict:
+        fired, worded = self.matcher.fired_worded(evidence_of(ex))
+        return self.weigh_rules(fired, ex.has_payload, worded)
+
+    def weigh_rules(self, fired: list[Rule], has_payload: bool,
+                    worded: frozenset[int]) -> Verdict:
+        if not fired:
+            return Verdict(None, "unknown", None, 0.0, 0.0, False, False,
+                           self.kb.calibration.unknown, ())
+        best: dict[str, Rule] = {}
+        others: dict[str, float] = {}
+        for rule in fired:  # table order: on equal weight the earlier rule stays best
+            top = best.get(rule.category)
+            if top is None:
+                best[rule.category] = rule
+                others[rule.category] = 0.0
+                continue
+            if rule.weight > top.weight:
+                best[rule.category], rule = rule, top
+            if rule.weight >= SUPPORT_MIN:  # weak fallbacks do not corroborate
+                others[rule.category] += rule.weight
+        scores = {c: r.weight + min(SUPPORT_CAP, SUPPORT_RATE * others[c]) for c, r in best.items()}
+        if len(best) == 1:
+            winner = next(iter(best))
+            runner_up = 0.0
+        else:
+            pool = [c for c, r in best.items() if r.weight >= DECISIVE] or list(best)
+            winner = max(pool, key=lambda c: (scores[c], best[c].weight, -best[c].index))
+            runner_up = max(s for c, s in scores.items() if c != winner)
+        rule = best[winner]
+        score = scores[winner]
+        margin = score - runner_up
+        supported = others[winner] > 0
+        by_words = False
+        for r in fired:
+            if r.category == winner and r.index in worded:
+                by_words = True
+                break
+        conf = confidence(self.kb.calibration, score, margin, supported, has_payload, by_words)
+        return Verdict(rule, winner, rule.retryable, score, margin, supported, by_words, conf,
+                       tuple(fired))
+
+
+_DEFAULT = Classifier(DEFAULT)
 
 
 def classify(ex: Extracted) -> Rule | None:
-    """The winning rule for this paste, or None when nothing in the paste explains it."""
-    facts = ex.facts()
-    codes, status, exceptions, low = ex.codes, ex.status, ex.exceptions, ex.hay_lower
-    for rule, when, r_codes, r_statuses, r_exceptions, keywords, regex, bare in _FLAT:
-        if when and not when <= facts:
-            continue
-        if bare:
-            return rule
-        if r_codes and not r_codes.isdisjoint(codes):
-            return rule
-        if r_statuses and status in r_statuses:
-            return rule
-        if r_exceptions and not r_exceptions.isdisjoint(exceptions):
-            return rule
-        if regex is None:
-            continue
-        if keywords is not None:
-            for keyword in keywords:
-                if keyword in low:
-                    break
-            else:
-                continue
-        if regex.search(low) is not None:
-            return rule
-    return None
+    """The rule that explains this paste (default table), or None (``unknown``)."""
+    return _DEFAULT.weigh(ex).rule
 
 
 def classify_slow(ex: Extracted) -> Rule | None:
-    """Reference implementation through ``Rule.matches`` (tests compare the two)."""
-    facts = ex.facts()
-    for rule in RULES_BY_PRIORITY:
-        if rule.matches(ex.codes, ex.status, ex.exceptions, ex.hay_lower, facts):
-            return rule
-    return None
+    """Same, through the matcher's reference implementation (tests compare the two)."""
+    ev = evidence_of(ex)
+    fired = _DEFAULT.matcher.fired_slow(ev)
+    worded = frozenset(r.index for r in fired if _DEFAULT.matcher.by_words(r, ev))
+    return _DEFAULT.weigh_rules(fired, ex.has_payload, worded).rule
 
 
-__all__ = ["classify", "classify_slow"]
+__all__ = ["Classifier", "DECISIVE", "Verdict", "classify", "classify_slow", "confidence",
+           "evidence_of"]

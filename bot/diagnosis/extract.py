@@ -39,7 +39,7 @@ MAX_UNWRAP = 3            # errors wrapped in errors' message strings
 FIELD_CAP = 2000          # longest field value kept
 
 
-@dataclass
+@dataclass(slots=True)
 class Payload:
     """The fields of one error body."""
 
@@ -55,7 +55,7 @@ class Payload:
     wrapped: bool = False        # found inside another error's message (a gateway relaying it)
 
 
-@dataclass
+@dataclass(slots=True)
 class Extracted:
     """Everything the classifier and the explainer need from one paste."""
 
@@ -80,10 +80,16 @@ class Extracted:
     wrapped: bool = False
 
     def facts(self) -> frozenset[str]:
-        """The predicates of ``knowledge.PREDICATES`` that hold for this paste."""
+        """The facts of ``knowledge.PREDICATES`` that hold for this paste."""
         out = {"param_set" if self.param else "param_null"}
         if self.status is None:
             out.add("no_status")
+        else:
+            out.add("has_status")
+            if 400 <= self.status <= 499:
+                out.add("status_4xx")
+            elif 500 <= self.status <= 599:
+                out.add("status_5xx")
         if self.html:
             out.add("html")
         if self.job_failed:
@@ -92,8 +98,8 @@ class Extracted:
             out.add("has_payload")
         if self.wrapped:
             out.add("wrapped")
-        if self.status is not None and 500 <= self.status <= 599:
-            out.add("status_5xx")
+        if self.exceptions:
+            out.add("exception")
         return frozenset(out)
 
 
@@ -289,12 +295,12 @@ def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
                 pos = parsed[1]
                 continue
         elif head.startswith("\\"):
-            end = _match_end(text, start, budget)
-            if end is not None:
-                obj = _parse(text[start:end])
+            stop = _match_end(text, start, budget)
+            if stop is not None:
+                obj = _parse(text[start:stop])
                 if obj is not None:
                     found.append(obj)
-                    pos = end
+                    pos = stop
                     continue
         pos = start + 1
     return found
@@ -343,6 +349,11 @@ def _first_message(d: dict[str, Any]) -> str | None:
     return None
 
 
+_PER_PERIOD = re.compile(r"Per(?:Second|Minute|Hour|Day)")
+_QUOTA_ID = re.compile(r"quotaId\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}\\?[\"']?[A-Za-z\-]{0,80}?"
+                       r"Per(?:Second|Minute|Hour|Day)")
+
+
 def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
     p = Payload()
     p.message = _first_message(err)
@@ -369,6 +380,14 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
                 if reason:
                     p.codes.add(reason.lower())
                     p.messages.append(reason)
+                violations = item.get("violations")
+                if isinstance(violations, list):
+                    # google.rpc.QuotaFailure: quotaId "GenerateRequestsPerMinutePerProject…"
+                    # names the period of the limit that was hit (a rate limit, not billing)
+                    for v in violations[:8]:
+                        quota_id = _s(v.get("quotaId")) if isinstance(v, dict) else None
+                        if quota_id and _PER_PERIOD.search(quota_id):
+                            p.codes.add("quota_failure:per_period")
     for key in ("status",):  # Google style: "status": "RESOURCE_EXHAUSTED"
         value = err.get(key)
         if isinstance(value, str) and not value.isdigit():
@@ -384,10 +403,77 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
     return p
 
 
+_JOB_STATUS_KEYS = ("status", "state", "task_status", "taskStatus", "job_status", "jobStatus")
+_JOB_FAILED = frozenset({"failed", "fail", "failure", "error", "errored", "生成失败", "失败"})
+_JOB_REASON_KEYS = ("failure_reason", "failureReason", "fail_reason", "failReason", "task_status_msg",
+                    "status_msg", "failure", "failure_message", "failureMessage", "error_message",
+                    "errorMessage", "errorReason", "error_reason", "reason", "message", "msg")
+_JOB_CODE_KEYS = ("failure_code", "failureCode", "fail_code", "error_code", "errorCode", "code")
+
+
+def _job_failed(d: dict[str, Any]) -> bool:
+    for key in _JOB_STATUS_KEYS:
+        value = d.get(key)
+        if isinstance(value, str) and value.strip().lower() in _JOB_FAILED:
+            return True
+    return False
+
+
+def _job_payload(d: dict[str, Any]) -> Payload | None:
+    """A failed job / task object (Sora video, Kling, Luma, Runway, DashScope, MiniMax …): the
+    reason sits in one of many differently named fields next to the status."""
+    err = d.get("error")
+    if isinstance(err, dict) and err:
+        p = _from_error_dict(err, d)
+    else:
+        p = Payload(message=_s(err) if isinstance(err, str) else None)
+    p.job_failed = True
+    for key in _JOB_REASON_KEYS:
+        value = _s(d.get(key))
+        if value and not value.isdigit():
+            if p.message is None:
+                p.message = value
+            elif value != p.message:
+                p.messages.append(value)
+    for key in _JOB_CODE_KEYS:
+        value = _s(d.get(key))
+        if value and value not in ("0", "200"):
+            p.codes.add(value.lower())
+            if p.error_code is None:
+                p.error_code = value
+    if p.message is None and p.error_code is None and p.error_type is None:
+        return None  # "status": "failed" and nothing else: the paste hides the reason
+    return p
+
+
+_SUCCESS_WORDS = frozenset({"succeed", "success", "succeeded", "ok", "成功"})
+
+
+def _success_envelope(d: dict[str, Any]) -> bool:
+    """An envelope that says the call itself succeeded (the error, if any, is deeper)."""
+    message = d.get("message", d.get("msg"))
+    return (d.get("code") in (0, "0", 200, "200") and isinstance(message, str)
+            and message.strip().lower() in _SUCCESS_WORDS)
+
+
 def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
     """The error described by this dict itself, or None (its children are searched apart)."""
-    job_failed = isinstance(d.get("status"), str) and d["status"].lower() == "failed"
+    job_failed = _job_failed(d)
+    if job_failed:
+        return _job_payload(d)
+    base = d.get("base_resp")
+    if isinstance(base, dict):
+        # MiniMax: HTTP 200 with {"base_resp": {"status_code": 1008, "status_msg": "…"}}
+        code = base.get("status_code")
+        if isinstance(code, int) and code != 0:
+            p = Payload(message=_s(base.get("status_msg")), error_code=str(code))
+            p.codes.add(f"minimax:{code}")
+            return p
     err = d.get("error")
+    if isinstance(err, list) and err and isinstance(err[0], dict):
+        err = err[0]  # {"success": false, "error": [{"code": 2005, "message": "…"}]}
+    if _success_envelope(d):
+        return None  # {"code": 0, "message": "SUCCEED", "data": {… the failed task …}}
     if isinstance(err, dict) and err:
         nested = err.get("error")
         if isinstance(nested, dict) and nested:
@@ -425,6 +511,17 @@ def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
     return None
 
 
+_CODE_LIKE = re.compile(r"[A-Z][A-Z0-9]*(?:[_.][A-Z0-9]+)+|[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+")
+
+
+def _codes_from_messages(p: Payload) -> None:
+    """A message that is a bare code ("INSUFFICIENT_CREDITS", "TASK_NOT_FOUND",
+    "InvalidParameter") is a code as well."""
+    for value in (p.message, p.error_type):
+        if value and len(value) <= 64 and _CODE_LIKE.fullmatch(value):
+            p.codes.add(value.lower())
+
+
 def find_payload(obj: Any) -> Payload | None:
     """Breadth-first search (bounded) for the first error-bearing dict in a parsed object."""
     queue: deque[tuple[Any, int]] = deque([(obj, 0)])
@@ -435,6 +532,7 @@ def find_payload(obj: Any) -> Payload | None:
         if isinstance(node, dict):
             payload = _payload_from_dict(node)
             if payload is not None:
+                _codes_from_messages(payload)
                 return payload
             children = list(node.values())
         elif isinstance(node, list):
@@ -520,7 +618,7 @@ def extract_payload(text: str) -> Payload | None:
 # ---------------------------------------------------------------------------------------------
 # exception lines (Python, Node, SDKs)
 # ---------------------------------------------------------------------------------------------
-_EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$))"
+_EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$)|\)|'>)"
 # Capitalised suffixes share a two-letter start set (E, T) the regex engine skips on fast;
 # socket.gaierror / socket.timeout are looked for only when the plain text contains them.
 _EXC_SUFFIX = re.compile(r"(?:Error|Exception|Timeout|Exceeded)" + _EXC_TAIL)
@@ -605,7 +703,10 @@ STATUS_BEFORE_REVERSED = re.compile(
     r"|[^<\d]{0,80}?>eltit<"
     r"|[ \t]*:?rorre denruter"
     r"|[ \t]*:?rebmun ecnerefer"
-    r"|[ \t]*[:：]?[ \t]*(?:码态状|码应响)"
+    r"|[ \t]*[:：]?[ \t]*(?:码态状|码应响|码代|码误错)"
+    r"|[ \t]+saw[ \t]+edoc[ \t]+esnopser"
+    r"|[ \t]*:edoc\("
+    r"|[ \t]+fo[ \t]+sutats a "
 )
 STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \t]+status code\b")
 # Weaker contexts, asked only when no context above (nor the body's own status field) names a
@@ -615,17 +716,22 @@ STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \
 #   "request " / "error " / "got " … + a message or a body
 #                                                    "request 404 Your…", "ChatGPT error 404: {"
 #   an access-log column on both sides               "| 429 |"
+#   a Chinese verb (提示 / 返回 / 报错 / 出现 / 遇到) + a word break   "提示403 just a moment"
 # (a code frame "  412 |  await …" has no pipe before the number; "余额: 500 元" has ": " before
 # a CJK word, which only the first pair accepts.)
 _BODY_AFTER = r"[ \t]{0,2}-?[ \t]{0,2}\{|:[ \t]{0,2}\{|[ \t]\([A-Z][A-Za-z ]{2,40}\)"
 _WEAK_PAIRS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (re.compile(r"[ \t]{0,2}(?:\n|$)|[\"'(\[（]"),
-     re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]|:?[ \t]?[\u3000-\u9fff\uff00-\uffef]")),
-    (re.compile(r"[ \t]{1,2}:"), re.compile(_BODY_AFTER + r"|[ \t]{1,2}[A-Z][a-z]")),
+     re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]|:?[ \t]?[\u3000-\u9fff\uff00-\uffef]"
+                r"|[: ][A-Z_a-z]{4,}\]|:[a-z_]{4,}|\)[ \t]{0,2}:")),
+    (re.compile(r"[ \t]{1,2}:"), re.compile(_BODY_AFTER + r"|[ \t]{1,2}[A-Z][a-z]"
+                                            r"|[ \t](?:GET|POST|PUT|PATCH|DELETE) ")),
     (re.compile(r"[ \t]{1,3}(?:tseuqer|rorre|RORRE|gnitteg|tog|deviecer|denruter|htiw deilper)"
                 r"(?![A-Za-z])"),
      re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]")),
     (re.compile(r"[ \t]{1,3}\|"), re.compile(r"[ \t]{1,3}\|")),
+    (re.compile(r"[ \t]{0,2}(?:示提|回返|错报|现出|到遇)"),
+     re.compile(r"[ \t]|$|[，。,.:：！!]")),
 )
 _BEFORE_SPAN = 96
 
@@ -816,9 +922,15 @@ def find_provider(text: str, hay: str, openai_shape: bool = False,
     return "unknown"
 
 
+_QUALIFIED_EXC = re.compile(r"(?:[Ee]xceptions|[Ee]rrors)(?:\.|::)([A-Z][A-Za-z0-9]{2,60})\b")
 _NODE_NEEDLES = ("ECONN", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR", "EHOSTUNREACH",
                  "ENETUNREACH", "CERT_", "SELF_SIGNED", "UNABLE_TO_VERIFY", "DEPTH_ZERO", "ERR_")
+_NODE_HINT = re.compile("|".join(_NODE_NEEDLES))
 _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeout")
+
+
+_ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:[ \t]*\\?"'
+                               r'([A-Z][A-Z0-9_]{2,60})')
 
 
 def extract(text: str) -> Extracted:
@@ -829,12 +941,18 @@ def extract(text: str) -> Extracted:
     payload = extract_payload(win)
     lines = exception_lines(win) if _contains_any(win, _EXC_NEEDLES) else []
     node_codes: set[str] = set()
-    if _contains_any(win, _NODE_NEEDLES):
+    if _NODE_HINT.search(win):
         node_codes = {c.lower() for c in _NODE_CODES.findall(_head_tail(win, 8192))}
     page = html_facts(win) if "<" in win else None
 
     hay_parts: list[str] = []
     codes: set[str] = set(node_codes)
+    if payload is None and "ErrorInfo" in win:
+        # a Google details list on its own ("… [{"@type": "…ErrorInfo", "reason": …}]"), the
+        # error object around it cut away
+        codes.update(r.lower() for r in _ERRORINFO_REASON.findall(_head_tail(win, 8192)))
+    if "quotaId" in win and _QUOTA_ID.search(_head_tail(win, 8192)):
+        codes.add("quota_failure:per_period")  # also when the body is cut off mid-object
     if payload is not None:
         ex.has_payload = True
         ex.message = payload.message
@@ -848,8 +966,15 @@ def extract(text: str) -> Extracted:
             if value:
                 codes.add(value.lower())
         hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
+    qualified: set[str] = set()
+    if "xceptions" in win or "rrors" in win:
+        # google.api_core.exceptions.PermissionDenied, OpenAI::Errors::RateLimitError: class
+        # names without an Error suffix, known by their module
+        qualified = set(_QUALIFIED_EXC.findall(_head_tail(win, 8192)))
+    if qualified:
+        ex.exceptions = frozenset(qualified)
     if lines:
-        ex.exceptions = frozenset({x.name for x in lines} | {x.short for x in lines})
+        ex.exceptions = frozenset({x.name for x in lines} | {x.short for x in lines} | qualified)
         ex.exception_line = lines[-1].line
         ex.exception_name = lines[-1].short
         if payload is not None:  # the body is in the hay already: keep "Name: Error code: 429 -"
@@ -858,6 +983,9 @@ def extract(text: str) -> Extracted:
             hay_parts.extend(x.line for x in lines)
         if ex.message is None:
             ex.message = lines[-1].message or lines[-1].line
+        if payload is None and not any(x.message for x in lines):
+            # only bare names ("Error" as a heading): the evidence is in the rest of the text
+            hay_parts.append(_head_tail(win, 1024))
     if node_codes:
         hay_parts.append(" ".join(sorted(node_codes)))
         if ex.error_code is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 CATEGORIES: tuple[str, ...] = (
@@ -48,9 +48,17 @@ class Diagnosis:
     fingerprint: str
     redacted: str
     verdict: str | None = None
-    # Not part of the contract JSON; shown in chat context lines.
+    # Not part of the contract JSON (``to_dict`` leaves them out); shown in chat.
     request_id: str | None = field(default=None, compare=False)
     verdict_reason: str | None = field(default=None, compare=False)
+    # Calibrated probability (0..1) that ``category`` is right: of the diagnoses made with a
+    # given confidence, about that share is right on real pastes.
+    confidence: float = field(default=0.0, compare=False)
+    # The one missing piece of evidence to capture next (the response body, the status code,
+    # the request id), or None when the paste already shows what the diagnosis needs.
+    ask: str | None = field(default=None, compare=False)
+    # The knowledge rule that supplied the wording (None for ``unknown``).
+    rule_id: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -66,5 +74,17 @@ class Diagnosis:
     def evolve(self, **changes: Any) -> Diagnosis:
         return replace(self, **changes)
 
+    @classmethod
+    def make(cls, **values: Any) -> Diagnosis:
+        """The same object as ``Diagnosis(**values)`` (every field given), built without the
+        frozen dataclass's one ``object.__setattr__`` per field: the engine's hot path."""
+        if values.keys() != _FIELD_NAMES:
+            raise TypeError(f"Diagnosis.make needs exactly the fields {sorted(_FIELD_NAMES)}")
+        obj = object.__new__(cls)
+        obj.__dict__.update(values)
+        return obj
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(Diagnosis))
 
 __all__ = ["CATEGORIES", "PROVIDERS", "VERDICTS", "CONTRACT_FIELDS", "Cause", "Diagnosis", "asdict"]

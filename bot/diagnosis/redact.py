@@ -165,12 +165,58 @@ _ALL_TRIGGERS_LOWER: tuple[str, ...] = tuple(dict.fromkeys(
 MIN_REMEMBERED = 8  # masked values at least this long are masked wherever else they occur
 
 
+_FEW = 8  # up to this many known values: one str.replace each (linear: a bounded count)
+# Where another occurrence of a known value may start: not inside a longer word.
+_VALUE_START = re.compile(r"(?<![A-Za-z0-9])[^\s\[]")
+_KEY = 8   # values are indexed by their first (up to) _KEY characters
+
+
 def mask_values(text: str, secrets: set[str] | frozenset[str]) -> str:
-    """Mask every occurrence of already-known secret values (longest first)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    """Mask every occurrence of already-known secret values (longest first).
+
+    Linear in ``text`` whatever the number of values. A few values are replaced with
+    ``str.replace`` (anywhere, even inside a word). Many values (a paste full of distinct
+    keys) are found in one pass: at each position where a value can start (not inside a
+    longer word), an index on the first characters gives the values to compare.
+    """
+    live = {s for s in secrets if s}
+    if not live or not text:
+        return text
+    if len(live) <= _FEW:
+        for secret in sorted(live, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+    # key length -> first characters -> value length -> values
+    index: dict[int, dict[str, dict[int, set[str]]]] = {}
+    for secret in live:
+        k = min(_KEY, len(secret))
+        index.setdefault(k, {}).setdefault(secret[:k], {}).setdefault(len(secret), set()).add(secret)
+    plan = [(k, {p: (sorted(v, reverse=True), v) for p, v in table.items()})
+            for k, table in sorted(index.items(), reverse=True)]   # at most _KEY key lengths
+    out: list[str] = []
+    last = 0
+    for m in _VALUE_START.finditer(text):
+        start = m.start()
+        if start < last:
+            continue
+        end = 0
+        for k, table in plan:
+            entry = table.get(text[start:start + k])
+            if entry is None:
+                continue
+            for n in entry[0]:
+                if text[start:start + n] in entry[1][n]:
+                    end = start + n
+                    break
+            if end:
+                break
+        if end:
+            out.append(text[last:start])
+            out.append(MASK)
+            last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def might_hold_secret(text: str) -> bool:

@@ -1,0 +1,312 @@
+"""The one matcher: which rules of a knowledge table does a paste's evidence trigger?
+
+Compiled once per table. Running every rule's check on every paste would cost too much, so the
+table is indexed by trigger:
+
+* payload codes, exception class names and HTTP statuses: dictionary look-ups;
+* plain-text phrases: a one-word phrase matches that whole word (``forbidden``, ``throttled``)
+  and is a set look-up; a longer phrase matches where it starts a word (its last word may go
+  on: "rate limit" matches "rate limited"; "moderation failed" matches ``input_moderation
+  failed``, not ``premoderation failed``) and is indexed by its longest complete word: the
+  evidence text is cut into words once, and only phrases whose key word is among them are
+  compared. Phrases in Chinese (any non-ASCII start) match anywhere;
+* regex patterns: each keeps the literals one of which every match contains, and runs only
+  when one of them is in the text.
+
+``fired_slow`` checks every rule directly; the tests compare the two.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from bot.diagnosis.knowledge import Rule
+
+_WORD = re.compile(r"[a-z0-9]+")
+# The same words at C speed: every byte but a-z 0-9 becomes a space (non-ASCII: "?" first).
+_TOKEN_TABLE = bytes(c if (48 <= c <= 57 or 97 <= c <= 122) else 32 for c in range(256))
+
+
+def words_of(low: str) -> set[bytes]:
+    """The words ([a-z0-9]+) of a lower-cased text, as ASCII bytes."""
+    return set(low.encode("ascii", "replace").translate(_TOKEN_TABLE).split())
+_LEAD = re.compile(r"[^a-z0-9]*([a-z0-9]+)")
+_META = set("\\.^$*+?{}[]()|")
+
+
+def _branches(source: str) -> list[str]:
+    """Split a regex at its top-level ``|`` (outside groups and character classes)."""
+    out: list[str] = []
+    depth, in_class, start, i = 0, False, 0, 0
+    while i < len(source):
+        c = source[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(source[start:i])
+            start = i + 1
+        i += 1
+    out.append(source[start:])
+    return out
+
+
+def _leading_literal(branch: str) -> str:
+    """The literal text every match of ``branch`` starts with ('' when there is none)."""
+    i = 0
+    while branch.startswith("\\b", i):  # zero-width word boundaries
+        i += 2
+    lit: list[str] = []
+    while i < len(branch):
+        c = branch[i]
+        if c == "\\" and i + 1 < len(branch) and not branch[i + 1].isalnum():
+            lit.append(branch[i + 1])
+            i += 2
+            continue
+        if c in _META:
+            if c in "*?{" and lit:
+                lit.pop()  # the last character is optional or repeated
+            break
+        lit.append(c)
+        i += 1
+    return "".join(lit)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A lower-case regex plus the literals one of which every match contains (None: no safe
+    prefilter, always run)."""
+
+    regex: re.Pattern[str]
+    keywords: tuple[str, ...] | None
+
+    @classmethod
+    def build(cls, source: str) -> Pattern:
+        literals = [_leading_literal(b) for b in _branches(source)]
+        if any(len(x) < 2 for x in literals):
+            return cls(re.compile(source), None)
+        unique = list(dict.fromkeys(literals))
+        minimal = tuple(k for k in unique if not any(o != k and o in k for o in unique))
+        return cls(re.compile(source), minimal)
+
+    def search(self, low: str) -> bool:
+        if self.keywords is not None:
+            for k in self.keywords:
+                if k in low:
+                    break
+            else:
+                return False
+        return self.regex.search(low) is not None
+
+
+def single_word(phrase: str) -> bool:
+    """A phrase of one ASCII word (letters and digits only): matched as a whole word."""
+    return phrase.isascii() and phrase.isalnum()
+
+
+# Words in nearly every error paste make poor index keys (every paste would be a candidate).
+_COMMON = frozenset("""a an and api are be by can code could error for from has have in is it
+key message model not of on or please request server than that the this to type was with you
+your""".split())
+
+
+def phrase_key(phrase: str) -> str | None:
+    """The index key of a longer ASCII phrase: its longest complete word (one the phrase goes
+    on after, so the text must contain it whole), preferring words that are not in every
+    paste. None: look for it anywhere."""
+    if not phrase.isascii():
+        return None
+    complete = [m.group() for m in _WORD.finditer(phrase) if m.end() < len(phrase)]
+    if not complete:
+        return None
+    rare = [w for w in complete if w not in _COMMON]
+    return max(rare or complete, key=len)
+
+
+def phrase_in(phrase: str, low: str) -> bool:
+    """True when ``phrase`` occurs in ``low`` as the matcher defines it (see the module)."""
+    if single_word(phrase):
+        return phrase in _WORD.findall(low)
+    if not (phrase[0].isascii() and phrase[0].isalnum()):
+        return phrase in low
+    i = low.find(phrase)
+    while i != -1:
+        if i == 0 or not (low[i - 1].isascii() and low[i - 1].isalnum()):
+            return True
+        i = low.find(phrase, i + 1)
+    return False
+
+
+class Evidence(NamedTuple):
+    """What the matcher looks at (built from the extractor's output)."""
+
+    codes: frozenset[str]
+    status: int | None
+    exceptions: frozenset[str]
+    low: str                  # lower-cased evidence text
+    facts: frozenset[str]
+
+
+class Matcher:
+    """All rules of one table, indexed by trigger."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        if any(r.index != i for i, r in enumerate(self.rules)):
+            raise ValueError("matcher: rules must be a whole table, in order (index = position)")
+        by_code: dict[str, set[int]] = {}
+        by_status: dict[int, set[int]] = {}
+        by_exception: dict[str, set[int]] = {}
+        by_single: dict[str, set[int]] = {}
+        by_key: dict[str, list[tuple[str, bool, int]]] = {}
+        anywhere: list[tuple[str, int]] = []
+        patterns: list[tuple[Pattern, int]] = []
+        bare: list[int] = []
+        for i, rule in enumerate(self.rules):
+            for c in rule.codes:
+                by_code.setdefault(c, set()).add(i)
+            for st in rule.statuses:
+                by_status.setdefault(st, set()).add(i)
+            for e in rule.exceptions:
+                by_exception.setdefault(e, set()).add(i)
+            for p in rule.phrases:
+                key = None if single_word(p) else phrase_key(p)
+                if single_word(p):
+                    by_single.setdefault(p, set()).add(i)
+                elif key is None:
+                    anywhere.append((p, i))
+                else:
+                    # True: the phrase must start a word (it starts with a letter or digit)
+                    by_key.setdefault(key, []).append((p, p[0].isalnum(), i))
+            for source in rule.patterns:
+                patterns.append((Pattern.build(source), i))
+            if not (rule.codes or rule.statuses or rule.exceptions or rule.phrases
+                    or rule.patterns):
+                bare.append(i)
+        self._patterns_of: dict[int, tuple[Pattern, ...]] = {}
+        for pattern, i in patterns:
+            self._patterns_of[i] = self._patterns_of.get(i, ()) + (pattern,)
+        self._by_code = {k: tuple(sorted(v)) for k, v in by_code.items()}
+        self._by_status = {k: tuple(sorted(v)) for k, v in by_status.items()}
+        self._by_exception = {k: tuple(sorted(v)) for k, v in by_exception.items()}
+        self._by_single = {k.encode(): tuple(sorted(v)) for k, v in by_single.items()}
+        # per key word, per rule: the rule's phrases with that key as one alternation (the
+        # regex engine finds a literal alternation much faster than one find per phrase)
+        grouped: dict[bytes, list[tuple[re.Pattern[str], bool, int]]] = {}
+        for k, entries in by_key.items():
+            per_rule: dict[tuple[int, bool], list[str]] = {}
+            for phrase, at_word, i in entries:
+                per_rule.setdefault((i, at_word), []).append(phrase)
+            grouped[k.encode()] = [
+                (re.compile("|".join(re.escape(p) for p in sorted(ps, key=len, reverse=True))),
+                 at_word, i) for (i, at_word), ps in per_rule.items()]
+        self._by_key = {k: tuple(v) for k, v in grouped.items()}
+        self._anywhere = tuple(anywhere)
+        # phrases in other scripts, by their first character (a set look-up per character)
+        by_first: dict[str, list[tuple[str, int]]] = {}
+        for phrase, i in anywhere:
+            by_first.setdefault(phrase[0], []).append((phrase, i))
+        self._by_first = {k: tuple(v) for k, v in by_first.items()}
+        self._firsts = frozenset(by_first)
+        self._patterns = tuple(patterns)
+        # one look for any pattern's literal before running them one by one
+        keywords = {k for p, _ in patterns if p.keywords for k in p.keywords}
+        always = any(p.keywords is None for p, _ in patterns)
+        self._pattern_gate = None if always or not keywords else re.compile(
+            "|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
+        self._bare = tuple(bare)
+        self._conditional = frozenset(i for i, r in enumerate(self.rules) if r.when or r.unless)
+
+    def fired(self, ev: Evidence) -> list[Rule]:
+        """The rules whose facts hold and at least one trigger fires, in table order."""
+        return self.fired_worded(ev)[0]
+
+    def fired_worded(self, ev: Evidence) -> tuple[list[Rule], frozenset[int]]:
+        """``fired`` plus the indexes of the rules that fired on what the error says (a code,
+        a phrase, a pattern), not only on its form (a status, an exception class, a fact)."""
+        words: set[int] = set()
+        for c in ev.codes:
+            found = self._by_code.get(c)
+            if found:
+                words.update(found)
+        low = ev.low
+        if low:
+            tokens = words_of(low)
+            for k in self._by_single.keys() & tokens:
+                words.update(self._by_single[k])
+            for k in self._by_key.keys() & tokens:
+                for regex, at_word, i in self._by_key[k]:
+                    if i in words:
+                        continue
+                    hit_at = regex.search(low)
+                    if at_word:  # where it starts a word (phrase_in)
+                        while (hit_at is not None and hit_at.start() > 0
+                               and low[hit_at.start() - 1].isascii()
+                               and low[hit_at.start() - 1].isalnum()):
+                            hit_at = regex.search(low, hit_at.start() + 1)
+                    if hit_at is not None:
+                        words.add(i)
+            if not low.isascii():
+                for first in self._firsts.intersection(low):
+                    for phrase, i in self._by_first[first]:
+                        if i not in words and phrase in low:
+                            words.add(i)
+            gate = self._pattern_gate
+            if self._patterns and (gate is None or gate.search(low) is not None):
+                for pattern, i in self._patterns:
+                    if i not in words and pattern.search(low):
+                        words.add(i)
+        hit = set(words)
+        hit.update(self._bare)
+        if ev.status is not None:
+            found = self._by_status.get(ev.status)
+            if found:
+                hit.update(found)
+        for e in ev.exceptions:
+            found = self._by_exception.get(e)
+            if found:
+                hit.update(found)
+        rules = self.rules
+        facts = ev.facts
+        conditional = self._conditional
+        out = [rules[i] for i in sorted(hit) if i not in conditional or rules[i].holds(facts)]
+        return out, frozenset(words)
+
+    def by_words(self, rule: Rule, ev: Evidence) -> bool:
+        """True when ``rule`` fires on what the error says (a payload code, a phrase, a
+        pattern), not only on its form (an HTTP status, an exception class, a fact)."""
+        if not rule.codes.isdisjoint(ev.codes):
+            return True
+        if any(phrase_in(p, ev.low) for p in rule.phrases):
+            return True
+        return any(p.search(ev.low) for p in self._patterns_of.get(rule.index, ()))
+
+    def fired_slow(self, ev: Evidence) -> list[Rule]:
+        """Reference implementation: every rule checked directly."""
+        out = []
+        for rule in self.rules:
+            if not rule.holds(ev.facts):
+                continue
+            bare = not (rule.codes or rule.statuses or rule.exceptions or rule.phrases
+                        or rule.patterns)
+            if (bare or not rule.codes.isdisjoint(ev.codes)
+                    or (ev.status is not None and ev.status in rule.statuses)
+                    or not rule.exceptions.isdisjoint(ev.exceptions)
+                    or any(phrase_in(p, ev.low) for p in rule.phrases)
+                    or any(p.regex.search(ev.low) for p in self._patterns_of.get(rule.index, ()))):
+                out.append(rule)
+        return out
+
+
+__all__ = ["Evidence", "Matcher", "Pattern", "phrase_in", "phrase_key"]

@@ -1,0 +1,58 @@
+"""More real pastes (tests/diagnosis/collected.jsonl), collected for issue 10: each with its
+source, the client library, language, gateway and provider, and a label decided from the
+paste and its thread. This is the learning set the knowledge table was written against; the
+blind set (blind.jsonl) is kept apart and only measured (see test_blind.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bot.diagnosis import CATEGORIES, diagnose
+from tests.diagnosis.conftest import HERE, load_jsonl
+
+CASES = load_jsonl(HERE / "collected.jsonl")
+FIELDS = {"text", "category", "retryable", "http_status", "source", "client", "lang", "gateway",
+          "provider", "note"}
+
+
+def test_collected_set_is_sourced_and_complete() -> None:
+    assert len(CASES) >= 150
+    for c in CASES:
+        assert set(c) == FIELDS, c["source"]
+        assert c["source"] and c["client"] and c["category"] in CATEGORIES
+        assert (c["retryable"] is None) == (c["category"] == "unknown")
+    assert len({c["text"] for c in CASES}) == len(CASES)
+    real = load_jsonl(HERE / "realworld.jsonl") + load_jsonl(HERE / "blind.jsonl")
+    assert not {c["text"] for c in CASES} & {c["text"] for c in real}
+
+
+def test_whole_real_corpus_is_varied() -> None:
+    """Issue 10's counts: ≥ 500 real pastes, ≥ 25 per category."""
+    real = (load_jsonl(HERE / "realworld.jsonl") + CASES + load_jsonl(HERE / "blind.jsonl"))
+    assert len(real) >= 500
+    per_category = Counter(c["category"] for c in real)
+    assert min(per_category[c] for c in CATEGORIES) >= 25, per_category
+
+
+# Learning pastes the table does not get right, kept visible rather than fixed by a rule that
+# would only fit them (strict: the day one passes, it moves out of this list).
+KNOWN_MISSES = {
+    "https://github.com/64bit/async-openai/issues/221":
+        "a body 'File Not Found' inside a deserialization error; 'file not found' alone is as "
+        "often a local file as an HTTP 404",
+}
+
+
+def _param(i: int, c: dict) -> object:
+    marks = ([pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[c["source"]])]
+             if c["source"] in KNOWN_MISSES else [])
+    return pytest.param(c, id=f'{i:03d}-{c["category"]}', marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(i, c) for i, c in enumerate(CASES)])
+def test_collected_paste_classified_as_expected(case: dict) -> None:
+    d = diagnose(case["text"])
+    assert (d.category, d.retryable) == (case["category"], case["retryable"]), (
+        case["source"], d.rule_id, d.summary)
