@@ -16,11 +16,11 @@ FINGERPRINT_RE = re.compile(r"^fp_[0-9a-f]{4,64}$")
 NOTE_MAX = 2000  # characters a note keeps (Slack's and Discord's text boxes allow as much)
 
 
-def check_team(value: str, name: str = "team") -> str:
+def check_team(value: str) -> str:
     """A team key as written in settings or the ingest API; ValueError (one line) if not."""
     if not TEAM_RE.match(value):
-        raise ValueError(f"{name} must look like <platform>:<workspace>, e.g. slack:T0123ABCD "
-                         "or shell:local")
+        raise ValueError("must look like <platform>:<workspace>, e.g. slack:T0123ABCD, "
+                         "discord:<guild id> or shell:local")
     return value
 
 
