@@ -363,9 +363,8 @@ def top_reply(report: TopReport) -> Reply:
         notes = f" · {e.notes} note{'s' if e.notes != 1 else ''}" if e.notes else ""
         items.append(f"{inline_code(e.fingerprint)} {category} — {e.count}× {sparkline(e.bins)}"
                      f" · first {when(e.first_seen)} · last {when(e.last_seen)}{notes}")
-    kinds = "kind" if report.kinds == 1 else "kinds"
     return Reply(title=f"Most frequent errors, last {span}", severity=Severity.INFO,
-                 text=f"{report.total} error events of {report.kinds} {kinds} in this team.",
+                 text=f"{report.total} error events in this team in the last {span}.",
                  sections=(Section("Kinds (count, sparkline oldest → newest)", tuple(items)),),
                  context=("/sora note <fingerprint> shows a kind's notes",),
                  kind=ReplyKind.INFO, data=report)

@@ -77,8 +77,7 @@ class TopEntry:
 class TopReport:
     window: str
     entries: tuple[TopEntry, ...]
-    kinds: int   # distinct kinds with events in the window
-    total: int   # events in the window
+    total: int   # the team's events in the window
 
 
 @dataclass(frozen=True)

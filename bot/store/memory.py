@@ -18,10 +18,22 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, case, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Row,
+    String,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from bot.memory.buckets import (
     SPANS,
@@ -38,9 +50,10 @@ from bot.memory.buckets import (
 )
 from bot.memory.model import NOTE_MAX, Correction, Note, Recall, TopEntry, TopReport, Trend
 from bot.store.base import StoreBase
-from bot.store.evidence import NewErrorEvent, error_event_row
+from bot.store.evidence import NewErrorEvent, error_event_values
 from bot.store.models import (
     REDACTED_MAX,
+    ErrorEvent,
     MemoryBucket,
     MemoryCorrection,
     MemoryEvent,
@@ -53,8 +66,9 @@ from bot.store.models import (
 NOTES_SHOWN = 3  # newest notes on a diagnosis; ``/sora note <fp>`` lists more
 NOTES_LISTED = 20
 TOP_LIMIT = 10
-# Spans the team-wide counter (fingerprint ``*``) is kept in: what the status trend reads.
-TEAM_SPANS = (TREND.spark,)
+# Spans the team-wide counter (fingerprint ``*``) is kept in: the status trend (minutes) and
+# the windows' totals (their roll spans).
+TEAM_SPANS = tuple(dict.fromkeys((TREND.spark, *(w.roll for w in WINDOWS.values()))))
 
 Event = NewErrorEvent | Mapping[str, Any]
 
@@ -73,8 +87,129 @@ def _notes(rows: Sequence[Row[str, datetime, str, int]]) -> tuple[tuple[Note, ..
     return notes, int(rows[0][3]) if rows else 0
 
 
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The hot path's statements, built once per dialect: executed with parameter lists, they
+    compile once and are served from SQLAlchemy's cache (a paste is one short transaction)."""
+
+    event: Any
+    memory_event: Any
+    kind: Any
+    bucket: Any
+    window: Any
+    lows_locked: Any
+    create_rolls: Any
+    head: Any
+    before: Any
+    notes: Any
+    count_note: Any
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> _Statements:
+    team: BindParameter[str] = bindparam("team", type_=String())
+    fp: BindParameter[str] = bindparam("fingerprint", type_=String())
+    kind = _dialect_insert(dialect, MemoryKind.__table__)
+    new = kind.excluded
+    k = MemoryKind.__table__.c
+    newer = new.last_seen >= k.last_seen
+    kind = kind.on_conflict_do_update(
+        index_elements=["team", "fingerprint"],
+        set_={"count": k.count + new.count,
+              "first_seen": case((new.first_seen < k.first_seen, new.first_seen),
+                                 else_=k.first_seen),
+              "last_seen": case((newer, new.last_seen), else_=k.last_seen),
+              "category": case((newer, new.category), else_=k.category),
+              "sample": case((newer, new.sample), else_=k.sample)})
+
+    def add_counts(table: Any, keys: list[str]) -> Any:
+        ins = _dialect_insert(dialect, table)
+        return ins.on_conflict_do_update(index_elements=keys,
+                                         set_={"count": table.c.count + ins.excluded.count})
+
+    lows = select(MemoryRoll.window, MemoryRoll.low).where(MemoryRoll.team == team)
+    corrections = MemoryCorrection.__table__.c
+    known = (k.count.label("n"), k.first_seen, k.last_seen, k.notes, corrections.category,
+             corrections.was, corrections.by, corrections.at)
+    r = MemoryRoll.__table__.c
+    # A write's first statement: the team's roll rows (locked: replicas never roll a window
+    # twice) with what the team knows of the kind, in one round trip.
+    head = (select(r.window, r.low, *known).select_from(
+                MemoryRoll.__table__
+                .outerjoin(MemoryKind.__table__, (k.team == r.team) & (k.fingerprint == fp))
+                .outerjoin(MemoryCorrection.__table__,
+                           (corrections.team == r.team) & (corrections.fingerprint == fp)))
+            .where(r.team == team))
+    if dialect == "postgresql":
+        head = head.with_for_update(of=MemoryRoll.__table__)
+    return _Statements(
+        event=insert(ErrorEvent).returning(ErrorEvent.id, sort_by_parameter_order=True),
+        memory_event=insert(MemoryEvent),
+        kind=kind,
+        bucket=add_counts(MemoryBucket.__table__, ["team", "fingerprint", "span", "start"]),
+        window=add_counts(MemoryWindow.__table__, ["team", "window", "fingerprint"]),
+        lows_locked=lows.with_for_update() if dialect == "postgresql" else lows,
+        create_rolls=_dialect_insert(dialect, MemoryRoll.__table__).on_conflict_do_nothing(),
+        head=head,
+        before=(select(*known)
+                .select_from(MemoryKind.__table__.outerjoin(
+                    MemoryCorrection.__table__, (corrections.team == k.team)
+                    & (corrections.fingerprint == k.fingerprint)))
+                .where(k.team == team, k.fingerprint == fp)),
+        # (an UPDATE may not bind parameters named like its columns)
+        count_note=(update(MemoryKind).where(MemoryKind.team == bindparam("of_team"),
+                                             MemoryKind.fingerprint == bindparam("of_kind"))
+                    .values(notes=MemoryKind.notes + 1)),
+        notes=(select(MemoryNote.author, MemoryNote.at, MemoryNote.text,
+                      func.count().over().label("total"))
+               .where(MemoryNote.team == team, MemoryNote.fingerprint == fp)
+               .order_by(MemoryNote.at.desc(), MemoryNote.id.desc()).limit(NOTES_SHOWN)),
+    )
+
+
+def _read_statements() -> tuple[Any, ...]:
+    """``top`` and ``trend``: prebuilt, dialect-free reads (bound parameters only)."""
+    team = bindparam("team", type_=String())
+    window = bindparam("window", type_=String())
+    w, k, c, b = MemoryWindow, MemoryKind, MemoryCorrection, MemoryBucket
+    low = select(MemoryRoll.low).where(MemoryRoll.team == team, MemoryRoll.window == window)
+    ranked = (select(w.fingerprint, w.count.label("n"), k.category, k.first_seen, k.last_seen,
+                     c.category.label("corrected"), k.notes)
+              .join(k, (k.team == w.team) & (k.fingerprint == w.fingerprint))
+              .outerjoin(c, (c.team == w.team) & (c.fingerprint == w.fingerprint))
+              .where(w.team == team, w.window == window)
+              .order_by(w.count.desc(), w.fingerprint).limit(bindparam("limit")))
+    total = select(func.sum(b.count)).where(b.team == team, b.fingerprint == TEAM_TOTAL,
+                                            b.span == bindparam("roll"),
+                                            b.start >= bindparam("low"))
+    buckets = select(b.fingerprint, b.start, b.count).where(
+        b.team == team, b.fingerprint.in_(bindparam("fps", expanding=True)),
+        b.span == bindparam("spark"), b.start >= bindparam("start"))
+    team_buckets = select(b.start, b.count).where(
+        b.team == team, b.fingerprint == TEAM_TOTAL, b.span == bindparam("span"),
+        b.start >= bindparam("start"))
+    return low, ranked, total, buckets, team_buckets
+
+
+_TOP_LOW, _TOP_RANKED, _TOP_TOTAL, _TOP_BUCKETS, _TEAM_BUCKETS = _read_statements()
+
+
 class MemoryMixin(StoreBase):
     # -- writing ---------------------------------------------------------------------------
+
+    @property
+    def _sql(self) -> _Statements:
+        return _statements(self.dialect)
 
     def remember(self, team: str, event: Event, *, author: str | None = None,
                  record: bool = True) -> Recall:
@@ -82,31 +217,29 @@ class MemoryMixin(StoreBase):
 
         ``record=False`` (counting is off where it was pasted): nothing is written, the
         answer is what the team knew before."""
-        row = error_event_row(event, self.now())
-        fingerprint = row.fingerprint or ""
+        row = error_event_values(event, self.now())
+        fingerprint = row["fingerprint"] or ""
+        key = {"team": team, "fingerprint": fingerprint}
+        sql = self._sql
         with self._tx(read_only=not record) as s:
-            before = s.execute(
-                select(MemoryKind.count.label("n"), MemoryKind.first_seen, MemoryKind.last_seen,
-                       MemoryCorrection.category, MemoryCorrection.was, MemoryCorrection.by,
-                       MemoryCorrection.at)
-                .select_from(MemoryKind)
-                .outerjoin(MemoryCorrection, (MemoryCorrection.team == MemoryKind.team)
-                           & (MemoryCorrection.fingerprint == MemoryKind.fingerprint))
-                .where(MemoryKind.team == team, MemoryKind.fingerprint == fingerprint)).first()
-            count = int(before.n) if before is not None else 0
-            first = from_epoch(before.first_seen) if before is not None else None
-            last = from_epoch(before.last_seen) if before is not None else None
+            conn = s.connection()
+            lows: dict[str, int] | None = None
             if record:
-                self._write(s, team, [row], [author])
+                head = conn.execute(sql.head, key).all()
+                lows = {h.window: int(h.low) for h in head} or None
+                before = head[0] if head else conn.execute(sql.before, key).first()
+            else:
+                before = conn.execute(sql.before, key).first()
+            count, first, last, noted = 0, None, None, 0
+            if before is not None and before.n is not None:  # the team has seen the kind
+                count, noted = int(before.n), int(before.notes)
+                first, last = from_epoch(before.first_seen), from_epoch(before.last_seen)
+            if record:
+                self._write(conn, team, [row], [author], lows=lows)
                 count += 1
-                at = from_epoch(epoch(row.at))
+                at = from_epoch(epoch(row["at"]))
                 first = min(first, at) if first is not None else at
-            notes = s.execute(
-                select(MemoryNote.author, MemoryNote.at, MemoryNote.text,
-                       func.count().over().label("total"))
-                .where(MemoryNote.team == team, MemoryNote.fingerprint == fingerprint)
-                .order_by(MemoryNote.at.desc(), MemoryNote.id.desc()).limit(NOTES_SHOWN)).all()
-        shown, total = _notes(notes)
+            shown, total = _notes(conn.execute(sql.notes, key).all()) if noted else ((), 0)
         correction = None
         if before is not None and before.category is not None:
             correction = Correction(category=before.category, was=before.was, by=before.by,
@@ -118,24 +251,24 @@ class MemoryMixin(StoreBase):
         """Store a batch of team events (the ingest API) in the team error stream and in the
         team's memory, in one transaction: all of them or none."""
         now = self.now()
-        rows = [error_event_row(e, now) for e in events]
+        rows = [error_event_values(e, now) for e in events]
         if rows:
             with self._tx() as s:
-                self._write(s, team, rows, [None] * len(rows))
+                self._write(s.connection(), team, rows, [None] * len(rows))
         return len(rows)
 
-    def _write(self, s: Session, team: str, rows: Sequence[Any],
-               authors: Sequence[str | None]) -> None:
-        """Error-event rows (not yet added) → the stream, the memory rows and every counter."""
-        now_s = epoch(self.now())
-        lows = self._rolled(s, team, now_s)
-        s.add_all(rows)
-        s.flush()  # the ids the memory rows point at
-        seen = [_Seen(epoch(r.at), r.fingerprint or "", r.category, r.redacted or "")
+    def _write(self, conn: Connection, team: str, rows: Sequence[dict[str, Any]],
+               authors: Sequence[str | None], *, lows: dict[str, int] | None = None) -> None:
+        """Error-event values → the stream, the memory rows and every counter. ``lows``: the
+        team's roll rows when the caller already read (and locked) them."""
+        sql = self._sql
+        lows = self._rolled(conn, team, epoch(self.now()), lows)
+        ids = conn.execute(sql.event, list(rows)).scalars().all()
+        seen = [_Seen(epoch(r["at"]), r["fingerprint"] or "", r["category"], r["redacted"] or "")
                 for r in rows]
-        s.execute(self._insert(MemoryEvent), [
-            {"event_id": r.id, "team": team, "fingerprint": e.fingerprint,
-             "author": a[:100] if a else None} for r, e, a in zip(rows, seen, authors, strict=True)])
+        conn.execute(sql.memory_event, [
+            {"event_id": i, "team": team, "fingerprint": e.fingerprint,
+             "author": a[:100] if a else None} for i, e, a in zip(ids, seen, authors, strict=True)])
         kinds: dict[str, dict[str, Any]] = {}
         buckets: dict[tuple[str, str, int], int] = defaultdict(int)
         windows: dict[tuple[str, str], int] = defaultdict(int)
@@ -144,7 +277,8 @@ class MemoryMixin(StoreBase):
             if k is None:
                 kinds[e.fingerprint] = {"team": team, "fingerprint": e.fingerprint,
                                         "category": e.category, "count": 1, "first_seen": e.at,
-                                        "last_seen": e.at, "sample": e.sample[:REDACTED_MAX]}
+                                        "last_seen": e.at, "sample": e.sample[:REDACTED_MAX],
+                                        "notes": 0}
             else:
                 k["count"] += 1
                 k["first_seen"] = min(k["first_seen"], e.at)
@@ -157,81 +291,55 @@ class MemoryMixin(StoreBase):
             for name, window in WINDOWS.items():
                 if bucket_start(e.at, window.roll) >= lows[name]:
                     windows[(name, e.fingerprint)] += 1
-        self._upsert_kinds(s, list(kinds.values()))
-        bucket_rows = [{"team": team, "fingerprint": fp, "span": span, "start": start, "count": n}
-                       for (fp, span, start), n in buckets.items()]
-        self._add_counts(s, MemoryBucket, bucket_rows, ("team", "fingerprint", "span", "start"))
-        window_rows = [{"team": team, "window": name, "fingerprint": fp, "count": n}
-                       for (name, fp), n in windows.items()]
-        if window_rows:
-            self._add_counts(s, MemoryWindow, window_rows, ("team", "window", "fingerprint"))
-
-    def _upsert_kinds(self, s: Session, rows: list[dict[str, Any]]) -> None:
-        ins = self._insert(MemoryKind).values(rows)
-        new = ins.excluded
-        newer = new.last_seen >= MemoryKind.last_seen
-        s.execute(ins.on_conflict_do_update(
-            index_elements=["team", "fingerprint"],
-            set_={"count": MemoryKind.count + new.count,
-                  "first_seen": case((new.first_seen < MemoryKind.first_seen, new.first_seen),
-                                     else_=MemoryKind.first_seen),
-                  "last_seen": case((newer, new.last_seen), else_=MemoryKind.last_seen),
-                  "category": case((newer, new.category), else_=MemoryKind.category),
-                  "sample": case((newer, new.sample), else_=MemoryKind.sample)}))
-
-    def _add_counts(self, s: Session, table: type[MemoryBucket] | type[MemoryWindow],
-                    rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
-        ins = self._insert(table).values(rows)
-        s.execute(ins.on_conflict_do_update(index_elements=list(keys),
-                                            set_={"count": table.count + ins.excluded.count}))
+        conn.execute(sql.kind, list(kinds.values()))
+        conn.execute(sql.bucket, [
+            {"team": team, "fingerprint": fp, "span": span, "start": start, "count": n}
+            for (fp, span, start), n in buckets.items()])
+        if windows:
+            conn.execute(sql.window, [{"team": team, "window": name, "fingerprint": fp,
+                                       "count": n} for (name, fp), n in windows.items()])
 
     # -- rolling windows -------------------------------------------------------------------
 
-    def _lows(self, s: Session, team: str, *, lock: bool) -> dict[str, int]:
-        stmt = select(MemoryRoll.window, MemoryRoll.low).where(MemoryRoll.team == team)
-        if lock and self.dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        return {w: int(low) for w, low in s.execute(stmt)}
-
-    def _rolled(self, s: Session, team: str, now_s: int) -> dict[str, int]:
+    def _rolled(self, conn: Connection, team: str, now_s: int,
+                lows: dict[str, int] | None = None) -> dict[str, int]:
         """The team's windows rolled to ``now_s`` (created on its first event); returns each
         window's low edge, under the lock for the rest of the transaction."""
-        lows = self._lows(s, team, lock=True)
+        sql = self._sql
+        if lows is None:
+            lows = {w: int(low) for w, low in conn.execute(sql.lows_locked, {"team": team})}
         missing = [w for w in WINDOWS if w not in lows]
         if missing:
-            s.execute(self._insert(MemoryRoll).values([
-                {"team": team, "window": w, "low": window_low(now_s, WINDOWS[w])} for w in missing
-            ]).on_conflict_do_nothing())
-            lows = self._lows(s, team, lock=True)  # a concurrent first event may have won
+            conn.execute(sql.create_rolls, [
+                {"team": team, "window": w, "low": window_low(now_s, WINDOWS[w])} for w in missing])
+            # a concurrent first event may have won: read (and lock) what is there now
+            lows = {w: int(low) for w, low in conn.execute(sql.lows_locked, {"team": team})}
         for name, low in lows.items():
             target = window_low(now_s, WINDOWS[name])
             if low < target:
-                self._roll(s, team, WINDOWS[name], low, target)
+                self._roll(conn, team, WINDOWS[name], low, target)
                 lows[name] = target
         return lows
 
     @staticmethod
-    def _roll(s: Session, team: str, window: Window, low: int, target: int) -> None:
+    def _roll(conn: Connection, team: str, window: Window, low: int, target: int) -> None:
         """Subtract the buckets in [low, target) from the window: only the kinds that had
         events in them are touched."""
-        b = MemoryBucket
+        b, w = MemoryBucket, MemoryWindow
         gone = (b.team == team, b.span == window.roll, b.start >= low, b.start < target)
         expired = (select(func.coalesce(func.sum(b.count), 0))
-                   .where(*gone, b.fingerprint == MemoryWindow.fingerprint).scalar_subquery())
-        mine = (MemoryWindow.team == team, MemoryWindow.window == window.name)
-        s.execute(update(MemoryWindow)
-                  .where(*mine, MemoryWindow.fingerprint.in_(select(b.fingerprint).where(*gone)))
-                  .values(count=MemoryWindow.count - expired)
-                  .execution_options(synchronize_session=False))
-        s.execute(delete(MemoryWindow).where(*mine, MemoryWindow.count <= 0)
-                  .execution_options(synchronize_session=False))
-        s.execute(update(MemoryRoll).where(MemoryRoll.team == team,
-                                           MemoryRoll.window == window.name)
-                  .values(low=target))
+                   .where(*gone, b.fingerprint == w.fingerprint).scalar_subquery())
+        mine = (w.team == team, w.window == window.name)
+        conn.execute(update(w).where(*mine, w.fingerprint.in_(select(b.fingerprint).where(*gone)))
+                     .values(count=w.count - expired))
+        conn.execute(delete(w).where(*mine, w.count <= 0))
+        conn.execute(update(MemoryRoll).where(MemoryRoll.team == team,
+                                              MemoryRoll.window == window.name)
+                     .values(low=target))
 
     def roll_windows(self, team: str) -> None:
         with self._tx() as s:
-            self._rolled(s, team, epoch(self.now()))
+            self._rolled(s.connection(), team, epoch(self.now()))
 
     def prune_memory(self) -> dict[str, int]:
         """Retention for the counters: roll every team's windows (so no bucket a window still
@@ -243,7 +351,7 @@ class MemoryMixin(StoreBase):
         deleted = 0
         for team in teams:
             with self._tx() as s:
-                self._rolled(s, team, now_s)
+                self._rolled(s.connection(), team, now_s)
                 for span in SPANS.values():
                     if span.keep_s is None:
                         continue
@@ -283,44 +391,34 @@ class MemoryMixin(StoreBase):
 
     def top(self, team: str, window: Window, *, limit: int = TOP_LIMIT) -> TopReport:
         """The team's most frequent kinds in the window: an index read of the window counts,
-        then the kinds, their sparkline buckets and note counts for just those rows."""
+        then the kinds, their sparkline buckets and note counts for just those rows, and the
+        window's total from the team's own buckets (nothing here grows with the kinds)."""
         now_s = epoch(self.now())
-        with self.read_connection() as conn:
-            low = conn.scalar(select(MemoryRoll.low).where(MemoryRoll.team == team,
-                                                           MemoryRoll.window == window.name))
-        if low is not None and low < window_low(now_s, window):
-            self.roll_windows(team)  # behind: roll first (a write), then read
-        w, k, c = MemoryWindow, MemoryKind, MemoryCorrection
-        notes = (select(func.count()).where(MemoryNote.team == team,
-                                            MemoryNote.fingerprint == w.fingerprint)
-                 .scalar_subquery())
-        ranked = (select(w.fingerprint, w.count.label("n"), k.category, k.first_seen, k.last_seen,
-                         c.category.label("corrected"), notes.label("notes"))
-                  .join(k, (k.team == w.team) & (k.fingerprint == w.fingerprint))
-                  .outerjoin(c, (c.team == w.team) & (c.fingerprint == w.fingerprint))
-                  .where(w.team == team, w.window == window.name)
-                  .order_by(w.count.desc(), w.fingerprint).limit(limit))
-        totals = select(func.count(), func.coalesce(func.sum(w.count), 0)).where(
-            w.team == team, w.window == window.name)
+        low = window_low(now_s, window)
         start, _ = spark_range(now_s, window)
+        params = {"team": team, "window": window.name, "limit": limit, "low": low,
+                  "spark": window.spark, "start": start, "roll": window.roll}
+        per: dict[str, dict[int, int]] = defaultdict(dict)
         with self.read_connection() as conn:
-            rows = conn.execute(ranked).all()
-            kinds, total = conn.execute(totals).one()
-            fps = [r.fingerprint for r in rows]
-            per: dict[str, dict[int, int]] = defaultdict(dict)
-            if fps:
-                for fp, at, n in conn.execute(
-                        select(MemoryBucket.fingerprint, MemoryBucket.start, MemoryBucket.count)
-                        .where(MemoryBucket.team == team, MemoryBucket.fingerprint.in_(fps),
-                               MemoryBucket.span == window.spark, MemoryBucket.start >= start)):
-                    per[fp][int(at)] = int(n)
+            rolled = conn.scalar(_TOP_LOW, params)
+            behind = rolled is not None and rolled < low
+            if not behind:
+                rows = conn.execute(_TOP_RANKED, params).all()
+                total = int(conn.scalar(_TOP_TOTAL, params) or 0)
+                if rows:
+                    for fp, at, n in conn.execute(_TOP_BUCKETS, {
+                            **params, "fps": [r.fingerprint for r in rows]}):
+                        per[fp][int(at)] = int(n)
+        if behind:  # nothing has rolled the window lately: roll it (a write), then read
+            self.roll_windows(team)
+            return self.top(team, window, limit=limit)
         entries = tuple(TopEntry(
             fingerprint=r.fingerprint, category=r.corrected or r.category,
             corrected=r.corrected is not None, count=int(r.n),
             first_seen=from_epoch(r.first_seen), last_seen=from_epoch(r.last_seen),
             bins=tuple(binned(per[r.fingerprint], now_s, window)), notes=int(r.notes))
             for r in rows)
-        return TopReport(window=window.name, entries=entries, kinds=int(kinds), total=int(total))
+        return TopReport(window=window.name, entries=entries, total=total)
 
     def trend(self, team: str) -> Trend:
         """The team's errors per minute over the last 15 minutes (the status sparkline)."""
@@ -328,9 +426,7 @@ class MemoryMixin(StoreBase):
         start, _ = spark_range(now_s, TREND)
         with self.read_connection() as conn:
             counts = {int(at): int(n) for at, n in conn.execute(
-                select(MemoryBucket.start, MemoryBucket.count).where(
-                    MemoryBucket.team == team, MemoryBucket.fingerprint == TEAM_TOTAL,
-                    MemoryBucket.span == TREND.spark, MemoryBucket.start >= start))}
+                _TEAM_BUCKETS, {"team": team, "span": TREND.spark, "start": start})}
         return Trend(window=TREND.name, bins=tuple(binned(counts, now_s, TREND)))
 
     # -- notes and corrections -------------------------------------------------------------
@@ -340,8 +436,7 @@ class MemoryMixin(StoreBase):
         """Attach a note (already redacted) to a kind the team has seen; None if it has not."""
         at = self.now()
         with self._tx() as s:
-            if s.scalar(select(MemoryKind.count).where(MemoryKind.team == team,
-                                                       MemoryKind.fingerprint == fingerprint)) is None:
+            if not self._affected(s, self._sql.count_note, {"of_team": team, "of_kind": fingerprint}):
                 return None
             s.add(MemoryNote(team=team, fingerprint=fingerprint, author_id=author_id,
                              author=author[:200], text=text[:NOTE_MAX], at=at))

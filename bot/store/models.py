@@ -311,6 +311,7 @@ class MemoryKind(Base):
     first_seen: Mapped[int] = mapped_column(BigInteger)  # epoch seconds
     last_seen: Mapped[int] = mapped_column(BigInteger)
     sample: Mapped[str] = mapped_column(Text)
+    notes: Mapped[int] = mapped_column(Integer)  # how many notes it has (read only when > 0)
 
 
 class MemoryBucket(Base):

@@ -140,7 +140,7 @@ async def test_top_and_status_trend(router: Router, clock: FakeClock):
     first, second = _section(top, "Kinds")
     assert "risk_control — 2×" in first and "quota — 1×" in second
     assert top.title == "Most frequent errors, last 24 hours"
-    assert "3 error events of 2 kinds" in top.text
+    assert top.text == "3 error events in this team in the last 24 hours."
     assert "Usage" in (await router.handle_command("top 3y", HERE, PASTER)).title
     assert (await router.handle_command("top 7d", OTHER_TEAM, PASTER)).title.startswith("No errors")
     status = await router.handle_command("status", HERE, PASTER)

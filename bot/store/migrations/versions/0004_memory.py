@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("first_seen", sa.BigInteger(), nullable=False),
         sa.Column("last_seen", sa.BigInteger(), nullable=False),
         sa.Column("sample", sa.Text(), nullable=False),
+        sa.Column("notes", sa.Integer(), nullable=False),
     )
     op.create_index("ix_memory_kinds_team_last_seen", "memory_kinds", ["team", "last_seen"])
 
