@@ -344,8 +344,8 @@ def paste_settings_reply(settings: PasteSettings, *, changed: bool,
 
 def trend_field(trend: Trend) -> ReplyField:
     """The team's errors per minute over 15 minutes, as a sparkline, oldest first."""
-    return ReplyField("This team's errors per minute (15 min)",
-                      f"{sparkline(trend.bins)} {trend.total}")
+    return ReplyField("Team error rate", f"{sparkline(trend.bins)} ({trend.total} in 15 min, "
+                                         "a bar a minute)")
 
 
 _WINDOW_WORDS = {"1h": "hour", "24h": "24 hours", "7d": "7 days"}

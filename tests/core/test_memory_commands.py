@@ -144,8 +144,9 @@ async def test_top_and_status_trend(router: Router, clock: FakeClock):
     assert "Usage" in (await router.handle_command("top 3y", HERE, PASTER)).title
     assert (await router.handle_command("top 7d", OTHER_TEAM, PASTER)).title.startswith("No errors")
     status = await router.handle_command("status", HERE, PASTER)
-    trend = next(f for f in status.fields if f.label.startswith("This team's errors"))
-    assert trend.value.endswith(" 3") and len(trend.value.split()[0]) == 15
+    trend = next(f for f in status.fields if f.label == "Team error rate")
+    assert trend.value.endswith("(3 in 15 min, a bar a minute)")
+    assert len(trend.value.split()[0]) == 15 and set(trend.value.split()[0]) <= set("▁▂▃▄▅▆▇█")
 
 
 def test_discord_dms_are_teams_of_their_own():
