@@ -102,7 +102,8 @@ def diagnosis_reply(d: Diagnosis, *, surface: Surface = CHANNEL,
         severity=_CATEGORY_SEVERITY.get(d.category, Severity.INFO),
         text=text, fields=tuple(fields), sections=tuple(sections),
         context=(" · ".join(context),), ephemeral=True, kind=ReplyKind.DIAGNOSIS, data=d,
-        actions=(note_action(d.fingerprint), correct_action(d.fingerprint)) if recall else (),
+        actions=((note_action(d.fingerprint), correct_action(d.fingerprint))
+                 if recall is not None else ()),
     )
 
 
@@ -116,7 +117,7 @@ def _times(n: int) -> str:
 
 def seen_line(recall: Recall) -> str | None:
     """``Seen 3 times in this team · first … · last …`` (None the first time)."""
-    if recall.counted and recall.count < 2 or not recall.counted and recall.count < 1:
+    if recall.count < (2 if recall.counted else 1):  # counted: this one is in the count
         return None
     line = (f"Seen {_times(recall.count)} in this team" if recall.counted else
             f"Seen {_times(recall.count)} before in this team (this one is not counted: "

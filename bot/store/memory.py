@@ -35,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 
+from bot.clock import as_utc
 from bot.memory.buckets import (
     SPANS,
     TEAM_TOTAL,
@@ -49,7 +50,7 @@ from bot.memory.buckets import (
     window_low,
 )
 from bot.memory.model import NOTE_MAX, Correction, Note, Recall, TopEntry, TopReport, Trend
-from bot.store.base import StoreBase
+from bot.store.base import StoreBase, dialect_insert
 from bot.store.evidence import NewErrorEvent, error_event_values
 from bot.store.models import (
     REDACTED_MAX,
@@ -87,16 +88,6 @@ def _notes(rows: Sequence[Row[str, datetime, str, int]]) -> tuple[tuple[Note, ..
     return notes, int(rows[0][3]) if rows else 0
 
 
-def _dialect_insert(dialect: str, table: Any) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table)
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite.insert(table)
-
-
 @dataclass(frozen=True)
 class _Statements:
     """The hot path's statements, built once per dialect: executed with parameter lists, they
@@ -119,7 +110,7 @@ class _Statements:
 def _statements(dialect: str) -> _Statements:
     team: BindParameter[str] = bindparam("team", type_=String())
     fp: BindParameter[str] = bindparam("fingerprint", type_=String())
-    kind = _dialect_insert(dialect, MemoryKind.__table__)
+    kind = dialect_insert(dialect, MemoryKind)
     new = kind.excluded
     k = MemoryKind.__table__.c
     newer = new.last_seen >= k.last_seen
@@ -132,10 +123,10 @@ def _statements(dialect: str) -> _Statements:
               "category": case((newer, new.category), else_=k.category),
               "sample": case((newer, new.sample), else_=k.sample)})
 
-    def add_counts(table: Any, keys: list[str]) -> Any:
-        ins = _dialect_insert(dialect, table)
+    def add_counts(table: type[MemoryBucket] | type[MemoryWindow], keys: list[str]) -> Any:
+        ins = dialect_insert(dialect, table)
         return ins.on_conflict_do_update(index_elements=keys,
-                                         set_={"count": table.c.count + ins.excluded.count})
+                                         set_={"count": table.count + ins.excluded.count})
 
     lows = select(MemoryRoll.window, MemoryRoll.low).where(MemoryRoll.team == team)
     corrections = MemoryCorrection.__table__.c
@@ -156,10 +147,10 @@ def _statements(dialect: str) -> _Statements:
         event=insert(ErrorEvent).returning(ErrorEvent.id, sort_by_parameter_order=True),
         memory_event=insert(MemoryEvent),
         kind=kind,
-        bucket=add_counts(MemoryBucket.__table__, ["team", "fingerprint", "span", "start"]),
-        window=add_counts(MemoryWindow.__table__, ["team", "window", "fingerprint"]),
+        bucket=add_counts(MemoryBucket, ["team", "fingerprint", "span", "start"]),
+        window=add_counts(MemoryWindow, ["team", "window", "fingerprint"]),
         lows_locked=lows.with_for_update() if dialect == "postgresql" else lows,
-        create_rolls=_dialect_insert(dialect, MemoryRoll.__table__).on_conflict_do_nothing(),
+        create_rolls=dialect_insert(dialect, MemoryRoll).on_conflict_do_nothing(),
         head=head,
         before=(select(*known)
                 .select_from(MemoryKind.__table__.outerjoin(
@@ -362,11 +353,6 @@ class MemoryMixin(StoreBase):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def has_kind(self, team: str, fingerprint: str) -> bool:
-        with self._tx(read_only=True) as s:
-            return s.scalar(select(MemoryKind.count).where(
-                MemoryKind.team == team, MemoryKind.fingerprint == fingerprint)) is not None
-
     def last_kind(self, team: str, author: str | None) -> str | None:
         """``last``: the kind this person pasted most recently in the team, else the kind the
         team saw most recently."""
@@ -489,8 +475,6 @@ class MemoryMixin(StoreBase):
 
 
 def _iso(at: datetime) -> str:
-    from bot.clock import as_utc
-
     return as_utc(at).isoformat().replace("+00:00", "Z")
 
 
