@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from typing import Any, Literal
 
 import discord
@@ -122,8 +123,10 @@ class NoteModal(discord.ui.Modal):
 
     def __init__(self, adapter: DiscordAdapter, fingerprint: str) -> None:
         spec = note_action(fingerprint)
+        # discord.py routes a submission by the modal's custom_id: one per open form, so two
+        # people adding a note to the same kind at once each get their own
         super().__init__(title="Add a team note", timeout=NOTE_MODAL_TIMEOUT_S,
-                         custom_id=em.custom_id(spec)[: em.LIMITS.custom_id])
+                         custom_id=f"{em.custom_id(spec)}:{secrets.token_hex(4)}"[: em.LIMITS.custom_id])
         self.adapter = adapter
         self.fingerprint = fingerprint
         self.note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(

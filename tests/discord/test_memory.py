@@ -102,3 +102,20 @@ async def test_a_select_value_the_menu_does_not_offer_cannot_be_sent(fake: FakeD
     with pytest.raises(AssertionError, match="not an option"):
         fake.interaction(None, component=f"sora_correct:{fingerprint}", message=reply,
                          values=[f"unknown|{fingerprint}"])
+
+
+async def test_two_note_forms_open_at_once_each_add_their_note(fake: FakeDiscord,
+                                                               runtime: DiscordRuntime):
+    reply = await _paste(fake)
+    fingerprint = reply["embeds"][0]["footer"]["text"].split()[1]
+    for user in (PASTER, BYSTANDER):
+        shown = await _callback(fake, fake.interaction(None, component=f"sora_note:{fingerprint}",
+                                                       user_id=user, message=reply))
+        assert shown["type"] == 9
+    first, second = fake.modals
+    assert first.data["custom_id"] != second.data["custom_id"]
+    for modal, text in ((first, "from paula"), (second, "from the bystander")):
+        answer = await interact(fake, fake.modal_submit([text], modal=modal))
+        assert "Note added" in answer["embeds"][0]["title"]
+    listed = await interact(fake, fake.interaction("note", {"fingerprint": fingerprint}))
+    assert "from paula" in str(listed) and "from the bystander" in str(listed)
