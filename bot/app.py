@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -72,6 +72,15 @@ def db_upgrade() -> str | None:
     settings = load_settings()
     store = _open_store(settings)
     return store.current_revision()
+
+
+def corrections_export() -> Iterator[dict[str, object]]:
+    """``sora-bot corrections export``: every team's corrections, oldest first."""
+    store = _open_store(load_settings())
+    try:
+        yield from store.corrections()
+    finally:
+        store.close()
 
 
 def _cli_services() -> CoreServices:
@@ -198,6 +207,8 @@ def _jobs(rt: Core) -> list[JobSpec]:
     async def retention() -> None:
         cutoff = utcnow() - timedelta(days=s.RETENTION_DAYS)
         pruned = await asyncio.to_thread(rt.store.prune, cutoff)
+        # team memory's counters: roll every window, drop buckets past their span's keep
+        pruned.update(await asyncio.to_thread(rt.store.prune_memory))
         if any(pruned.values()):
             log.info("retention: pruned %s", pruned)
 

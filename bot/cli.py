@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--target", metavar="NAME", help="only this target (openai or a SORA_GATEWAYS name)")
     pr.add_argument("--json", action="store_true", help="print a JSON list of probe results")
 
+    c = sub.add_parser("corrections", help="the teams' category corrections (team memory)")
+    c_sub = c.add_subparsers(dest="corrections_cmd", metavar="ACTION", parser_class=_Parser)
+    c_sub.add_parser("export", help="print every correction as a JSON line (team, fingerprint, "
+                     "category, was, by, at, redacted text), oldest first")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", metavar="ACTION", parser_class=_Parser)
     db_sub.add_parser("upgrade", help="migrate the database to the latest schema")
@@ -167,6 +172,17 @@ def _cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_corrections(args: argparse.Namespace) -> int:
+    """JSON lines, so corrections can flow back into the diagnosis knowledge table."""
+    if args.corrections_cmd != "export":
+        raise ConfigError("corrections needs an action: sora-bot corrections export")
+    from bot.app import corrections_export
+
+    for row in corrections_export():
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
 def _stop_early(signum: int, frame: object) -> None:
     """SIGTERM before the event loop takes over (while importing, migrating): a clean stop."""
     raise SystemExit(EXIT_OK)
@@ -183,7 +199,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"diagnose": _cmd_diagnose, "status": _cmd_status, "probe": _cmd_probe,
-            "db": _cmd_db, "run": _cmd_run}
+            "db": _cmd_db, "corrections": _cmd_corrections, "run": _cmd_run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     PORT: int = Field(3000, ge=1, le=65535)
     INGEST_TOKEN: SecretStr | None = None
     INGEST_MAX_BYTES: int = Field(256 * 1024, ge=1024)
+    # team memory (Contract 5): the team ingest events belong to unless a request names one
+    INGEST_TEAM: str = "shell:local"
 
     PROBE_INTERVAL: float = Field(60, ge=1)
     STATUS_POLL_INTERVAL: float = Field(60, ge=1)
@@ -137,6 +139,13 @@ class Settings(BaseSettings):
         if parsed.scheme not in ("http", "https", "ws", "wss") or not parsed.netloc:
             raise ValueError(f"{info.field_name} must be a URL, got {value!r}")
         return value
+
+    @field_validator("INGEST_TEAM")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        from bot.memory.model import check_team
+
+        return check_team(value)
 
     @field_validator("LOG_LEVEL")
     @classmethod

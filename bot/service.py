@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import httpx
 
 from bot.clock import Clock, as_utc, utcnow
-from bot.commands.model import ChannelRef
+from bot.commands.model import Caller, ChannelRef
 from bot.commands.ports import IncidentSummary, PasteSettings
 from bot.config import OFFICIAL_TARGET, Settings
 from bot.diagnosis.model import Diagnosis
+from bot.diagnosis.redact import redact
 from bot.errors import ConfigError
 from bot.evidence import ERROR_WINDOW_S, PROVIDER_INDICATORS, Evidence, ProbeView, StatusReport, decide
+from bot.memory import Correction, Note, Recall, TopReport, Trend, Window, team_of
 from bot.probes.result import ProbeResult
 from bot.status_page import StatusSnapshot
 from bot.store import Store
@@ -226,13 +228,54 @@ class CoreServices:
                            channel.channel)
         return PasteSettings(detect=bool(s.paste_detection), count=bool(s.count_pastes))
 
-    async def record_paste(self, diagnosis: Diagnosis, channel: ChannelRef) -> None:
+    # Team memory ------------------------------------------------------------------------------
+
+    async def remember(self, diagnosis: Diagnosis, channel: ChannelRef, author: str | None, *,
+                       record: bool) -> Recall:
+        """One write transaction: the team error event (when ``record``), its memory and the
+        read-back of the kind; then the monitor and metrics hear of it, as for any error."""
         event = {"at": self.now(), "source": "chat", "target": None,
                  "category": diagnosis.category, "fingerprint": diagnosis.fingerprint,
                  "http_status": diagnosis.http_status, "error_code": diagnosis.error_code,
                  "channel_key": channel.key, "redacted": diagnosis.redacted}
-        await self._db(self.store.add_error_events, [event])
-        if self.metrics is not None:
-            self.metrics.count_errors(diagnosis.category, "chat")
-        if self.monitor is not None:
-            self.monitor.feed_error_events([event])
+        recall = await self._db(self.store.remember, team_of(channel), event, author=author,
+                                record=record)
+        if record:
+            if self.metrics is not None:
+                self.metrics.count_errors(diagnosis.category, "chat")
+            if self.monitor is not None:
+                self.monitor.feed_error_events([event])
+        return recall
+
+    async def add_note(self, channel: ChannelRef, fingerprint: str, text: str,
+                       caller: Caller) -> Note | None:
+        """A note is text from a person, like a paste: redacted before it is stored."""
+        return await self._db(self.store.add_note, team_of(channel), fingerprint,
+                              redact(text.strip()), author_id=caller.user_id,
+                              author=_who(caller))
+
+    async def notes(self, channel: ChannelRef,
+                    fingerprint: str) -> tuple[tuple[Note, ...], int] | None:
+        return await self._db(self.store.notes, team_of(channel), fingerprint)
+
+    async def correct(self, channel: ChannelRef, fingerprint: str, category: str,
+                      caller: Caller) -> Correction | None:
+        return await self._db(self.store.correct, team_of(channel), fingerprint, category,
+                              by_id=caller.user_id, by=_who(caller))
+
+    async def is_author(self, channel: ChannelRef, fingerprint: str, user: str | None) -> bool:
+        return await self._db(self.store.is_author, team_of(channel), fingerprint, user)
+
+    async def last_kind(self, channel: ChannelRef, user: str | None) -> str | None:
+        return await self._db(self.store.last_kind, team_of(channel), user)
+
+    async def top(self, channel: ChannelRef, window: Window) -> TopReport:
+        return await self._db(self.store.top, team_of(channel), window)
+
+    async def trend(self, channel: ChannelRef) -> Trend:
+        return await self._db(self.store.trend, team_of(channel))
+
+
+def _who(caller: Caller) -> str:
+    """How a note or correction names its author (redacted: a display name is user text)."""
+    return redact(caller.display or caller.user_id or "someone")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from typing import Any, Literal
 
 import discord
@@ -85,7 +86,9 @@ def can_manage(permissions: discord.Permissions | None, *, in_guild: bool) -> bo
 
 
 def channel_ref(guild_id: int | None, channel_id: int | None) -> ChannelRef:
-    return ChannelRef(PLATFORM, str(guild_id) if guild_id else DM_WORKSPACE, str(channel_id or ""))
+    if not guild_id:  # a DM: no guild owns it, so its team memory is its own
+        return ChannelRef(PLATFORM, DM_WORKSPACE, str(channel_id or ""), private=True)
+    return ChannelRef(PLATFORM, str(guild_id), str(channel_id or ""))
 
 
 def _mention(user: discord.abc.User | None) -> str:
@@ -120,8 +123,10 @@ class NoteModal(discord.ui.Modal):
 
     def __init__(self, adapter: DiscordAdapter, fingerprint: str) -> None:
         spec = note_action(fingerprint)
+        # discord.py routes a submission by the modal's custom_id: one per open form, so two
+        # people adding a note to the same kind at once each get their own
         super().__init__(title="Add a team note", timeout=NOTE_MODAL_TIMEOUT_S,
-                         custom_id=em.custom_id(spec)[: em.LIMITS.custom_id])
+                         custom_id=f"{em.custom_id(spec)}:{secrets.token_hex(4)}"[: em.LIMITS.custom_id])
         self.adapter = adapter
         self.fingerprint = fingerprint
         self.note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(
@@ -424,6 +429,26 @@ class SoraGroup(app_commands.Group):
             await self.adapter.on_slash_many(interaction, "paste", [detection, f"counting {counting}"])
             return
         await self.adapter.on_slash(interaction, "paste", args)
+
+    @app_commands.command(name="top", description=_summary("top"))
+    @app_commands.describe(**_options("top"))
+    async def top(self, interaction: discord.Interaction,
+                  window: Literal["1h", "24h", "7d"] | None = None) -> None:
+        await self.adapter.on_slash(interaction, "top", window or "")
+
+    @app_commands.command(name="note", description=_summary("note"))
+    @app_commands.describe(**_options("note"))
+    async def note(self, interaction: discord.Interaction, fingerprint: str,
+                   text: str | None = None) -> None:
+        await self.adapter.on_slash(interaction, "note", f"{fingerprint} {text or ''}".strip())
+
+    @app_commands.command(name="correct", description=_summary("correct"))
+    @app_commands.describe(**_options("correct"))
+    async def correct(self, interaction: discord.Interaction, fingerprint: str,
+                      category: Literal["auth", "permission", "not_found", "bad_request",
+                                        "content_policy", "risk_control", "rate_limit", "quota",
+                                        "server", "network"]) -> None:
+        await self.adapter.on_slash(interaction, "correct", f"{fingerprint} {category}")
 
     @app_commands.command(name="help", description=_summary("help"))
     @app_commands.describe(**_options("help"))

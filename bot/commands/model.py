@@ -23,11 +23,15 @@ RightsCheck = Callable[[], Awaitable[bool]]
 @dataclass(frozen=True)
 class ChannelRef:
     """Where a command came from / where notices go. ``workspace`` is the Slack team id,
-    the Discord guild id, or ``local`` for the shell; data is keyed by all three."""
+    the Discord guild id, or ``local`` for the shell; data is keyed by all three.
+
+    ``private``: a one-to-one conversation outside any team (a Discord DM, whose workspace is
+    shared by every DM): its team memory is its own (``bot.memory.team_of``)."""
 
     platform: str
     workspace: str
     channel: str
+    private: bool = False
 
     @property
     def key(self) -> str:

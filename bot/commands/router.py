@@ -43,6 +43,9 @@ from bot.commands.specs import spec_for
 from bot.diagnosis import Diagnosis, diagnose
 from bot.diagnosis.detect import looks_like_error
 from bot.errors import SoraBotError
+from bot.evidence import apply_evidence
+from bot.memory import CORRECTABLE, Recall, clean_fingerprint, parse_window, recategorize
+from bot.memory.model import FINGERPRINT_RE
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,9 @@ class Router:
             "mute": self._mute,
             "history": self._history,
             "paste": self._paste,
+            "top": self._top,
+            "note": self._note,
+            "correct": self._correct,
         }
 
     # Entry points ----------------------------------------------------------------------------
@@ -166,10 +172,8 @@ class Router:
         try:
             settings = await self._paste_settings(channel) if paste else PasteSettings()
             if paste and (settings.detect or mentioned):
-                diagnosis = await self._diagnose_text(body)
-                if settings.count:
-                    await self._record(diagnosis, channel)
-                return views.diagnosis_reply(diagnosis, surface=surface)
+                return await self._answer_paste(body, channel, caller, surface,
+                                                record=settings.count)
         except Exception:
             log.exception("paste handling failed")
             return views.error_reply("this paste could not be diagnosed inside the bot; the "
@@ -222,16 +226,38 @@ class Router:
             return PasteSettings(detect=True, count=False)
         return await self.services.paste_settings(channel)
 
-    async def _record(self, diagnosis: Diagnosis, channel: ChannelRef) -> None:
-        if self.services is not None:
-            await self.services.record_paste(diagnosis, channel)
+    async def _answer_paste(self, text: str, channel: ChannelRef, caller: Caller,
+                            surface: Surface, *, record: bool) -> Reply:
+        """Diagnose a paste and answer with what the team knows about its kind.
 
-    async def _diagnose_text(self, text: str) -> Diagnosis:
-        evidence = await self.services.fresh_evidence() if self.services is not None else None
+        The diagnosis needs no database; then the live evidence and the team memory (which
+        also counts the paste as a team error event when ``record``) are read side by side.
+        A team correction re-explains the diagnosis before the evidence is applied, so the
+        verdict and the re-ranked causes are those of the corrected category."""
         paste = text[:MAX_PASTE_CHARS]
         if len(paste) > THREAD_DIAGNOSIS_CHARS:
-            return await asyncio.to_thread(diagnose, paste, evidence)
-        return diagnose(paste, evidence)
+            diagnosis = await asyncio.to_thread(diagnose, paste)
+        else:
+            diagnosis = diagnose(paste)
+        if self.services is None:
+            return views.diagnosis_reply(diagnosis, surface=surface)
+        evidence, recall = await asyncio.gather(
+            self.services.fresh_evidence(), self._remember(diagnosis, channel, caller, record))
+        if recall is not None and recall.correction is not None:
+            diagnosis = recategorize(diagnosis, recall.correction.category)
+        return views.diagnosis_reply(apply_evidence(diagnosis, evidence), surface=surface,
+                                     recall=recall)
+
+    async def _remember(self, diagnosis: Diagnosis, channel: ChannelRef, caller: Caller,
+                        record: bool) -> Recall | None:
+        """Team memory, best effort: if the database fails here the diagnosis still answers
+        (without the team's lines), and the log says why."""
+        assert self.services is not None
+        try:
+            return await self.services.remember(diagnosis, channel, caller.user_id, record=record)
+        except Exception:
+            log.exception("team memory failed for %s", diagnosis.fingerprint)
+            return None
 
     def _need_services(self) -> ChatServices:
         if self.services is None:
@@ -255,16 +281,16 @@ class Router:
         if not paste:
             return views.usage_reply("diagnose <paste the error>",
                                      "Paste the error text, JSON body or exception line after the command.")
-        diagnosis = await self._diagnose_text(paste)
-        if (await self._paste_settings(command.channel)).count:
-            await self._record(diagnosis, command.channel)
-        return views.diagnosis_reply(diagnosis, surface=command.surface)
+        record = (await self._paste_settings(command.channel)).count
+        return await self._answer_paste(paste, command.channel, command.caller, command.surface,
+                                        record=record)
 
     async def _status(self, command: Command) -> Reply:
         services = self._need_services()
         public = spec_for("status").is_public(command.args, may_manage=False)
-        report = await services.status_report()
-        return views.status_reply(report, ephemeral=not public)
+        report, trend = await asyncio.gather(services.status_report(),
+                                             services.trend(command.channel))
+        return views.status_reply(report, ephemeral=not public, trend=trend)
 
     async def _probe(self, command: Command) -> Reply:
         services = self._need_services()
@@ -316,3 +342,68 @@ class Router:
         else:
             return views.usage_reply(usage, f"`{command.args.strip()}` is not a paste setting.")
         return views.paste_settings_reply(settings, changed=True, surface=command.surface)
+
+    # Team memory ------------------------------------------------------------------------------
+
+    async def _kind(self, command: Command, ref: str, usage: str) -> str | Reply:
+        """``last`` or a fingerprint as typed → the fingerprint, or the Reply saying why not."""
+        if ref.lower() == "last":
+            found = await self._need_services().last_kind(command.channel, command.caller.user_id)
+            if found is None:
+                return views.error_reply("No error kind remembered in this team yet: paste one "
+                                         "first")
+            return found
+        fingerprint = clean_fingerprint(ref)
+        if not FINGERPRINT_RE.match(fingerprint):
+            return views.usage_reply(usage, "Give the fingerprint shown under a diagnosis "
+                                            "(fp_ and 16 hex digits), or last.")
+        return fingerprint
+
+    async def _top(self, command: Command) -> Reply:
+        window = parse_window(command.args)
+        if window is None:
+            return views.usage_reply("top [1h|24h|7d]", "The window is 1h, 24h or 7d.")
+        return views.top_reply(await self._need_services().top(command.channel, window))
+
+    async def _note(self, command: Command) -> Reply:
+        """``note <fp|last> <text>`` adds the team's note; ``note <fp|last>`` lists them."""
+        services = self._need_services()
+        usage = "note <fingerprint|last> [text]"
+        parts = command.args.strip().split(None, 1)
+        if not parts:
+            return views.usage_reply(usage, "Name the error kind: its fingerprint, or last.")
+        fingerprint = await self._kind(command, parts[0], usage)
+        if isinstance(fingerprint, Reply):
+            return fingerprint
+        text = parts[1].strip() if len(parts) > 1 else ""
+        if not text:
+            listed = await services.notes(command.channel, fingerprint)
+            if listed is None:
+                return views.unknown_kind_reply(fingerprint)
+            return views.notes_reply(fingerprint, *listed)
+        note = await services.add_note(command.channel, fingerprint, text, command.caller)
+        if note is None:
+            return views.unknown_kind_reply(fingerprint)
+        return views.note_added_reply(fingerprint, note)
+
+    async def _correct(self, command: Command) -> Reply:
+        """``correct <fp|last> <category>``: managers, or whoever pasted an error of the kind."""
+        services = self._need_services()
+        usage = "correct <fingerprint|last> <category>"
+        parts = command.args.strip().split()
+        if len(parts) != 2 or parts[1].lower() not in CORRECTABLE:
+            return views.usage_reply(usage, "Give the kind and one of: " + ", ".join(CORRECTABLE)
+                                     + ".")
+        fingerprint = await self._kind(command, parts[0], usage)
+        if isinstance(fingerprint, Reply):
+            return fingerprint
+        caller = command.caller
+        if not (await services.is_author(command.channel, fingerprint, caller.user_id)
+                or await caller.may_manage()):
+            return views.error_reply(f"Not allowed: only people who may manage this "
+                                     f"{command.surface.noun}, or who pasted an error of this "
+                                     "kind, can correct it")
+        correction = await services.correct(command.channel, fingerprint, parts[1].lower(), caller)
+        if correction is None:
+            return views.unknown_kind_reply(fingerprint)
+        return views.corrected_reply(fingerprint, correction)

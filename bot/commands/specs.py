@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
 
+from bot.diagnosis.model import CATEGORIES
+
 
 class Visibility(str, Enum):
     """Who sees the answer."""
@@ -98,6 +100,22 @@ _SPECS: tuple[CommandSpec, ...] = (
                                 choices=("on", "off")),
                          Option("counting", "on: count pasted errors in the team's error rate",
                                 choices=("on", "off")))),
+    # Team memory (Contract 5)
+    CommandSpec("top", "top [1h|24h|7d]",
+                "this team's most frequent error kinds: counts, first/last seen, sparkline",
+                options=(Option("window", "How far back (default: 24h)",
+                                choices=("1h", "24h", "7d")),)),
+    CommandSpec("note", "note <fingerprint|last> [text]",
+                "add the team's note to an error kind (what fixed it), or list its notes",
+                options=(Option("fingerprint", "The kind's fingerprint (fp_…), or last",
+                                required=True),
+                         Option("text", "The note; leave it out to list the kind's notes"))),
+    CommandSpec("correct", "correct <fingerprint|last> <category>",
+                "correct an error kind's category for this team (managers or its paster)",
+                options=(Option("fingerprint", "The kind's fingerprint (fp_…), or last",
+                                required=True),
+                         Option("category", "The category it really is", required=True,
+                                choices=tuple(c for c in CATEGORIES if c != "unknown")))),
     CommandSpec("help", "help [errors [category]]", "this help, or the error quick reference",
                 options=(Option("topic", "errors: each error type and code, what it means, what to do",
                                 choices=("errors",)),)),

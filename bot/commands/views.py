@@ -12,10 +12,21 @@ from typing import Any
 from bot.commands.markup import inline_code
 from bot.commands.model import CHANNEL, Command, Surface
 from bot.commands.ports import IncidentSummary, PasteSettings
-from bot.commands.reply import Link, Reply, ReplyField, ReplyKind, Section, Severity, share_action
+from bot.commands.reply import (
+    Link,
+    Reply,
+    ReplyField,
+    ReplyKind,
+    Section,
+    Severity,
+    correct_action,
+    note_action,
+    share_action,
+)
 from bot.commands.specs import help_lines
 from bot.diagnosis.model import Diagnosis
 from bot.evidence import StatusReport
+from bot.memory import Correction, Note, Recall, TopReport, Trend, sparkline
 from bot.probes.result import ProbeResult
 
 _CATEGORY_TITLES = {
@@ -56,7 +67,11 @@ def verdict_text(verdict: str | None) -> str:
 LOW_CONFIDENCE = 0.85  # below this a diagnosis says it is unsure and what to capture next
 
 
-def diagnosis_reply(d: Diagnosis, *, surface: Surface = CHANNEL) -> Reply:
+def diagnosis_reply(d: Diagnosis, *, surface: Surface = CHANNEL,
+                    recall: Recall | None = None) -> Reply:
+    """A diagnosis; with ``recall`` (team memory) also what the team knows about the kind —
+    how often it was seen, the team's correction, its notes — and the controls to add a note
+    or correct the category."""
     fields = [
         ReplyField("Category", d.category),
         ReplyField("Retryable", _yes_no(d.retryable)
@@ -72,7 +87,7 @@ def diagnosis_reply(d: Diagnosis, *, surface: Surface = CHANNEL) -> Reply:
     if d.verdict:
         fields.append(ReplyField("Verdict", verdict_text(d.verdict)))
     causes = tuple(f"{c.title} ({round(c.likelihood * 100)}%): {c.why}" for c in d.causes)
-    sections = []
+    sections = list(memory_sections(recall)) if recall is not None else []
     if causes:
         sections.append(Section("Likely causes", causes))
     if d.actions:
@@ -94,7 +109,55 @@ def diagnosis_reply(d: Diagnosis, *, surface: Surface = CHANNEL) -> Reply:
         severity=_CATEGORY_SEVERITY.get(d.category, Severity.INFO),
         text=text, fields=tuple(fields), sections=tuple(sections),
         context=(" · ".join(context),), ephemeral=True, kind=ReplyKind.DIAGNOSIS, data=d,
+        actions=((note_action(d.fingerprint), correct_action(d.fingerprint))
+                 if recall is not None else ()),
     )
+
+
+def when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def seen_line(recall: Recall) -> str | None:
+    """``Seen 3 times in this team · first … · last …`` (None the first time)."""
+    if recall.count < (2 if recall.counted else 1):  # counted: this one is in the count
+        return None
+    line = (f"Seen {_times(recall.count)} in this team" if recall.counted else
+            f"Seen {_times(recall.count)} before in this team (this one is not counted: "
+            "counting is off here)")
+    if recall.first_seen is not None:
+        line += f" · first {when(recall.first_seen)}"
+    if recall.last_seen is not None:
+        line += f" · last {when(recall.last_seen)}"
+    return line
+
+
+def correction_line(c: Correction) -> str:
+    return (f"Category corrected to {c.category} by {c.by} on {when(c.at)} "
+            f"(the diagnosis said {c.was})")
+
+
+def note_line(n: Note) -> str:
+    return f"{n.author}, {when(n.at)}: {n.text}"
+
+
+def memory_sections(recall: Recall) -> tuple[Section, ...]:
+    """What the team knows, first: notes say what fixed it last time."""
+    known = [line for line in (seen_line(recall),) if line]
+    if recall.correction is not None:
+        known.append(correction_line(recall.correction))
+    out = [Section("Team memory", tuple(known))] if known else []
+    if recall.notes:
+        items = [note_line(n) for n in recall.notes]
+        more = recall.notes_total - len(recall.notes)
+        if more > 0:
+            items.append(f"… {more} older note(s): /sora note {recall.fingerprint}")
+        out.append(Section("Team notes (newest first)", tuple(items)))
+    return tuple(out)
 
 
 def _where(surface: Surface) -> str:
@@ -190,8 +253,10 @@ def _probe_line(p: dict[str, Any]) -> str:
     return ", ".join(bits)
 
 
-def status_reply(report: StatusReport, *, ephemeral: bool = True) -> Reply:
-    """Render a ``bot.evidence.StatusReport`` (uses its Contract-3 dict)."""
+def status_reply(report: StatusReport, *, ephemeral: bool = True,
+                 trend: Trend | None = None) -> Reply:
+    """Render a ``bot.evidence.StatusReport`` (uses its Contract-3 dict); ``trend`` is the
+    team's own error rate (team memory), a field of its own."""
     d = report.to_dict()
     official = d["official"]
     fields = [
@@ -200,6 +265,8 @@ def status_reply(report: StatusReport, *, ephemeral: bool = True) -> Reply:
         ReplyField("Official page", official["indicator"]),
         ReplyField("Team errors (15 min)", str(d["errors"]["total"])),
     ]
+    if trend is not None:
+        fields.append(trend_field(trend))
     sections = []
     comps = tuple(f"{c['name']}: {c['status']}" for c in official["components"])
     if comps:
@@ -297,3 +364,63 @@ def paste_settings_reply(settings: PasteSettings, *, changed: bool,
                  fields=(ReplyField("Paste detection", on_off[settings.detect]),
                          ReplyField("Counted in team error rate", on_off[settings.count])),
                  ephemeral=not changed, kind=ReplyKind.SUBSCRIPTION)
+
+
+# Team memory -------------------------------------------------------------------------------------
+
+def trend_field(trend: Trend) -> ReplyField:
+    """The team's errors per minute over 15 minutes, as a sparkline, oldest first."""
+    return ReplyField("Team error rate", f"{sparkline(trend.bins)} ({trend.total} in 15 min, "
+                                         "a bar a minute)")
+
+
+_WINDOW_WORDS = {"1h": "hour", "24h": "24 hours", "7d": "7 days"}
+
+
+def top_reply(report: TopReport) -> Reply:
+    span = _WINDOW_WORDS.get(report.window, report.window)
+    if not report.entries:
+        return Reply(title=f"No errors in the last {span}", severity=Severity.OK,
+                     text="This team has no error events in that window.", kind=ReplyKind.INFO,
+                     data=report)
+    items = []
+    for e in report.entries:
+        category = f"{e.category} (corrected)" if e.corrected else e.category
+        notes = f" · {e.notes} note{'s' if e.notes != 1 else ''}" if e.notes else ""
+        items.append(f"{inline_code(e.fingerprint)} {category} — {e.count}× {sparkline(e.bins)}"
+                     f" · first {when(e.first_seen)} · last {when(e.last_seen)}{notes}")
+    return Reply(title=f"Most frequent errors, last {span}", severity=Severity.INFO,
+                 text=f"{report.total} error events in this team in the last {span}.",
+                 sections=(Section("Kinds (count, sparkline oldest → newest)", tuple(items)),),
+                 context=("/sora note <fingerprint> shows a kind's notes",),
+                 kind=ReplyKind.INFO, data=report)
+
+
+def notes_reply(fingerprint: str, notes: Sequence[Note], total: int) -> Reply:
+    fp = inline_code(fingerprint)
+    if not notes:
+        return Reply(title=f"No notes on {fp} yet", severity=Severity.INFO,
+                     text=f"Add one: /sora note {fingerprint} <what fixed it>", kind=ReplyKind.INFO)
+    more = f" (newest {len(notes)} of {total})" if total > len(notes) else ""
+    return Reply(title=f"Team notes on {fp}{more}", severity=Severity.INFO,
+                 sections=(Section("Notes (newest first)", tuple(note_line(n) for n in notes)),),
+                 kind=ReplyKind.INFO)
+
+
+def note_added_reply(fingerprint: str, note: Note) -> Reply:
+    return Reply(title=f"Note added to {inline_code(fingerprint)}", severity=Severity.OK,
+                 text="It shows on every later diagnosis of this kind in this team.",
+                 sections=(Section("Note", (note_line(note),)),), kind=ReplyKind.INFO)
+
+
+def corrected_reply(fingerprint: str, correction: Correction) -> Reply:
+    return Reply(title=f"{inline_code(fingerprint)} is now {correction.category} for this team",
+                 severity=Severity.OK,
+                 text=f"Later diagnoses of this kind here use {correction.category}, with its "
+                      f"causes and actions (the diagnosis said {correction.was}).",
+                 kind=ReplyKind.INFO)
+
+
+def unknown_kind_reply(fingerprint: str) -> Reply:
+    return error_reply(f"This team has not seen {inline_code(fingerprint, 40)}: use the "
+                       "fingerprint under a diagnosis, or last")

@@ -33,6 +33,18 @@ def check_platform(platform: str) -> str:
     return platform
 
 
+def dialect_insert(dialect: str, table: type[Any] | Table) -> Any:
+    """The dialect's INSERT (PostgreSQL or SQLite), which has on_conflict_do_nothing /
+    on_conflict_do_update; for statements built once per dialect (``bot.store.memory``)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
+
+
 class StoreBase:
     """Owns the Engine and hands out short transactions (one per public method)."""
 
@@ -78,13 +90,7 @@ class StoreBase:
 
     def _insert(self, table: type[Any] | Table) -> Any:
         """The dialect's INSERT, which has on_conflict_do_nothing / on_conflict_do_update."""
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects import postgresql
-
-            return postgresql.insert(table)
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.insert(table)
+        return dialect_insert(self.dialect, table)
 
     def close(self) -> None:
         self.engine.dispose()

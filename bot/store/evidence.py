@@ -46,6 +46,19 @@ class NewErrorEvent:
     at: datetime | None = None
 
 
+def error_event_values(event: NewErrorEvent | Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The ``error_events`` column values for one event, checked and clipped (also written by
+    team memory, in its own transaction: ``bot.store.memory``)."""
+    data = asdict(event) if isinstance(event, NewErrorEvent) else dict(event)
+    check_value("source", data["source"], EVENT_SOURCES)
+    return {"at": data.get("at") or now, "source": data["source"], "target": data.get("target"),
+            "category": data["category"], "fingerprint": _clip(data.get("fingerprint"), 100),
+            "http_status": data.get("http_status"),
+            "error_code": _clip(data.get("error_code"), 200),
+            "channel_key": _clip(data.get("channel_key"), 300),
+            "redacted": _clip(data.get("redacted") or "", REDACTED_MAX)}
+
+
 class EvidenceMixin(StoreBase):
     # -- probes ---------------------------------------------------------------------------
 
@@ -174,17 +187,7 @@ class EvidenceMixin(StoreBase):
     def add_error_events(self, events: Iterable[NewErrorEvent | Mapping[str, Any]]) -> int:
         """Store a batch of error events in one transaction; returns how many were stored."""
         now = self.now()
-        rows = []
-        for event in events:
-            data = asdict(event) if isinstance(event, NewErrorEvent) else dict(event)
-            check_value("source", data["source"], EVENT_SOURCES)
-            rows.append(ErrorEvent(
-                at=data.get("at") or now, source=data["source"], target=data.get("target"),
-                category=data["category"], fingerprint=_clip(data.get("fingerprint"), 100),
-                http_status=data.get("http_status"),
-                error_code=_clip(data.get("error_code"), 200),
-                channel_key=_clip(data.get("channel_key"), 300),
-                redacted=_clip(data.get("redacted") or "", REDACTED_MAX)))
+        rows = [ErrorEvent(**error_event_values(event, now)) for event in events]
         if rows:
             with self._tx() as s:
                 s.add_all(rows)

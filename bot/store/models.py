@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -270,3 +271,106 @@ class Budget(Base):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Team memory (Contract 5) ------------------------------------------------------------------------
+# Events themselves are the ``error_events`` rows (pruned at RETENTION_DAYS); ``memory_events``
+# only adds the team and the author of each one and goes with its row (ON DELETE CASCADE), so
+# pruning needs no change. Every count below is kept independently of the events and survives
+# their pruning (bot/memory/buckets.py explains the buckets and rolling windows).
+
+TEAM_MAX = 140
+MEMORY_SPANS: tuple[str, ...] = ("m", "h", "q")
+MEMORY_WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
+
+
+class MemoryEvent(Base):
+    __tablename__ = "memory_events"
+    __table_args__ = (
+        Index("ix_memory_events_team_fp_author", "team", "fingerprint", "author"),
+        Index("ix_memory_events_team_author", "team", "author", "event_id"),
+    )
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("error_events.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    team: Mapped[str] = mapped_column(String(TEAM_MAX))
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    author: Mapped[str | None] = mapped_column(String(100))
+
+
+class MemoryKind(Base):
+    """One error kind as a team knows it: how often, since when, and its latest redacted text."""
+
+    __tablename__ = "memory_kinds"
+    __table_args__ = (Index("ix_memory_kinds_team_last_seen", "team", "last_seen"),)
+
+    team: Mapped[str] = mapped_column(String(TEAM_MAX), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(100), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))  # the engine's, for the latest event
+    count: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[int] = mapped_column(BigInteger)  # epoch seconds
+    last_seen: Mapped[int] = mapped_column(BigInteger)
+    sample: Mapped[str] = mapped_column(Text)
+    notes: Mapped[int] = mapped_column(Integer)  # how many notes it has (read only when > 0)
+
+
+class MemoryBucket(Base):
+    """Events of a kind (or of the whole team: fingerprint ``*``) in one time bucket."""
+
+    __tablename__ = "memory_buckets"
+    __table_args__ = (Index("ix_memory_buckets_team_span_start", "team", "span", "start"),)
+
+    team: Mapped[str] = mapped_column(String(TEAM_MAX), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(100), primary_key=True)
+    span: Mapped[str] = mapped_column(String(2), primary_key=True)
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch seconds
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class MemoryWindow(Base):
+    """Events of a kind inside a rolling window (``top``'s ranking, one index read)."""
+
+    __tablename__ = "memory_windows"
+    __table_args__ = (Index("ix_memory_windows_rank", "team", "window", "count"),)
+
+    team: Mapped[str] = mapped_column(String(TEAM_MAX), primary_key=True)
+    window: Mapped[str] = mapped_column(String(4), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(100), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class MemoryRoll(Base):
+    """How far a team's window has rolled: the oldest bucket start its counts include."""
+
+    __tablename__ = "memory_rolls"
+
+    team: Mapped[str] = mapped_column(String(TEAM_MAX), primary_key=True)
+    window: Mapped[str] = mapped_column(String(4), primary_key=True)
+    low: Mapped[int] = mapped_column(BigInteger)
+
+
+class MemoryNote(Base):
+    __tablename__ = "memory_notes"
+    __table_args__ = (Index("ix_memory_notes_team_fp_at", "team", "fingerprint", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(TEAM_MAX))
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    author_id: Mapped[str | None] = mapped_column(String(100))
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)  # redacted
+    at: Mapped[datetime]
+
+
+class MemoryCorrection(Base):
+    """The team's category for a kind (the latest correction wins)."""
+
+    __tablename__ = "memory_corrections"
+
+    team: Mapped[str] = mapped_column(String(TEAM_MAX), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(100), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    was: Mapped[str] = mapped_column(String(32))
+    by_id: Mapped[str | None] = mapped_column(String(100))
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]

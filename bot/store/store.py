@@ -26,12 +26,13 @@ from bot.store.db import (
 )
 from bot.store.evidence import EvidenceMixin
 from bot.store.incidents import IncidentsMixin
+from bot.store.memory import MemoryMixin
 from bot.store.outbox import OutboxMixin
 
 MIGRATION_LOCK_KEY = 0x50_52_41_BD  # pg_advisory_xact_lock key: one replica migrates at a time
 
 
-class Store(EvidenceMixin, IncidentsMixin, ChannelsMixin, OutboxMixin):
+class Store(EvidenceMixin, IncidentsMixin, ChannelsMixin, OutboxMixin, MemoryMixin):
     """sora-bot's database. Build it with :func:`open_store`."""
 
     @property

@@ -33,6 +33,7 @@ from bot.clock import Clock, as_utc, utcnow
 from bot.config import OFFICIAL_TARGET, Settings
 from bot.diagnosis import diagnose
 from bot.errors import StoreError
+from bot.memory.model import check_team
 from bot.store import JobRun, Store
 from bot.web.ingest import IngestError, diagnose_items, parse_body
 from bot.web.metrics import CONTENT_TYPE, Metrics
@@ -185,6 +186,11 @@ class _Ingest:
         denied = self._authorized(request)
         if denied is not None:
             return denied
+        team = request.query_params.get("team") or self.settings.INGEST_TEAM
+        try:  # team memory: whose events these are (the token is the deployment's, not a team's)
+            check_team(team)
+        except ValueError as exc:
+            return _error(422, f"team: {exc}")
         body = await self._read(request)
         if isinstance(body, Response):
             return body
@@ -196,7 +202,7 @@ class _Ingest:
         events = [event for event, _ in diagnosed]
         try:  # one transaction: all events or none, so a client may simply resend
             async with self._write_lock:
-                await run_in_threadpool(self.store.add_error_events, events)
+                await run_in_threadpool(self.store.remember_batch, team, events)
         except (StoreError, SQLAlchemyError) as exc:
             log.warning("ingest: cannot store events: %s", _one_line(str(exc)) or
                         type(exc).__name__)
@@ -206,7 +212,7 @@ class _Ingest:
             self.metrics.count_errors(category, source, n)
         await self._notify(events)
         return JSONResponse(
-            {"accepted": len(events),
+            {"accepted": len(events), "team": team,
              "events": [{"category": d.category, "fingerprint": d.fingerprint,
                          "retryable": d.retryable} for _, d in diagnosed]},
             status_code=202)

@@ -15,6 +15,7 @@ from bot.commands.reply import ActionKind
 from bot.commands.router import Router
 from bot.diagnosis import Diagnosis
 from bot.evidence import Evidence, StatusReport, decide
+from bot.memory import Recall, Trend
 from bot.probes.result import ProbeResult
 
 SEED = '{"error":{"code":"invalid_request","message":"Unable to process request","param":null,"type":"invalid_request_error"}}'
@@ -63,8 +64,14 @@ class MemoryServices:
         self.settings[channel] = new
         return new
 
-    async def record_paste(self, diagnosis: Diagnosis, channel: ChannelRef) -> None:
-        self.recorded.append(diagnosis.category)
+    async def remember(self, diagnosis: Diagnosis, channel: ChannelRef, author: str | None, *,
+                       record: bool) -> Recall:
+        if record:
+            self.recorded.append(diagnosis.category)
+        return Recall(diagnosis.fingerprint, counted=record)
+
+    async def trend(self, channel: ChannelRef) -> Trend:
+        return Trend("15m", (0,) * 15)
 
     async def acknowledge(self, incident_id: int, channel: ChannelRef, by: str | None) -> bool:
         self.acked.append(incident_id)

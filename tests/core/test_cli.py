@@ -103,3 +103,25 @@ def test_version_and_help(tmp_path):
     assert h.returncode == 0
     for word in ("run", "diagnose", "status", "probe", "db"):
         assert word in h.stdout
+
+
+def test_corrections_export_prints_json_lines(tmp_path):
+    from bot.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = open_store(url)
+    store.upgrade()
+    for team in ("slack:T1", "discord:42"):
+        store.remember(team, {"source": "chat", "category": "risk_control", "fingerprint": "fp_ab",
+                              "redacted": f"Bearer [REDACTED] {SEED}"}, author="U1")
+    store.correct("slack:T1", "fp_ab", "quota", by_id="U1", by="alice")
+    store.correct("discord:42", "fp_ab", "server", by_id="U7", by="bob")
+    store.close()
+    r = cli("corrections", "export", cwd=tmp_path, env={"DATABASE_URL": url})
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(x["team"], x["category"], x["was"], x["by"]) for x in rows] == [
+        ("slack:T1", "quota", "risk_control", "alice"), ("discord:42", "server", "risk_control", "bob")]
+    assert all(x["redacted"].startswith("Bearer [REDACTED]") and x["at"].endswith("Z") for x in rows)
+    usage = cli("corrections", cwd=tmp_path, env={"DATABASE_URL": url})
+    assert usage.returncode == 2 and usage.stderr.count("\n") == 1

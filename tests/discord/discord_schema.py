@@ -7,13 +7,13 @@ discord-api-spec, ``specs/openapi.json``, API v10): no package ships that spec (
 generated client without the JSON), and the team commits nothing from a fetched repository.
 Each schema below names the spec component it follows (``# spec: ComponentName``), with the
 spec's types, ``maxLength`` / ``maxItems`` / ``minItems`` and ``required`` lists. Where we are
-narrower than the spec we say so (message components: only action rows of buttons, which is
-all the bot sends). Rules the spec does not encode but Discord enforces come from the docs
+narrower than the spec we say so (message components: action rows of buttons and string
+selects; modals: action rows of text inputs — all the bot sends). Rules the spec does not encode but Discord enforces come from the docs
 (discord.com/developers/docs/resources/message#embed-object-embed-limits) and are checked in
 ``extra_errors``.
 
-Requests covered: message create / edit, interaction callback, followup webhook (create and
-edit), application command bulk overwrite.
+Requests covered: message create / edit, interaction callback (messages, updates and modals),
+followup webhook (create and edit), application command bulk overwrite.
 """
 
 from __future__ import annotations
@@ -105,10 +105,43 @@ DEFS: dict[str, Any] = {
         # spec: ComponentEmojiForRequest
         "emoji": {"oneOf": [NULL, {"type": "object", "required": ["name"], "properties": {
             "id": nullable("Snowflake"), "name": {"type": "string", "maxLength": 32}}}]}}},
-    # spec: ActionRowComponentForMessageRequest (narrowed: buttons only, all the bot sends)
+    # spec: StringSelectOptionForRequest
+    "StringSelectOption": {"type": "object", "required": ["label", "value"], "properties": {
+        "label": text(100, min_length=1, null=False), "value": text(100, min_length=1, null=False),
+        "description": text(100), "default": BOOL,
+        "emoji": {"oneOf": [NULL, {"type": "object", "required": ["name"], "properties": {
+            "id": nullable("Snowflake"), "name": {"type": "string", "maxLength": 32}}}]}}},
+    # spec: StringSelectComponentForMessageRequest
+    "StringSelect": {"type": "object", "required": ["type", "custom_id", "options"], "properties": {
+        "type": {"type": "integer", "enum": [3]}, "id": INT32,
+        "custom_id": text(100, min_length=1, null=False), "placeholder": text(150),
+        "min_values": {"type": ["integer", "null"], "minimum": 0, "maximum": 25},
+        "max_values": {"type": ["integer", "null"], "minimum": 1, "maximum": 25},
+        "disabled": BOOL, "required": BOOL,
+        "options": array({"$ref": "#/$defs/StringSelectOption"}, 25, min_items=1, null=False)}},
+    # spec: ActionRowComponentForMessageRequest (narrowed: buttons and string selects, all the
+    # bot sends; "a single select" per row is a documented rule, checked in extra_errors)
     "ActionRow": {"type": "object", "required": ["type", "components"], "properties": {
         "type": {"type": "integer", "enum": [1]}, "id": INT32,
-        "components": array({"$ref": "#/$defs/Button"}, 5, min_items=1, null=False)}},
+        "components": array({"oneOf": [{"$ref": "#/$defs/Button"}, {"$ref": "#/$defs/StringSelect"}]},
+                            5, min_items=1, null=False)}},
+    # spec: TextInputComponentForModalRequest (+ TextInputStyleTypes 1 short, 2 paragraph)
+    "TextInput": {"type": "object", "required": ["type", "custom_id", "style"], "properties": {
+        "type": {"type": "integer", "enum": [4]}, "id": INT32,
+        "custom_id": text(100, min_length=1, null=False), "style": {"type": "integer", "enum": [1, 2]},
+        "label": text(45, min_length=1), "value": text(4000), "placeholder": text(100),
+        "required": BOOL,
+        "min_length": {"type": ["integer", "null"], "minimum": 0, "maximum": 4000},
+        "max_length": {"type": ["integer", "null"], "minimum": 1, "maximum": 4000}}},
+    # spec: ActionRowComponentForModalRequest (the text-input form; Label/TextDisplay rows are
+    # not sent by the bot)
+    "ModalActionRow": {"type": "object", "required": ["type", "components"], "properties": {
+        "type": {"type": "integer", "enum": [1]}, "id": INT32,
+        "components": array({"$ref": "#/$defs/TextInput"}, 5, min_items=1, null=False)}},
+    # spec: ModalInteractionCallbackRequestData
+    "ModalData": {"type": "object", "required": ["custom_id", "title", "components"], "properties": {
+        "custom_id": text(100, min_length=1, null=False), "title": text(45, min_length=1, null=False),
+        "components": array({"$ref": "#/$defs/ModalActionRow"}, 40, min_items=1, null=False)}},
     # spec: MessageReferenceRequest
     "MessageReference": {"type": "object", "required": ["message_id"], "properties": {
         "guild_id": nullable("Snowflake"), "channel_id": nullable("Snowflake"),
@@ -151,11 +184,14 @@ MESSAGE_EDIT = _schema({"type": "object", "properties": _message_props(2000)})
 # IncomingWebhookUpdateForInteractionCallbackRequestPartial (types 6/7)
 _CALLBACK_DATA = {"type": "object", "properties": {**_message_props(2000), "tts": BOOL}}
 # spec: paths./interactions/{interaction_id}/{interaction_token}/callback: the variants the bot
-# uses, CreateMessageInteractionCallbackRequest (4, 5) and UpdateMessageInteractionCallbackRequest
-# (6, 7) (+ InteractionCallbackTypes)
-INTERACTION_CALLBACK = _schema({"type": "object", "required": ["type"], "properties": {
-    "type": {"type": "integer", "enum": [4, 5, 6, 7]},
-    "data": {"oneOf": [NULL, _CALLBACK_DATA]}}})
+# uses, CreateMessageInteractionCallbackRequest (4, 5), UpdateMessageInteractionCallbackRequest
+# (6, 7) and ModalInteractionCallbackRequest (9: data required) (+ InteractionCallbackTypes)
+INTERACTION_CALLBACK = _schema({"type": "object", "required": ["type"], "oneOf": [
+    {"properties": {"type": {"type": "integer", "enum": [4, 5, 6, 7]},
+                    "data": {"oneOf": [NULL, _CALLBACK_DATA]}}},
+    {"required": ["type", "data"],
+     "properties": {"type": {"type": "integer", "enum": [9]}, "data": {"$ref": "#/$defs/ModalData"}}},
+]})
 
 # spec: IncomingWebhookRequestPartial (followup create)
 FOLLOWUP_CREATE = _schema({"type": "object", "properties": {
@@ -263,11 +299,18 @@ def extra_errors(route: str, body: Any) -> Iterator[tuple[list[str], str, str]]:
     data = body.get("data") if route == "interaction_callback" and isinstance(body, dict) else body
     if not isinstance(data, dict):
         return
+    prefix = ["data"] if data is not body else []
+    # docs, Action Rows: "up to 5 buttons, or a single select component" per row
+    for i, row in enumerate(data.get("components") or []):
+        items = row.get("components") if isinstance(row, dict) else None
+        if isinstance(items, list) and len(items) > 1 and any(
+                isinstance(c, dict) and c.get("type") == 3 for c in items):
+            yield [*prefix, "components", str(i), "components"], "COMPONENT_LAYOUT_WIDTH_EXCEEDED", \
+                "The specified component exceeds the maximum width"
     embeds = data.get("embeds") or []
     if isinstance(embeds, list):
         total = sum(_embed_length(e) for e in embeds if isinstance(e, dict))
         if total > EMBED_TOTAL:
-            prefix = ["data"] if data is not body else []
             yield [*prefix, "embeds"], "BASE_TYPE_MAX_LENGTH", \
                 f"Embed size exceeds maximum size of {EMBED_TOTAL}"
 

@@ -40,6 +40,11 @@ tests, and on demand op 7 Reconnect (``request_reconnect``) and op 9 Invalid Ses
 is binary, from one zlib context per connection, each message ending in Z_SYNC_FLUSH
 (``00 00 ff ff``), the big ones split over two frames, as Discord does.
 
+Interactions the person makes are built from what the bot showed them, as Discord's client
+would: ``interaction(None, component=…, values=[…], message=…)`` picks options of that
+message's select (refusing a value it does not offer), ``modal_submit([...])`` fills the text
+inputs of the modal the bot answered with, within their lengths, once.
+
 Failures on demand: ``fail("create_message", status=429, retry_after=0.5, times=1)``, Discord
 error codes (``code=50001``), "applied but the answer was lost" (``applied=True``) and "ok
 without the id" (``omit="id"``).
@@ -109,8 +114,18 @@ def refusal(error: tuple[int, int, str]) -> Refusal:
 @dataclass
 class Interaction:
     token: str
-    kind: int  # 2 command, 3 component
+    kind: int  # 2 command, 3 component, 5 modal submit
     acked: bool = False
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ShownModal:
+    """A modal the bot answered an interaction with (callback type 9), until it is submitted."""
+
+    data: dict[str, Any]
+    opened_by: dict[str, Any]  # the interaction it answered
+    submitted: bool = False
 
 
 @dataclass
@@ -159,6 +174,7 @@ class FakeDiscord(PlatformFake):
         self._nonces: dict[str, tuple[float, dict[str, Any]]] = {}
         self._interactions: dict[str, Interaction] = {}
         self._interaction_messages: dict[str, tuple[str, str]] = {}
+        self.modals: list[ShownModal] = []
         self._seq = itertools.count(1)
         self._ids = itertools.count(1)
 
@@ -303,8 +319,10 @@ class FakeDiscord(PlatformFake):
     def interaction(self, sub: str | None, options: dict[str, Any] | None = None, *,
                     user_id: int | str | None = None, permissions: int = MEMBER, guild: bool = True,
                     channel_id: int | str | None = None, component: str | None = None,
-                    message: dict[str, Any] | None = None) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload: ``/sora <sub> options…`` or a button click."""
+                    message: dict[str, Any] | None = None,
+                    values: list[str] | None = None) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload: ``/sora <sub> options…``, a button click, or (with
+        ``values``) a choice in a select menu of ``message``."""
         user_id = user_id if user_id is not None else self.user_id
         iid = self.snowflake()
         d: dict[str, Any] = {
@@ -329,12 +347,50 @@ class FakeDiscord(PlatformFake):
             d["type"] = 3
             d["data"] = {"custom_id": component, "component_type": 2}
             d["message"] = message
+            if values is not None:
+                d["data"].update(component_type=3, values=self._choose(message, component, values))
         else:
             types = {bool: 5, int: 4, str: 3}
             opts = [{"name": k, "type": types[type(v)], "value": v}
                     for k, v in (options or {}).items()]
             d["data"] = {"id": self.command_id, "name": "sora", "type": 1,
                          "options": [{"name": sub, "type": 1, "options": opts}]}
+        return d
+
+    @staticmethod
+    def _choose(message: dict[str, Any] | None, custom_id: str, values: list[str]) -> list[str]:
+        """What Discord's client lets a person pick: options of that select, within its
+        min/max number of values."""
+        assert message is not None, "a select choice comes from a message's select menu"
+        select = next((c for row in message.get("components") or [] for c in row["components"]
+                       if c.get("type") == 3 and c.get("custom_id") == custom_id), None)
+        assert select is not None, f"the message has no select {custom_id!r}"
+        allowed = {o["value"] for o in select["options"]}
+        assert set(values) <= allowed, f"{set(values) - allowed} is not an option of {custom_id!r}"
+        low, high = int(select.get("min_values", 1)), int(select.get("max_values", 1))
+        assert low <= len(values) <= high, f"{len(values)} values; the menu takes {low}..{high}"
+        return list(values)
+
+    def modal_submit(self, values: list[str], *, modal: ShownModal | None = None) -> dict[str, Any]:
+        """The INTERACTION_CREATE (type 5) Discord sends when the person the bot showed
+        ``modal`` (default: the last one) fills its text inputs, in order, and submits."""
+        shown = modal or self.modals[-1]
+        assert not shown.submitted, "that modal was already submitted (Discord closed it)"
+        inputs = [c for row in shown.data["components"] for c in row["components"]]
+        assert len(values) == len(inputs), f"the modal has {len(inputs)} text input(s)"
+        rows = []
+        for field_, value in zip(inputs, values, strict=True):
+            low = int(field_.get("min_length") or (1 if field_.get("required", True) else 0))
+            high = int(field_.get("max_length") or 4000)
+            assert low <= len(value) <= high, f"Discord's form takes {low}..{high} characters"
+            rows.append({"type": 1, "components": [{"type": 4, "custom_id": field_["custom_id"],
+                                                    "value": value}]})
+        shown.submitted = True
+        opened = shown.opened_by
+        iid = self.snowflake()
+        d = {k: v for k, v in opened.items() if k not in ("data", "id", "token")}
+        d.update(id=iid, type=5, token=f"itok-{iid}",
+                 data={"custom_id": shown.data["custom_id"], "components": rows})
         return d
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
@@ -348,7 +404,8 @@ class FakeDiscord(PlatformFake):
         if event == "MESSAGE_CREATE":
             self.messages.setdefault(str(data["channel_id"]), []).append(data)
         if event == "INTERACTION_CREATE":
-            self._interactions[str(data["id"])] = Interaction(str(data["token"]), int(data["type"]))
+            self._interactions[str(data["id"])] = Interaction(str(data["token"]), int(data["type"]),
+                                                              payload=data)
             if data.get("message"):
                 self._interaction_messages[str(data["id"])] = (str(data["message"]["channel_id"]),
                                                               str(data["message"]["id"]))
@@ -638,7 +695,15 @@ class FakeDiscord(PlatformFake):
             raise refusal(ALREADY_ACKNOWLEDGED)
         if body.get("type") == 4:
             self._check_not_empty(data)
+        if body.get("type") == 9 and interaction.kind == 5:
+            # docs (interaction response types): MODAL is "not available for MODAL_SUBMIT and
+            # PING interactions"; the exact answer is not documented: a form-body refusal here
+            raise Refusal(400, {"message": "Invalid Form Body", "code": 50035, "errors": {
+                "type": {"_errors": [{"code": "INTERACTION_RESPONSE_TYPE_INVALID",
+                                      "message": "Not available for modal submissions."}]}}})
         interaction.acked = True
+        if body.get("type") == 9:
+            self.modals.append(ShownModal(data, interaction.payload))
         where = self._interaction_messages.get(call.params["iid"])
         if body.get("type") == 7 and where is not None:  # UPDATE_MESSAGE edits the clicked message
             msg = self._find(*where)

@@ -50,7 +50,10 @@ async def test_pasted_error_in_fences_gets_a_diagnosis_reply(fake: FakeDiscord, 
     assert "risk_control" in embed["title"]
     assert str(body["message_reference"]["channel_id"]) == str(fake.channel_id)
     assert body["allowed_mentions"]["parse"] == [] and body["allowed_mentions"]["replied_user"] is False
-    assert "components" not in body or body["components"] == []
+    # the team-memory controls, and no Share (a paste reply is already in the channel)
+    ids = [c["custom_id"] for row in body["components"] for c in row["components"]]
+    assert ids == [f"sora_note:{embed['footer']['text'].split()[1]}",
+                   f"sora_correct:{embed['footer']['text'].split()[1]}"]
 
 
 async def test_chat_that_merely_says_error_gets_no_reply(fake: FakeDiscord, runtime: DiscordRuntime):

@@ -114,7 +114,7 @@ def block_action(action_id: str, value: str, *, user: str = USER, channel: str =
     payload: dict[str, Any] = {
         "type": "block_actions", "team": {"id": TEAM, "domain": "fake"},
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": "A111", "token": "legacy", "trigger_id": "1.2.3",
+        "api_app_id": "A111", "token": "legacy", "trigger_id": fake.trigger(user),
         "channel": {"id": channel, "name": "general"},
         "response_url": fake.response_url(rid),
         "actions": [{"type": "button", "action_id": action_id, "block_id": "sora_actions",

@@ -9,7 +9,13 @@ with the Discord fake (``tests/platform_fake.py``). What it serves:
   app-level token only for ``apps.connections.open``); any other method is ``unknown_method``;
 - ``/response/<id>``: response_urls (what bolt's ``respond`` posts to), usable 5 times within
   30 minutes like Slack's (then 404 ``used_url`` / ``expired_url``);
-- ``/files/<id>``: private file downloads (snippets), bearer-token checked.
+- ``/files/<id>``: private file downloads (snippets), bearer-token checked;
+- ``views.open``: a modal opened with a ``trigger_id`` the fake issued for an interaction
+  (``fake.trigger()``), used once within 3 s like Slack's (``invalid_trigger_id``,
+  ``expired_trigger_id``, ``exchanged_trigger_id``), the view checked like Slack checks it
+  (``invalid_arguments`` with JSON pointers, ``view_too_large``); ``fake.submission(view_id,
+  …)`` is then what Slack sends when the person submits it (``view_submission``), refusing
+  what Slack's own form would not let them submit (an empty required input, too long a text).
 
 Strict like Slack: every ``blocks`` argument is parsed with slack_sdk's models and Slack's
 documented limits (``invalid_blocks`` with JSON pointers, ``invalid_blocks_format``), ``text``
@@ -55,6 +61,20 @@ class ResponseURL:
 
 
 @dataclass
+class Trigger:
+    issued_at: float
+    user: str
+    used: bool = False
+
+
+@dataclass
+class OpenView:
+    view: dict[str, Any]
+    user: str
+    submitted: bool = False
+
+
+@dataclass
 class Channel:
     id: str
     bot_member: bool = True
@@ -83,6 +103,8 @@ class FakeSlack(PlatformFake):
         PlatformFake.__init__(self)
         self._ts = int(time.time() * 1_000_000)  # Slack ts are epoch seconds.micros
         self._response_urls: dict[str, ResponseURL] = {}
+        self._triggers: dict[str, Trigger] = {}
+        self.views: dict[str, OpenView] = {}
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=4 * 1024 * 1024)
@@ -100,6 +122,55 @@ class FakeSlack(PlatformFake):
         """A fresh response_url (as Slack puts in a slash command or an interactive payload)."""
         self._response_urls.setdefault(rid, ResponseURL(self.now()))
         return f"http://127.0.0.1:{self.port}/response/{rid}"
+
+    def trigger(self, user: str = "U222") -> str:
+        """A fresh trigger_id, as Slack puts in an interactive payload (valid 3 s, once)."""
+        self._ts += 7
+        tid = f"{self._ts // 1_000_000}.{self._ts % 1_000_000}.{self._ts:x}"
+        self._triggers[tid] = Trigger(self.now(), user)
+        return tid
+
+    @staticmethod
+    def menu_choice(message: dict[str, Any], action_id: str, value: str) -> dict[str, Any]:
+        """The ``actions[0]`` of a ``block_actions`` payload for choosing ``value`` in the
+        ``static_select`` ``action_id`` of ``message``: only an option the menu offers."""
+        for block in message.get("blocks") or []:
+            for element in block.get("elements") or [] if block.get("type") == "actions" else []:
+                if element.get("type") == "static_select" and element.get("action_id") == action_id:
+                    option = next((o for o in element["options"] if o["value"] == value), None)
+                    assert option is not None, f"{value!r} is not an option of {action_id!r}"
+                    return {"type": "static_select", "action_id": action_id,
+                            "block_id": block.get("block_id"), "selected_option": option,
+                            "placeholder": element.get("placeholder"),
+                            "action_ts": "1700000200.000200"}
+        raise AssertionError(f"the message has no menu {action_id!r}")
+
+    def submission(self, view_id: str, values: dict[str, str], *, team: str | None = None
+                   ) -> dict[str, Any]:
+        """The ``view_submission`` payload Slack sends when the person who opened ``view_id``
+        fills its inputs (``values``: action_id → text) and presses the submit button."""
+        opened = self.views[view_id]
+        assert not opened.submitted, "that modal was already submitted (Slack closed it)"
+        state: dict[str, dict[str, Any]] = {}
+        inputs = {b["element"]["action_id"]: b for b in opened.view.get("blocks", [])
+                  if b.get("type") == "input"}
+        assert set(values) <= set(inputs), f"the modal has no input {set(values) - set(inputs)}"
+        for action_id, block in inputs.items():
+            value = values.get(action_id, "")
+            element = block["element"]
+            assert value or block.get("optional"), f"Slack will not submit an empty {action_id}"
+            assert len(value) <= int(element.get("max_length") or rules.TEXT_INPUT_MAX), \
+                f"Slack's form does not take {len(value)} characters in {action_id}"
+            state.setdefault(block["block_id"], {})[action_id] = {
+                "type": element["type"], "value": value or None}
+        opened.submitted = True
+        team_id = team or self.team_id
+        return {"type": "view_submission", "team": {"id": team_id, "domain": "fake"},
+                "user": {"id": opened.user, "username": opened.user.lower(),
+                         "name": opened.user.lower(), "team_id": team_id},
+                "api_app_id": "A111", "token": "legacy", "trigger_id": self.trigger(opened.user),
+                "view": {**opened.view, "state": {"values": state}},
+                "response_urls": [], "is_enterprise_install": False, "enterprise": None}
 
     def file_url(self, fid: str) -> str:
         return f"http://127.0.0.1:{self.port}/files/{fid}"
@@ -364,6 +435,33 @@ class FakeSlack(PlatformFake):
         if group not in self.groups:
             raise SlackRefusal("no_such_subteam")
         return {"ok": True, "users": list(self.groups[group])}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        tid = str(args.get("trigger_id") or args.get("interactivity_pointer") or "")
+        if not tid:
+            raise SlackRefusal("invalid_arguments", ["missing required field: trigger_id"])
+        trigger = self._triggers.get(tid)
+        if trigger is None or not rules.TRIGGER_FORMAT.match(tid):
+            raise SlackRefusal("invalid_trigger_id")
+        if self.now() - trigger.issued_at > rules.TRIGGER_TTL_S:
+            raise SlackRefusal("expired_trigger_id")
+        if trigger.used:
+            raise SlackRefusal("exchanged_trigger_id")
+        raw = args.get("view")
+        if isinstance(raw, str) and len(raw.encode()) > rules.MAX_VIEW_BYTES:
+            raise SlackRefusal("view_too_large")
+        view = rules.parse_json_arg(raw)
+        errors = rules.view_errors(view)
+        if errors:
+            raise SlackRefusal("invalid_arguments", errors)
+        trigger.used = True
+        vid = f"V{len(self.views) + 1:09d}"
+        full = {**view, "id": vid, "team_id": self.team_id, "state": {"values": {}},
+                "hash": f"{int(time.time())}.{self._ts:x}", "root_view_id": vid,
+                "app_id": "A111", "bot_id": self.bot_id, "external_id": "",
+                "clear_on_close": False, "notify_on_close": False, "previous_view_id": None}
+        self.views[vid] = OpenView(full, trigger.user)
+        return {"ok": True, "view": full}
 
     def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if not self.ws_url:

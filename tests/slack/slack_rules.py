@@ -24,11 +24,17 @@ from typing import Any
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.basic_objects import JsonObject
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 MAX_BLOCKS = 50  # per message (blocks reference: "up to 50 blocks in each message")
 MAX_TEXT = 40_000  # chat.postMessage ``text``: beyond it, msg_too_long
 FIELD_TEXT = 2000  # section ``fields``: "maximum length for the text in each item is 2000"
 MAX_METADATA_BYTES = 8_000  # message metadata reference: payload limit ("metadata_too_large")
+MAX_VIEW_BLOCKS = 100  # view object reference: "Maximum of 100 blocks" (modals)
+MAX_VIEW_BYTES = 250_000  # views.open: view_too_large "greater than 250kb"
+TEXT_INPUT_MAX = 3000  # plain_text_input reference: max_length / min_length "Maximum 3000"
+TRIGGER_TTL_S = 3.0  # "trigger_id … expire[s] in three seconds" (modals documentation)
+TRIGGER_FORMAT = re.compile(r"^\d+\.\d+\.[0-9a-f]+$")  # views.open: "132456.7890123.abcdef"
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ METHODS: dict[str, Method] = {
     "users.info": Method(("user",)),
     # usergroups.users.list takes no cursor: Slack returns every user id at once
     "usergroups.users.list": Method(("usergroup",)),
+    # views.open: ``view`` required, and one of trigger_id / interactivity_pointer
+    "views.open": Method(("view",)),
 }
 
 # Not counted as the app's mistakes (tests use bad credentials on purpose).
@@ -149,16 +157,16 @@ def _documented_errors(block: dict[str, Any], pointer: str) -> Iterator[str]:
             yield f"action_id {d!r} is used more than once [json-pointer:{pointer}/elements]"
 
 
-def block_errors(blocks: Any) -> list[str]:
+def block_errors(blocks: Any, *, max_blocks: int = MAX_BLOCKS, root: str = "") -> list[str]:
     """Slack's ``invalid_blocks`` messages for a message's ``blocks`` (empty: valid)."""
     if not isinstance(blocks, list):
         raise SlackRefusal("invalid_blocks_format")
     errors: list[str] = []
-    if len(blocks) > MAX_BLOCKS:
-        errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
+    if len(blocks) > max_blocks:
+        errors.append(f"no more than {max_blocks} items allowed [json-pointer:{root}/blocks]")
     seen_ids: set[str] = set()
     for i, raw in enumerate(blocks):
-        pointer = f"/blocks/{i}"
+        pointer = f"{root}/blocks/{i}"
         if not isinstance(raw, dict):
             errors.append(f"expected an object [json-pointer:{pointer}]")
             continue
@@ -195,3 +203,42 @@ def check_message(args: dict[str, Any], *, require_content: bool = True) -> None
             raise SlackRefusal("invalid_metadata_format")
         if len(json.dumps(meta)) > MAX_METADATA_BYTES:
             raise SlackRefusal("metadata_too_large")
+
+
+def view_errors(view: Any) -> list[str]:
+    """``invalid_arguments`` messages for a modal sent to ``views.open`` (empty: valid).
+
+    slack_sdk's View validators (title/submit/close ≤ 24, private_metadata ≤ 3000, callback_id
+    ≤ 255, 1–100 blocks), every block as in messages, and the view object reference's rules
+    slack_sdk does not check: a modal has a title, and a ``submit`` when it holds an input
+    block; text inputs' lengths at most 3000."""
+    if not isinstance(view, dict):
+        return ["failed to match all allowed schemas [json-pointer:/view]"]
+    errors: list[str] = []
+    if view.get("type") != "modal":
+        errors.append("must be one of modal, home, workflow_step [json-pointer:/view/type]")
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError) as exc:
+        errors.append(f"{exc} [json-pointer:/view]")
+    if not isinstance((view.get("title") or {}).get("text"), str):
+        errors.append("missing required field: title [json-pointer:/view/title]")
+    blocks = view.get("blocks")
+    try:
+        errors += block_errors(blocks, max_blocks=MAX_VIEW_BLOCKS, root="/view")
+    except SlackRefusal:
+        errors.append("must be an array [json-pointer:/view/blocks]")
+        blocks = []
+    inputs = [b for b in blocks or [] if isinstance(b, dict) and b.get("type") == "input"]
+    if inputs and not view.get("submit"):
+        errors.append("must provide a submit property when an input block is present "
+                      "[json-pointer:/view/submit]")
+    for i, block in enumerate(blocks or []):
+        element = block.get("element") if isinstance(block, dict) else None
+        if isinstance(element, dict) and element.get("type") == "plain_text_input":
+            for key in ("max_length", "min_length"):
+                value = element.get(key)
+                if value is not None and not (isinstance(value, int) and 0 <= value <= TEXT_INPUT_MAX):
+                    errors.append(f"must be at most {TEXT_INPUT_MAX} "
+                                  f"[json-pointer:/view/blocks/{i}/element/{key}]")
+    return errors

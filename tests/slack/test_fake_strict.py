@@ -173,3 +173,40 @@ def test_our_renderer_passes_the_same_rules_on_a_huge_reply():
                   sections=tuple(Section(f"s{i}", tuple("item " * 200 for _ in range(30)))
                                  for i in range(40)))
     assert block_errors(bk.reply_blocks(reply)) == []
+
+
+def _modal(**over: object) -> dict:
+    view = bk.note_modal("cb", "{}", "b1", "a1")
+    view.update(over)
+    return view
+
+
+async def test_views_open_takes_a_fresh_trigger_once_and_a_valid_modal(fake: FakeSlack, client):
+    now = [1000.0]
+    fake.now = lambda: now[0]
+    await _refused(client.views_open(trigger_id="1.2.3", view=_modal()), "invalid_trigger_id")
+    late = fake.trigger()
+    now[0] += 3.5
+    await _refused(client.views_open(trigger_id=late, view=_modal()), "expired_trigger_id")
+    trigger = fake.trigger()
+    no_submit = {k: v for k, v in _modal().items() if k != "submit"}
+    bad = await _refused(client.views_open(trigger_id=trigger, view=no_submit), "invalid_arguments")
+    assert "[json-pointer:/view/submit]" in bad["response_metadata"]["messages"][0]
+    long_title = _modal(title={"type": "plain_text", "text": "t" * 25})
+    await _refused(client.views_open(trigger_id=trigger, view=long_title), "invalid_arguments")
+    opened = await client.views_open(trigger_id=trigger, view=_modal())  # refusals used nothing
+    assert opened["view"]["id"] in fake.views and opened["view"]["callback_id"] == "cb"
+    await _refused(client.views_open(trigger_id=trigger, view=_modal()), "exchanged_trigger_id")
+    assert [r.error for r in fake.take_rejections()] == [
+        "invalid_trigger_id", "expired_trigger_id", "invalid_arguments", "invalid_arguments",
+        "exchanged_trigger_id"]
+    # what the person can submit: the modal's own inputs, within their limits, once
+    with pytest.raises(AssertionError, match="empty"):
+        fake.submission(opened["view"]["id"], {"a1": ""})
+    with pytest.raises(AssertionError, match="does not take"):
+        fake.submission(opened["view"]["id"], {"a1": "x" * 2001})
+    payload = fake.submission(opened["view"]["id"], {"a1": "fixed"})
+    assert payload["view"]["state"]["values"] == {"b1": {"a1": {"type": "plain_text_input",
+                                                                "value": "fixed"}}}
+    with pytest.raises(AssertionError, match="already submitted"):
+        fake.submission(opened["view"]["id"], {"a1": "again"})

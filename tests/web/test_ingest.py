@@ -448,3 +448,29 @@ async def test_store_failure_is_503_and_one_line(start_app: Any, store: Any) -> 
     assert r.status_code == 503
     assert r.json() == {"error": "cannot store events right now; retry later"}
     assert live.received == []
+
+
+# -- team memory -----------------------------------------------------------------------------
+
+async def test_events_join_the_named_team_or_the_configured_one(live: Live) -> None:
+    from bot.memory import WINDOWS
+
+    r = await live.client.post("/v1/events?team=slack:T0123", json={"events": [
+        {"error": QUOTA["error"]}, {"error": SEED}]}, headers=live.auth())
+    assert r.status_code == 202 and r.json()["team"] == "slack:T0123"
+    r = await live.client.post("/v1/events", content=SEED, headers={**JSON_HEADERS, **live.auth()})
+    assert r.status_code == 202 and r.json()["team"] == live.settings.INGEST_TEAM == "shell:local"
+    named = live.store.top("slack:T0123", WINDOWS["1h"])
+    assert sorted(e.category for e in named.entries) == ["quota", "risk_control"]
+    assert [e.count for e in live.store.top("shell:local", WINDOWS["1h"]).entries] == [1]
+    assert live.store.error_total(datetime(2000, 1, 1, tzinfo=UTC)) == 3  # the team stream too
+
+
+@pytest.mark.parametrize("team", ["TNOPE9", "Slack:TNOPE9", "slack:", "slack:TNOPE 9",
+                                  "x" * 40 + ":TNOPE9"])
+async def test_a_malformed_team_is_one_line_and_stores_nothing(live: Live, team: str) -> None:
+    r = await live.client.post("/v1/events", params={"team": team}, content=SEED,
+                               headers={**JSON_HEADERS, **live.auth()})
+    assert r.status_code == 422 and r.json()["error"].startswith("team: must look like")
+    assert "NOPE" not in r.text  # the value is not echoed
+    assert live.store.error_total(datetime(2000, 1, 1, tzinfo=UTC)) == 0
