@@ -195,18 +195,18 @@ def errors_reference_reply(category: str | None = None) -> Reply:
     from bot.diagnosis.model import CATEGORIES
 
     if category is None:
-        items = tuple(ref.overview_row(t) for t in ref.overview())
+        rows = tuple(ref.overview_row(t) for t in ref.overview())
         return Reply(title="Sora error quick reference", severity=Severity.INFO,
                      text="Each error type, its best-known codes, its category and whether to "
                           "retry. `/sora help errors <category>` shows one category in full: "
                           + ", ".join(CATEGORIES) + ".",
-                     sections=(Section("Errors", items),), kind=ReplyKind.HELP)
+                     sections=(Section("Errors", rows),), kind=ReplyKind.HELP)
     if category not in CATEGORIES:
         return usage_reply("help errors [category]",
                            f"Unknown category `{category}`; one of: {', '.join(CATEGORIES)}.")
     sections = []
     for t in ref.for_category(category):
-        items = []
+        items: list[str] = []
         if t.codes:
             items.append("Codes: " + ", ".join(f"`{c}`" for c in t.codes))
         if t.evidence:
