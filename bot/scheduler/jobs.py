@@ -61,17 +61,19 @@ class Scheduler:
         term = "-" if fence is None else fence.term
         log.debug("job %s started (term %s)", spec.name, term)
         try:
-            await spec.func()
+            try:
+                await spec.func()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a failing job is logged and recorded, never kills the loop
+                log.warning("job %s failed: %s: %s", spec.name, type(exc).__name__, exc)
+                await self._record(spec.name, False, f"{type(exc).__name__}: {exc}"[:500])
+            else:
+                await self._record(spec.name, True, None)
         except asyncio.CancelledError:  # shutdown or a lost lead cut a run short: expected
             log.info("job %s cancelled (%s)", spec.name,
                      "leadership ended" if fence is not None and not fence.valid()
                      else "shutdown")
-            return
-        except Exception as exc:  # a failing job is logged and recorded, never kills the loop
-            log.warning("job %s failed: %s: %s", spec.name, type(exc).__name__, exc)
-            await self._record(spec.name, False, f"{type(exc).__name__}: {exc}"[:500])
-        else:
-            await self._record(spec.name, True, None)
         finally:
             log.debug("job %s ended (term %s)", spec.name, term)
             if task is not None:
@@ -82,8 +84,6 @@ class Scheduler:
             return
         try:
             await asyncio.to_thread(self.record, name, ok, error)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # the DB may be briefly away; the next run records again
             log.warning("could not record job run %s: %s", name, exc)
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 
 from bot.store.base import StoreBase, check_value
 from bot.store.models import (
@@ -172,22 +172,26 @@ class EvidenceMixin(StoreBase):
     # -- error events ---------------------------------------------------------------------
 
     def add_error_events(self, events: Iterable[NewErrorEvent | Mapping[str, Any]]) -> int:
-        """Store a batch of error events in one transaction; returns how many were stored."""
+        """Store a batch of error events in one transaction; returns how many were stored.
+
+        A Core multi-row INSERT, not ORM objects: the ingest API's group commit writes
+        thousands a second, and the unit of work cost three times the INSERT itself."""
         now = self.now()
         rows = []
         for event in events:
             data = asdict(event) if isinstance(event, NewErrorEvent) else dict(event)
             check_value("source", data["source"], EVENT_SOURCES)
-            rows.append(ErrorEvent(
-                at=data.get("at") or now, source=data["source"], target=data.get("target"),
-                category=data["category"], fingerprint=_clip(data.get("fingerprint"), 100),
-                http_status=data.get("http_status"),
-                error_code=_clip(data.get("error_code"), 200),
-                channel_key=_clip(data.get("channel_key"), 300),
-                redacted=_clip(data.get("redacted") or "", REDACTED_MAX)))
+            rows.append({
+                "at": data.get("at") or now, "source": data["source"],
+                "target": data.get("target"), "category": data["category"],
+                "fingerprint": _clip(data.get("fingerprint"), 100),
+                "http_status": data.get("http_status"),
+                "error_code": _clip(data.get("error_code"), 200),
+                "channel_key": _clip(data.get("channel_key"), 300),
+                "redacted": _clip(data.get("redacted") or "", REDACTED_MAX)})
         if rows:
             with self._tx() as s:
-                s.add_all(rows)
+                s.connection().execute(insert(ErrorEvent), rows)
         return len(rows)
 
     def _error_filter(self, stmt: Any, since: datetime, target: str | None,

@@ -335,8 +335,10 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
         yield
         ingest.writer.close()  # the server has finished its requests
 
-    return Starlette(routes=routes, middleware=[Middleware(LastResort)],
-                     exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(LastResort)],
+                    exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app.state.ingest_writer = ingest.writer  # for tests and benchmarks: queue depth, commits
+    return app
 
 
 def _db_check(store: Store) -> list[JobRun]:

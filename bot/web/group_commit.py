@@ -43,11 +43,11 @@ class GroupCommit:
     """``await submit(events)`` returns once the events are committed (or raises what the
     write raised, or :class:`Overloaded`)."""
 
-    def __init__(self, write: Write, *, max_batch: int = MAX_BATCH_EVENTS,
-                 max_queued: int = MAX_QUEUED_EVENTS, name: str = "ingest-writer") -> None:
+    def __init__(self, write: Write, *, max_batch: int | None = None,
+                 max_queued: int | None = None, name: str = "ingest-writer") -> None:
         self.write = write
-        self.max_batch = max_batch
-        self.max_queued = max_queued
+        self.max_batch = MAX_BATCH_EVENTS if max_batch is None else max_batch
+        self.max_queued = MAX_QUEUED_EVENTS if max_queued is None else max_queued
         self._queue: deque[tuple[list[dict[str, Any]], asyncio.Future[None]]] = deque()
         self._queued = 0
         self._runner: asyncio.Task[None] | None = None

@@ -24,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from bot.store import Store
+from bot.store.base import DatabaseLost
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ def read_gauges(store: Store) -> StoreGauges:
         store.check_writable()
         depth = dict(store.outbox_counts())
         open_incidents = len(store.open_incidents())
+    except DatabaseLost:  # the store logged it once already; every scrape need not repeat it
+        return DOWN
     except Exception as exc:  # the scrape must still answer: report the store as down
         log.warning("metrics: cannot read the store: %s", str(exc).splitlines()[0][:200]
                     if str(exc) else type(exc).__name__)
