@@ -21,6 +21,7 @@ import contextlib
 import hmac
 import inspect
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
@@ -141,6 +142,25 @@ class _SingleFlight:
         return await asyncio.wait_for(asyncio.shield(self._task), self.timeout_s)
 
 
+class _Throttle:
+    """At most one log line per ``every_s`` for a condition that repeats per request (an
+    overloaded writer, a database that is down), with how many were not logged."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self._last = float("-inf")
+        self._quiet = 0
+
+    def warn(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            self._quiet += 1
+            return
+        suffix = f" ({self._quiet} more since the last such line)" if self._quiet else ""
+        log.warning(message + suffix, *args)
+        self._last, self._quiet = now, 0
+
+
 def _bearer_ok(request: Request, token: bytes) -> bool:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token)
@@ -165,6 +185,7 @@ class _Ingest:
         self._token = token.encode() if token.strip() else None
         # One writer for every request: concurrent requests share a transaction.
         self.writer = GroupCommit(store.add_error_events)
+        self._refusals = _Throttle()
 
     def _authorized(self, request: Request) -> JSONResponse | None:
         if self._token is None:
@@ -232,14 +253,17 @@ class _Ingest:
         try:  # all of this request's events commit together or not at all: a resend is safe
             await self.writer.submit(events)
         except Overloaded as exc:
-            log.warning("ingest: refusing a request, the writer is behind (%s)", exc)
+            self.metrics.ingest_refused.labels("overloaded").inc()
+            self._refusals.warn("ingest: refusing requests, the writer is behind (%s)", exc)
             return _error(503, "ingest is falling behind; retry shortly",
                           {"Retry-After": str(exc.retry_after_s)})
         except DatabaseLost as exc:
+            self.metrics.ingest_refused.labels("store").inc()
             return _error(503, f"cannot store events: {exc.short}", {"Retry-After": "60"})
         except (StoreError, SQLAlchemyError) as exc:
-            log.warning("ingest: cannot store events: %s", _one_line(str(exc)) or
-                        type(exc).__name__)
+            self.metrics.ingest_refused.labels("store").inc()
+            self._refusals.warn("ingest: cannot store events: %s",
+                                _one_line(str(exc)) or type(exc).__name__)
             return _error(503, "cannot store events right now; retry later",
                           {"Retry-After": "5"})
         for (category, source), n in Counter((e["category"], "ingest") for e in events).items():
@@ -273,6 +297,7 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
     """
     if not metrics.has_store:
         metrics.attach_store(store)
+    metrics.watch_leader(lambda: _safe_bool(health.is_leader, "is_leader"))
     ingest = _Ingest(store=store, settings=settings, metrics=metrics, on_events=on_events,
                      now=now)
     db_check = _SingleFlight(lambda: _db_check(store), DB_CHECK_TIMEOUT_S)

@@ -14,7 +14,7 @@ within seconds instead of hanging it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -107,6 +107,25 @@ class _StoreCollector(Collector):
                                 value=gauges.open_incidents)
 
 
+class _LeaderCollector(Collector):
+    """``sora_bot_scheduler_leader``: 1 on the replica that leads (alert when the sum over
+    replicas is not exactly 1)."""
+
+    def __init__(self, is_leader: Callable[[], bool]) -> None:
+        self.is_leader = is_leader
+
+    def describe(self) -> list[Metric]:
+        return [GaugeMetricFamily("sora_bot_scheduler_leader", "1 when this replica leads")]
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            leading = bool(self.is_leader())
+        except Exception:  # a broken source counts as not leading
+            leading = False
+        yield GaugeMetricFamily("sora_bot_scheduler_leader", "1 when this replica leads",
+                                value=1 if leading else 0)
+
+
 class Metrics:
     """The metric objects others call; one instance per process, shared by every component.
 
@@ -127,7 +146,12 @@ class Metrics:
                                   ["platform", "outcome"], registry=self.registry)
         self.errors = Counter("sora_bot_errors", "Error events by category and source",
                               ["category", "source"], registry=self.registry)
+        self.ingest_refused = Counter("sora_bot_ingest_refused",
+                                      "Ingest requests answered 503, by reason "
+                                      "(overloaded: the writer is behind; store: the database)",
+                                      ["reason"], registry=self.registry)
         self._store_collector: _StoreCollector | None = None
+        self._leader: _LeaderCollector | None = None
         if store is not None:
             self.attach_store(store)
 
@@ -142,6 +166,14 @@ class Metrics:
     @property
     def has_store(self) -> bool:
         return self._store_collector is not None
+
+    def watch_leader(self, is_leader: Callable[[], bool]) -> None:
+        """Report ``is_leader()`` at scrape time as ``sora_bot_scheduler_leader``."""
+        if self._leader is None:
+            self._leader = _LeaderCollector(is_leader)
+            self.registry.register(self._leader)
+        else:
+            self._leader.is_leader = is_leader
 
     # Calls made by the rest of the bot ---------------------------------------------------------
 

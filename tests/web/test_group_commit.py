@@ -91,3 +91,5 @@ async def test_a_writer_that_falls_behind_answers_503_and_drops_nothing(
     results = await asyncio.gather(*tasks)
     assert [r.status_code for r in results].count(202) == 5
     assert len(live.rows()) == 5  # every 202 is stored, nothing else
+    metrics = (await live.client.get("/metrics")).text
+    assert 'sora_bot_ingest_refused_total{reason="overloaded"} 15.0' in metrics

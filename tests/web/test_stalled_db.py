@@ -91,4 +91,5 @@ async def test_metrics_token(start_app: Any) -> None:
     r = await live.client.get("/metrics",
                               headers={"Authorization": "Bearer metrics-token-0123456789"})
     assert r.status_code == 200 and "sora_bot_db_up 1.0" in r.text
+    assert "sora_bot_scheduler_leader 1.0" in r.text  # sum over replicas must be exactly 1
     assert (await live.client.get("/healthz")).status_code == 200  # health stays open
