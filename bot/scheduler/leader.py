@@ -85,6 +85,6 @@ class FileLockLeader:
             await on_elected()
             await stop.wait()
         finally:
+            await on_lost()  # runs in flight finish under the still-held lock
             self.is_leader = False
-            await on_lost()
             self._unlock()

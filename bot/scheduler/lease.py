@@ -149,13 +149,16 @@ class LeaseElector:
                 await on_elected()
                 why = await self._hold(term, stop)
             finally:
-                self._valid_until = 0.0
-                self._fence = None
-                if why is not None:
+                if why is not None:  # past our own deadline already: fenced by the clock
+                    self._valid_until = 0.0
                     log.warning("leader: stopped leading (term %d): %s", term, why)
                 else:
                     log.info("leader: stopped leading (term %d): shutting down", term)
+                # On a graceful stop the runs in flight finish (bounded by the scheduler's
+                # stop) under the fence, which stays valid only as long as the lease would.
                 await on_lost()
+                self._valid_until = 0.0
+                self._fence = None
                 if why is None:
                     await self._release(term)
 
