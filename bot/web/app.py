@@ -355,6 +355,7 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *extra_routes,
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
