@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 from starlette.routing import BaseRoute
@@ -31,12 +35,13 @@ from bot.commands.router import Router
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.evidence import Evidence, StatusReport
+from bot.monitor.model import Decision
 from bot.monitor.service import MonitorService
 from bot.notify import DeliveryWorker
 from bot.notify.model import Sink
 from bot.platform import Adapter, AdapterContext, Closer, Started, enabled_adapters, registered_adapters
 from bot.probes.result import ProbeResult
-from bot.scheduler import FileLockLeader, JobSpec, LeaderElector, Scheduler, always_leader
+from bot.scheduler import FileLockLeader, JobSpec, LeaseElector, Scheduler, always_leader
 from bot.service import CoreServices
 from bot.store import Store
 from bot.web.metrics import Metrics
@@ -49,12 +54,16 @@ log = logging.getLogger("bot.app")
 
 OUTBOX_DRAIN_INTERVAL_S = 1.0
 RETENTION_INTERVAL_S = 3600.0
+# Worker threads for blocking calls (the store, large diagnoses). The default (cores + 4) is
+# too few when a stalled database holds some of them for up to DB_TIMEOUT each.
+WORKER_THREADS = 32
+MONITOR_INBOX_MAX = 100_000  # observations waiting for the next evaluation (a follower's bound)
 
 
 def _open_store(settings: Settings, *, upgrade: bool = True) -> Store:
     from bot.store import open_store
 
-    store = open_store(settings.DATABASE_URL)
+    store = open_store(settings.DATABASE_URL, timeout_s=settings.DB_TIMEOUT)
     if upgrade:
         store.upgrade()
     else:
@@ -109,6 +118,58 @@ async def gather_evidence_once() -> Evidence:
 
 # The long-running bot ----------------------------------------------------------------------------
 
+class OffLoopMonitor(MonitorService):
+    """The MonitorService with its evaluation off the event loop.
+
+    ``evaluate_and_apply`` writes incidents and outbox rows (blocking store calls), so the
+    scheduler runs it in a thread of its own (``evaluate_off_loop``). The Monitor's windows are
+    plain lists, so producers on the loop (probe results, team errors, status-page changes)
+    do not touch them: they queue what they saw, and the evaluation applies the queue first,
+    in order, under one lock. Decisions are the same: observations carry their own times and
+    only an evaluation turns them into decisions. A stalled database then blocks one
+    evaluation thread (bounded by DB_TIMEOUT), never the loop that answers chat and HTTP.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._inbox: deque[Callable[[], object]] = deque(maxlen=MONITOR_INBOX_MAX)
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor")
+
+    def feed_probe_results(self, results: Iterable[Any]) -> int:
+        batch = list(results)
+        self._inbox.append(lambda: MonitorService.feed_probe_results(self, batch))
+        return len(batch)
+
+    def feed_error_events(self, events: Iterable[Any]) -> int:
+        batch = list(events)
+        self._inbox.append(lambda: MonitorService.feed_error_events(self, batch))
+        return len(batch)
+
+    def feed_status_changes(self, changes: Iterable[Any]) -> list[Decision]:
+        batch = list(changes)
+        self._inbox.append(lambda: MonitorService.feed_status_changes(self, batch))
+        return []  # decided at the next evaluation
+
+    def sync_status(self, snapshot: Any) -> list[Decision]:
+        self._inbox.append(lambda: MonitorService.sync_status(self, snapshot))
+        return []
+
+    def evaluate_and_apply(self) -> list[Decision]:
+        """Blocking: apply what was fed, then evaluate and apply (one thread at a time)."""
+        with self._lock:
+            while self._inbox:
+                self._inbox.popleft()()
+            return super().evaluate_and_apply()
+
+    async def evaluate_off_loop(self) -> list[Decision]:
+        """``evaluate_and_apply`` in the monitor's thread, in the caller's context (so the
+        scheduler's fence applies to its writes)."""
+        ctx = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, ctx.run, self.evaluate_and_apply)
+
+
 @dataclass
 class Core:
     """The platform-free part of a running bot, built once from settings."""
@@ -117,11 +178,11 @@ class Core:
     store: Store
     services: CoreServices
     router: Router
-    monitor: MonitorService
+    monitor: OffLoopMonitor
     metrics: Metrics
     worker: DeliveryWorker | None = None
     scheduler: Scheduler | None = None
-    leader: LeaderElector | FileLockLeader | None = None  # None: this process always leads
+    leader: LeaseElector | FileLockLeader | None = None  # None: this process always leads
     demo: DemoFakes | None = None  # --demo: the loopback fakes and their script
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -193,7 +254,7 @@ def _jobs(rt: Core) -> list[JobSpec]:
         await evaluate()
 
     async def evaluate() -> None:
-        decisions = rt.monitor.evaluate_and_apply()
+        decisions = await rt.monitor.evaluate_off_loop()
         for d in decisions:
             if d.action == "open":
                 rt.metrics.count_incident(d.kind)
@@ -225,6 +286,8 @@ async def run(demo: bool = False, demo_seconds: float = 60.0) -> int:
     from bot.logs import setup_logging
 
     settings = load_settings()
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="sora-bot"))
     fakes: DemoFakes | None = None
     if demo:
         from bot.fakes.demo import start_demo_fakes
@@ -236,7 +299,8 @@ async def run(demo: bool = False, demo_seconds: float = 60.0) -> int:
         on_terminal = (sys.stdin is not None and sys.stdin.isatty()
                        and any(a.uses_terminal for a in adapters))
         # In a terminal chat the log would drown the conversation: it goes to sora-bot.log.
-        setup_logging(settings.LOG_LEVEL, file="sora-bot.log" if on_terminal else None)
+        setup_logging(settings.LOG_LEVEL, file="sora-bot.log" if on_terminal else None,
+                      fmt=settings.LOG_FORMAT)
         if on_terminal:
             print("(logs: sora-bot.log)", file=sys.stderr)
         if fakes is not None:
@@ -261,7 +325,7 @@ def build_core(settings: Settings, adapters: Sequence[Adapter] = (), *,
     log.info("database ready (%s)", store.describe_url())
     metrics = Metrics()
     policies = DEFAULT_POLICIES.for_probe_interval(settings.PROBE_INTERVAL)
-    monitor = MonitorService(store, Monitor(policies))
+    monitor = OffLoopMonitor(store, Monitor(policies))
     monitor.restore()
     services = _services(settings, store, monitor=monitor)
     services.metrics = metrics
@@ -301,11 +365,14 @@ async def start_adapters(core: Core, adapters: Sequence[Adapter]) -> Platforms:
 async def serve(core: Core, platforms: Platforms, *, web_required: bool) -> int:
     """Run until the foreground loop ends or a signal arrives, then shut down in order."""
     core.worker = DeliveryWorker(core.store, platforms.sinks, on_outcome=core.metrics.count_delivery)
-    core.scheduler = Scheduler(_jobs(core), record=core.store.record_job_run)
     if core.store.dialect == "postgresql":
-        core.leader = LeaderElector(core.store.engine)
+        core.leader = LeaseElector(core.store, ttl_s=core.settings.LEADER_LEASE)
     elif (db_file := _sqlite_file(core.settings.DATABASE_URL)) is not None:
         core.leader = FileLockLeader(db_file + ".leader")
+    leader = core.leader
+    # Jobs start only while the lead is valid and write under its fence (bot.scheduler.lease).
+    core.scheduler = Scheduler(_jobs(core), record=core.store.record_job_run,
+                               fence=(lambda: leader.fence) if leader is not None else None)
     leader_closers: list[tuple[str, Closer]] = []
 
     async def on_elected() -> None:
@@ -319,7 +386,7 @@ async def serve(core: Core, platforms: Platforms, *, web_required: bool) -> int:
 
     async def on_lost() -> None:
         assert core.scheduler is not None
-        await core.scheduler.stop()
+        await core.scheduler.stop(timeout=0)  # the lead is gone: cancel runs at once
         while leader_closers:
             name, closer = leader_closers.pop()
             with contextlib.suppress(Exception):
@@ -398,13 +465,23 @@ class _Health:
         return {j.name: j.interval_s for j in sched.jobs} if sched else {}
 
 
+def web_host(settings: Settings, *, only_terminal: bool) -> str:
+    """``HOST`` when set; else loopback when only the terminal chat runs (nothing outside needs
+    to reach /healthz, /metrics or ingest), else every interface (Slack's HTTP mode, other
+    hosts' ingest, the container's health check)."""
+    if settings.HOST:
+        return settings.HOST
+    return "127.0.0.1" if only_terminal else "0.0.0.0"
+
+
 async def _start_web(core: Core, routes: Sequence[BaseRoute], *, required: bool) -> WebServer | None:
     from bot.web.app import build_web_app
 
     app = build_web_app(store=core.store, settings=core.settings, health=_Health(core),
                         metrics=core.metrics, on_events=core.monitor.feed_error_events,
                         extra_routes=list(routes))
-    server = WebServer(app, host=os.environ.get("HOST", "0.0.0.0"), port=core.settings.PORT,
+    server = WebServer(app, host=web_host(core.settings, only_terminal=not required),
+                       port=core.settings.PORT,
                        log_level="debug" if core.settings.LOG_LEVEL == "DEBUG" else "warning")
     try:
         await server.start()
@@ -414,7 +491,7 @@ async def _start_web(core: Core, routes: Sequence[BaseRoute], *, required: bool)
             raise ConfigError(msg) from None
         log.warning("%s; web app (/healthz, /metrics, ingest) not started", msg)
         return None
-    log.info("web app listening on %s", server.url)
+    log.info("web app listening on %s:%d (%s)", server.host, server.port, server.url)
     return server
 
 

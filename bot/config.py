@@ -125,6 +125,19 @@ class Settings(BaseSettings):
     RETENTION_DAYS: int = Field(14, ge=1)
     LOG_LEVEL: str = "INFO"
 
+    # -- operations (issue 12): where the web app listens, who may scrape, how long to wait --
+    # Interface of the web app; unset: loopback when only the terminal chat runs, else 0.0.0.0.
+    HOST: str | None = None
+    # Bearer token for GET /metrics; unset: /metrics needs none.
+    METRICS_TOKEN: SecretStr | None = None
+    # Seconds any one database call may take (statement, lock wait, a silent network).
+    DB_TIMEOUT: float = Field(15, ge=1, le=600)
+    # Seconds a scheduler lease lasts among PostgreSQL replicas (renewed every third of it).
+    LEADER_LEASE: float = Field(15, ge=2, le=600)
+    # Log lines as text or one JSON object each; auto: JSON unless stderr is a terminal.
+    LOG_FORMAT: str = "auto"
+    # -- end of operations settings ------------------------------------------------------------
+
     @field_validator("SORA_API_BASE_URL", "SORA_STATUS_URL")
     @classmethod
     def _url(cls, value: str, info) -> str:  # type: ignore[no-untyped-def]
@@ -154,6 +167,24 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
+
+    @field_validator("LOG_FORMAT")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in {"auto", "text", "json"}:
+            raise ValueError("LOG_FORMAT must be auto, text or json")
+        return value
+
+    @field_validator("HOST")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.match(r"^[A-Za-z0-9.:\-\[\]]+$", value):
+            raise ValueError("HOST must be an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0")
+        return value.strip("[]")
 
     @field_validator("DATABASE_URL")
     @classmethod

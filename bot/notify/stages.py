@@ -1,7 +1,8 @@
 """The delivery stages. Each is a small class with one async ``process(notices)`` returning the
 notices that go on; a stage that stops a notice sets its decision (with a reason) instead.
 
-The order is written once, in bot.notify.pipeline.
+The order is written once, in bot.notify.pipeline. Store calls run in worker threads
+(``asyncio.to_thread``), never on the event loop.
 """
 
 from __future__ import annotations
@@ -55,13 +56,17 @@ class DedupStage:
         self.timeout_s = timeout_s
 
     async def process(self, notices: list[Notice]) -> list[Notice]:
-        await bounded(notices, self.concurrency, self._check)
+        # attempts == 0: no counted attempt, so none can be unfinished (only finished 429s are
+        # refunded); no need to look. The others are looked up in one worker-thread hop.
+        ids = [n.row.id for n in notices if n.row.attempts]
+        found = await asyncio.to_thread(self._last_attempts, ids) if ids else {}
+        await bounded(notices, self.concurrency, lambda n: self._check(n, found.get(n.row.id)))
         return [n for n in notices if n.decision is None]
 
-    async def _check(self, notice: Notice) -> None:
-        # attempts == 0: no counted attempt, so none can be unfinished (only finished 429s are
-        # refunded); no need to look.
-        last = self.store.last_attempt(notice.row.id) if notice.row.attempts else None
+    def _last_attempts(self, ids: list[int]) -> dict[int, Any]:
+        return {i: self.store.last_attempt(i) for i in ids}
+
+    async def _check(self, notice: Notice, last: Any) -> None:
         if last is None:
             notice.trail.append(Reason.RETRY_DUE if notice.row.attempts or notice.reclaimed
                                 else Reason.FIRST_NOTICE)
@@ -100,7 +105,7 @@ class MuteStage:
 
     async def process(self, notices: list[Notice]) -> list[Notice]:
         going = []
-        mutes = self.store.active_mutes(self.now())
+        mutes = await asyncio.to_thread(self.store.active_mutes, self.now())
         for notice in notices:
             row = notice.row
             mute = mutes.get((row.platform, row.workspace, row.channel))
@@ -125,20 +130,27 @@ class SendStage:
         self.concurrency, self.send_timeout_s = concurrency, send_timeout_s
 
     async def process(self, notices: list[Notice]) -> list[Notice]:
-        await bounded(notices, self.concurrency, self._send)
+        # Every attempt is recorded (committed) before any sink is called, in row order, in
+        # one worker-thread hop; then the channels are sent concurrently.
+        await asyncio.to_thread(self._begin, notices)
+        await bounded([n for n in notices if n.decision is None], self.concurrency, self._send)
         return notices
+
+    def _begin(self, notices: list[Notice]) -> None:
+        """Blocking: find each update's thread, then record its attempt."""
+        for notice in notices:
+            row = notice.row
+            if row.notice_kind != "opened":
+                parent = self.store.thread_parent(row.incident_id, row.platform, row.workspace,
+                                                  row.channel)
+                notice.row = row = replace(row, thread_id=parent)
+            notice.attempt_id = self.store.begin_attempt(row.id, self.worker_id,
+                                                         thread_id=row.thread_id, now=self.now())
+            if notice.attempt_id is None:
+                notice.decide(Decision("skip", Reason.LEASE_LOST, "claimed by another worker"))
 
     async def _send(self, notice: Notice) -> None:
         row = notice.row
-        if row.notice_kind != "opened":
-            parent = self.store.thread_parent(row.incident_id, row.platform, row.workspace,
-                                              row.channel)
-            notice.row = row = replace(row, thread_id=parent)
-        notice.attempt_id = self.store.begin_attempt(row.id, self.worker_id,
-                                                     thread_id=row.thread_id, now=self.now())
-        if notice.attempt_id is None:
-            notice.decide(Decision("skip", Reason.LEASE_LOST, "claimed by another worker"))
-            return
         try:
             delivered = await asyncio.wait_for(self.sinks[row.platform].send(row),
                                                self.send_timeout_s)
@@ -171,9 +183,13 @@ class RecordStage:
         self.on_outcome = on_outcome
 
     async def process(self, notices: list[Notice]) -> list[Notice]:
+        await asyncio.to_thread(self._record_all, notices)
+        return notices
+
+    def _record_all(self, notices: list[Notice]) -> None:
+        """Blocking: one short transaction per notice, in order."""
         for notice in notices:
             self._record(notice)
-        return notices
 
     def _record(self, notice: Notice) -> None:
         row, d = notice.row, notice.decision

@@ -5,6 +5,9 @@ Crash safety, in order of events for one row:
 A crash before the attempt row: the lease runs out and the row is simply sent. A crash after
 it (maybe sent): the next worker finds the unfinished attempt and asks ``sink.find_existing``
 before sending, so a channel gets each notice exactly once.
+
+Every store call runs in a worker thread (``asyncio.to_thread``): the loop that delivers also
+answers chat and HTTP, and a stalled database must hold up only the delivery round.
 """
 
 from __future__ import annotations
@@ -114,7 +117,8 @@ class DeliveryWorker:
             platforms = self.active_platforms()
             if not platforms:
                 break
-            claimed = self.store.claim_outbox(  # type: ignore[attr-defined]
+            claimed = await asyncio.to_thread(
+                self.store.claim_outbox,  # type: ignore[attr-defined]
                 self.worker_id, platforms=platforms, limit=min(self.batch, limit - done),
                 lease_s=self.lease_s, now=self.now())
             if not claimed:
@@ -139,7 +143,7 @@ class DeliveryWorker:
                 limited.setdefault(n.row.platform, []).append(n)
         for platform, hit in limited.items():
             if len({n.row.channel_key for n in hit}) >= PLATFORM_PAUSE_AFTER:
-                until = min(n.decision.next_attempt_at for n in hit  # type: ignore[union-attr]
+                until = min(n.decision.next_attempt_at for n in hit
                             if n.decision is not None and n.decision.next_attempt_at)
                 self._paused[platform] = until
                 log.info("outbox: %s is rate limiting %d channels at once; pausing it until %s",
@@ -158,9 +162,10 @@ class DeliveryWorker:
             self._wake.clear()  # a wake() during the drain below still cuts the wait short
             try:
                 await self.drain()
+                due = await asyncio.to_thread(self._next_due)
             except Exception as exc:  # the database may be briefly away; keep the loop alive
                 log.error("outbox drain failed: %s", exc)
-            due = self._next_due()
+                due = None
             wait = idle_s if due is None else (due - self.now()).total_seconds()
             wait = max(min_wait_s, min(idle_s, wait))
             if wait > 0 and not self._wake.is_set():
@@ -169,7 +174,7 @@ class DeliveryWorker:
 
     def _next_due(self) -> datetime | None:
         """The next time a drain can do something: a row due on an active platform, or the end
-        of a platform pause (with rows waiting behind it)."""
+        of a platform pause (with rows waiting behind it). Blocking (store reads)."""
         now = self.now()
         times = []
         active = self.active_platforms()
@@ -198,7 +203,8 @@ class DeliveryWorker:
 
     async def release(self) -> int:
         """Give back claimed rows not yet being sent (graceful shutdown)."""
-        released = self.store.release_claims(self.worker_id)  # type: ignore[attr-defined]
+        released = int(await asyncio.to_thread(
+            self.store.release_claims, self.worker_id))  # type: ignore[attr-defined]
         if released:
             log.info("outbox: released %d claimed rows on shutdown", released)
         return released

@@ -1,10 +1,11 @@
-"""Channel-side state (subscriptions, mutes, per-channel settings) and job bookkeeping."""
+"""Channel-side state (subscriptions, mutes, per-channel settings) and job bookkeeping,
+including the scheduler lease of PostgreSQL replicas (its rules: bot.scheduler.lease)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from bot.store.base import StoreBase, check_platform, check_value
 from bot.store.models import (
@@ -14,6 +15,7 @@ from bot.store.models import (
     ChannelSetting,
     JobRun,
     Mute,
+    SchedulerLease,
     Subscription,
 )
 
@@ -170,3 +172,44 @@ class ChannelsMixin(StoreBase):
         with self._tx(read_only=True) as s:
             row = s.get(Budget, (day, name))
         return row.used if row else 0
+
+    # -- the scheduler lease (PostgreSQL; times from the database's own clock) ------------
+
+    def acquire_lease(self, name: str, holder: str, ttl_s: float) -> int | None:
+        """Take the lease if it is free (expired) or already ours; a new term every time.
+
+        Returns the term, or None when another holder's lease is still running.
+        """
+        stmt = text(
+            "INSERT INTO scheduler_lease (name, holder, term, expires_at, acquired_at) "
+            "VALUES (:name, :holder, 1, now() + make_interval(secs => :ttl), now()) "
+            "ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, "
+            "term = scheduler_lease.term + 1, expires_at = EXCLUDED.expires_at, "
+            "acquired_at = EXCLUDED.acquired_at "
+            "WHERE scheduler_lease.expires_at <= now() "
+            "OR scheduler_lease.holder = EXCLUDED.holder RETURNING term")
+        with self._tx() as s:
+            term = s.execute(stmt, {"name": name, "holder": holder, "ttl": ttl_s}).scalar()
+        return None if term is None else int(term)
+
+    def renew_lease(self, name: str, holder: str, term: int, ttl_s: float) -> bool:
+        """Extend our running lease by ``ttl_s`` from now; False if it ran out or changed
+        hands (then the leadership is over, even if nobody took it yet)."""
+        stmt = text(
+            "UPDATE scheduler_lease SET expires_at = now() + make_interval(secs => :ttl) "
+            "WHERE name = :name AND holder = :holder AND term = :term AND expires_at > now()")
+        with self._tx() as s:
+            return self._affected(s, stmt, {"name": name, "holder": holder, "term": term,
+                                            "ttl": ttl_s}) == 1
+
+    def release_lease(self, name: str, holder: str, term: int) -> bool:
+        """End our lease now (graceful shutdown), so another replica takes over at once."""
+        stmt = text("UPDATE scheduler_lease SET expires_at = now() "
+                    "WHERE name = :name AND holder = :holder AND term = :term")
+        with self._tx() as s:
+            return self._affected(s, stmt, {"name": name, "holder": holder,
+                                            "term": term}) == 1
+
+    def lease(self, name: str) -> SchedulerLease | None:
+        with self._tx(read_only=True) as s:
+            return s.get(SchedulerLease, name)

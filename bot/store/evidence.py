@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 
 from bot.store.base import StoreBase, check_value
 from bot.store.models import (
@@ -185,12 +185,15 @@ class EvidenceMixin(StoreBase):
     # -- error events ---------------------------------------------------------------------
 
     def add_error_events(self, events: Iterable[NewErrorEvent | Mapping[str, Any]]) -> int:
-        """Store a batch of error events in one transaction; returns how many were stored."""
+        """Store a batch of error events in one transaction; returns how many were stored.
+
+        A Core multi-row INSERT, not ORM objects: the ingest API's group commit writes
+        thousands a second, and the unit of work cost three times the INSERT itself."""
         now = self.now()
-        rows = [ErrorEvent(**error_event_values(event, now)) for event in events]
+        rows = [error_event_values(event, now) for event in events]
         if rows:
             with self._tx() as s:
-                s.add_all(rows)
+                s.connection().execute(insert(ErrorEvent), rows)
         return len(rows)
 
     def _error_filter(self, stmt: Any, since: datetime, target: str | None,

@@ -248,6 +248,19 @@ class MemoryMixin(StoreBase):
                 self._write(s.connection(), team, rows, [None] * len(rows))
         return len(rows)
 
+    def remember_ingest(self, events: Sequence[Mapping[str, Any]]) -> int:
+        """Events of several requests, each naming its ``team`` (the ingest API's group
+        commit): the stream and every team's memory in one transaction, all or none."""
+        now = self.now()
+        by_team: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for event in events:
+            by_team[str(event["team"])].append(error_event_values(event, now))
+        if by_team:
+            with self._tx() as s:
+                for team, rows in by_team.items():
+                    self._write(s.connection(), team, rows, [None] * len(rows))
+        return sum(len(rows) for rows in by_team.values())
+
     def _write(self, conn: Connection, team: str, rows: Sequence[dict[str, Any]],
                authors: Sequence[str | None], *, lows: dict[str, int] | None = None) -> None:
         """Error-event values → the stream, the memory rows and every counter. ``lows``: the

@@ -374,3 +374,21 @@ class MemoryCorrection(Base):
     by_id: Mapped[str | None] = mapped_column(String(100))
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
+
+
+# -- leadership (migration 0003) -----------------------------------------------------------------
+
+class SchedulerLease(Base):
+    """Who leads the scheduler among PostgreSQL replicas, until when, and under which term.
+
+    ``expires_at`` is set from the database's own clock; ``term`` grows on every acquisition,
+    so a write fenced by a term fails once anyone else has led since (bot.scheduler.lease).
+    """
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    term: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]

@@ -1,8 +1,9 @@
 """The Store: every query sora-bot makes, as methods named for what they do.
 
-Sync SQLAlchemy by project decision: each method is one short transaction, so calling it from
-asyncio code blocks the loop only for a few milliseconds. Objects returned are detached ORM
-rows (plain attribute bags); changing them does not write anything back.
+Sync SQLAlchemy by project decision: each method is one short transaction. Async code calls
+it through a worker thread (``asyncio.to_thread``), never on the event loop: a database that
+stalls then holds up the one call, bounded by ``DB_TIMEOUT``, not every chat and HTTP answer.
+Objects returned are detached ORM rows (plain attribute bags); changing them writes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bot.clock import Clock, utcnow
 from bot.errors import StoreError
 from bot.store.channels import ChannelsMixin
 from bot.store.db import (
+    DEFAULT_TIMEOUT_S,
     alembic_config,
     connect_error,
     describe,
@@ -23,6 +25,7 @@ from bot.store.db import (
     known_revisions,
     make_engine,
     mask_url,
+    unbounded,
 )
 from bot.store.evidence import EvidenceMixin
 from bot.store.incidents import IncidentsMixin
@@ -44,7 +47,8 @@ class Store(EvidenceMixin, IncidentsMixin, ChannelsMixin, OutboxMixin, MemoryMix
         return self.url
 
     def ping(self) -> None:
-        """Raise StoreError (one line) unless the database answers (for /healthz)."""
+        """Raise StoreError (one line) unless the database answers and can keep writes."""
+        self.check_writable()
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -96,7 +100,7 @@ class Store(EvidenceMixin, IncidentsMixin, ChannelsMixin, OutboxMixin, MemoryMix
 
     def _migrate(self, action) -> str | None:  # type: ignore[no-untyped-def]
         try:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn, unbounded(conn):
                 self._lock_migrations(conn)
                 self._refuse_newer(MigrationContext.configure(conn).get_current_revision())
                 cfg = alembic_config()
@@ -117,13 +121,15 @@ class Store(EvidenceMixin, IncidentsMixin, ChannelsMixin, OutboxMixin, MemoryMix
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
-def open_store(url: str, *, now: Clock = utcnow, connect: bool = True) -> Store:
+def open_store(url: str, *, now: Clock = utcnow, connect: bool = True,
+               timeout_s: float = DEFAULT_TIMEOUT_S) -> Store:
     """Open DATABASE_URL. Raises StoreError with one clear line if it is bad or unreachable.
 
+    ``timeout_s`` (``DB_TIMEOUT``) bounds every database call, even on a silently cut network.
     Does not migrate: call ``store.upgrade()`` (``sora-bot run`` / ``db upgrade``) or
     ``store.check_schema()``.
     """
-    store = Store(make_engine(url), now=now)
+    store = Store(make_engine(url, timeout_s=timeout_s), now=now)
     if connect:
         try:
             store.ping()

@@ -5,8 +5,13 @@ error reports and the monitoring system. The Slack endpoint is built by the Slac
 passed in as ``extra_routes``, so ``bot.web`` never imports an adapter.
 
 Every answer is JSON with one clear line in ``{"error": ...}`` when something is wrong; no
-traceback and no submitted value is ever echoed. The store is synchronous (SQLAlchemy), so every
-database call and the CPU-bound diagnosis run in the thread pool, never on the event loop.
+traceback and no submitted value is ever echoed, and no exception escapes to uvicorn
+(``bot.web.guard``). The store is synchronous (SQLAlchemy), so every database call runs in a
+worker thread with a deadline, never on the event loop: with the database stalled, /healthz
+still answers at once-ish (503, ``db: false``), a wrong token still gets its 401, /metrics
+says ``sora_bot_db_up 0``. Ingest writes go through one group-commit writer
+(``bot.web.group_commit``); small bodies are parsed and diagnosed on the loop (tens of
+microseconds), large ones in the thread pool.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import contextlib
 import hmac
 import inspect
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,24 +31,31 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.clock import Clock, as_utc, utcnow
-from bot.config import OFFICIAL_TARGET, Settings
+from bot.config import OFFICIAL_TARGET, Settings, secret_value
 from bot.diagnosis import diagnose
 from bot.errors import StoreError
 from bot.memory.model import check_team
 from bot.store import JobRun, Store
+from bot.store.base import DatabaseLost
+from bot.web.group_commit import GroupCommit, Overloaded
+from bot.web.guard import LastResort
 from bot.web.ingest import IngestError, diagnose_items, parse_body
-from bot.web.metrics import CONTENT_TYPE, Metrics
+from bot.web.metrics import CONTENT_TYPE, DOWN, Metrics, StoreGauges, read_gauges
 
 log = logging.getLogger(__name__)
 
 EventsCallback = Callable[[list[dict[str, Any]]], object]  # may return an awaitable
 # A health check must answer even when the database hangs; past this the DB counts as down.
-DB_CHECK_TIMEOUT_S = 3.0
+DB_CHECK_TIMEOUT_S = 1.5
+# Bodies up to this size are parsed and diagnosed on the event loop (well under a
+# millisecond); larger ones in a worker thread, as the chat path does with large pastes.
+INLINE_BODY_BYTES = 16_384
 # A job is overdue when its last success is older than this many of its intervals (+ grace).
 STALE_INTERVALS = 3
 STALE_GRACE_S = 30.0
@@ -113,6 +126,47 @@ def _safe_bool(fn: Callable[[], bool], what: str) -> bool:
         return False
 
 
+class _SingleFlight:
+    """One blocking store read at a time, shared by concurrent requests, each waiting at most
+    ``timeout_s``. A read that hangs (a stalled database) then holds one worker thread, not
+    one per request, and every request still answers on time."""
+
+    def __init__(self, fn: Callable[[], Any], timeout_s: float) -> None:
+        self.fn = fn
+        self.timeout_s = timeout_s
+        self._task: asyncio.Future[Any] | None = None
+
+    async def __call__(self) -> Any:
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(asyncio.to_thread(self.fn))
+            self._task.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return await asyncio.wait_for(asyncio.shield(self._task), self.timeout_s)
+
+
+class _Throttle:
+    """At most one log line per ``every_s`` for a condition that repeats per request (an
+    overloaded writer, a database that is down), with how many were not logged."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self._last = float("-inf")
+        self._quiet = 0
+
+    def warn(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            self._quiet += 1
+            return
+        suffix = f" ({self._quiet} more since the last such line)" if self._quiet else ""
+        log.warning(message + suffix, *args)
+        self._last, self._quiet = now, 0
+
+
+def _bearer_ok(request: Request, token: bytes) -> bool:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token)
+
+
 # The app ---------------------------------------------------------------------------------------
 
 class _Ingest:
@@ -130,10 +184,9 @@ class _Ingest:
         self.targets = frozenset(t.name for t in settings.targets())
         token = settings.INGEST_TOKEN.get_secret_value() if settings.INGEST_TOKEN else ""
         self._token = token.encode() if token.strip() else None
-        # SQLite has one writer: queueing writes here is cheaper than worker threads spinning
-        # on its busy timeout (100 concurrent posts: ~1.8 s -> ~1.0 s). PostgreSQL needs none.
-        self._write_lock: Any = asyncio.Lock() if getattr(store, "dialect", None) == "sqlite" \
-            else contextlib.nullcontext()
+        # One writer for every request: concurrent requests share a transaction.
+        self.writer = GroupCommit(store.remember_ingest)
+        self._refusals = _Throttle()
 
     def _authorized(self, request: Request) -> JSONResponse | None:
         if self._token is None:
@@ -144,7 +197,7 @@ class _Ingest:
         if scheme.lower() != "bearer" or not value.strip():
             return _error(401, "missing bearer token: send Authorization: Bearer <INGEST_TOKEN>",
                           challenge)
-        if not hmac.compare_digest(value.strip().encode(), self._token):
+        if not _bearer_ok(request, self._token):
             return _error(401, "invalid ingest token", challenge)
         return None
 
@@ -194,18 +247,30 @@ class _Ingest:
         body = await self._read(request)
         if isinstance(body, Response):
             return body
+        content_type = request.headers.get("content-type")
         try:
-            diagnosed = await run_in_threadpool(self._diagnose, body,
-                                                request.headers.get("content-type"))
+            if len(body) <= INLINE_BODY_BYTES:
+                diagnosed = self._diagnose(body, content_type)
+            else:
+                diagnosed = await run_in_threadpool(self._diagnose, body, content_type)
         except IngestError as exc:
             return _error(exc.status, str(exc))
         events = [event for event, _ in diagnosed]
-        try:  # one transaction: all events or none, so a client may simply resend
-            async with self._write_lock:
-                await run_in_threadpool(self.store.remember_batch, team, events)
+        try:  # all of this request's events commit together or not at all: a resend is safe
+            # each event names its team: one group commit may carry several teams' events
+            await self.writer.submit([{**event, "team": team} for event in events])
+        except Overloaded as exc:
+            self.metrics.ingest_refused.labels("overloaded").inc()
+            self._refusals.warn("ingest: refusing requests, the writer is behind (%s)", exc)
+            return _error(503, "ingest is falling behind; retry shortly",
+                          {"Retry-After": str(exc.retry_after_s)})
+        except DatabaseLost as exc:
+            self.metrics.ingest_refused.labels("store").inc()
+            return _error(503, f"cannot store events: {exc.short}", {"Retry-After": "60"})
         except (StoreError, SQLAlchemyError) as exc:
-            log.warning("ingest: cannot store events: %s", _one_line(str(exc)) or
-                        type(exc).__name__)
+            self.metrics.ingest_refused.labels("store").inc()
+            self._refusals.warn("ingest: cannot store events: %s",
+                                _one_line(str(exc)) or type(exc).__name__)
             return _error(503, "cannot store events right now; retry later",
                           {"Retry-After": "5"})
         for (category, source), n in Counter((e["category"], "ingest") for e in events).items():
@@ -239,8 +304,12 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
     """
     if not metrics.has_store:
         metrics.attach_store(store)
+    metrics.watch_leader(lambda: _safe_bool(health.is_leader, "is_leader"))
     ingest = _Ingest(store=store, settings=settings, metrics=metrics, on_events=on_events,
                      now=now)
+    db_check = _SingleFlight(lambda: _db_check(store), DB_CHECK_TIMEOUT_S)
+    gauges = _SingleFlight(lambda: read_gauges(store), DB_CHECK_TIMEOUT_S)
+    metrics_token = secret_value(settings.METRICS_TOKEN)
 
     async def healthz(request: Request) -> Response:
         alive = _safe_bool(health.scheduler_alive, "scheduler_alive")
@@ -252,32 +321,40 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
                 intervals = dict(intervals_fn())
             except Exception as exc:
                 log.warning("healthz: job_intervals raised %s", type(exc).__name__)
-        db_ok, rows = False, []
+        db_ok, rows, db_error = False, [], None
         try:
-            rows = await asyncio.wait_for(run_in_threadpool(_db_check, store), DB_CHECK_TIMEOUT_S)
+            rows = await db_check()
             db_ok = True
+        except TimeoutError:
+            db_error = f"no answer from the database within {DB_CHECK_TIMEOUT_S:g} s"
+        except DatabaseLost as exc:
+            db_error = exc.short
         except Exception as exc:
+            db_error = "database unreachable"
             log.warning("healthz: database check failed: %s",
                         _one_line(str(exc)) or type(exc).__name__)
         jobs, bad = job_health(rows, now(), intervals)
         status = overall_health(db_ok, alive, leader, bad)
-        body = {"status": status, "db": db_ok, "scheduler": {"alive": alive, "leader": leader},
-                "jobs": jobs}
+        body: dict[str, Any] = {"status": status, "db": db_ok,
+                                "scheduler": {"alive": alive, "leader": leader}, "jobs": jobs}
+        if db_error is not None:
+            body["db_error"] = db_error
         return JSONResponse(body, status_code=503 if status == "fail" else 200,
                             headers={"Cache-Control": "no-store"})
 
     async def metrics_endpoint(request: Request) -> Response:
-        text = await run_in_threadpool(metrics.render)
-        return Response(text, media_type=CONTENT_TYPE)
+        if metrics_token is not None and not _bearer_ok(request, metrics_token.encode()):
+            return _error(401, "send Authorization: Bearer <METRICS_TOKEN>",
+                          {"WWW-Authenticate": 'Bearer realm="sora-bot metrics"'})
+        try:
+            read: StoreGauges = await gauges()
+        except TimeoutError:
+            read = DOWN
+        return Response(metrics.render(read), media_type=CONTENT_TYPE)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return _error(exc.status_code, str(exc.detail), exc.headers)
-
-    async def server_error(request: Request, exc: Exception) -> Response:
-        log.error("web: unhandled %s on %s %s", type(exc).__name__, request.method,
-                  request.url.path)
-        return _error(500, "internal error")
 
     routes: list[BaseRoute] = [
         Route("/v1/events", ingest.handle, methods=["POST"]),
@@ -285,12 +362,22 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *extra_routes,
     ]
-    return Starlette(routes=routes,
-                     exception_handlers={HTTPException: http_error, Exception: server_error})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        ingest.writer.close()  # the server has finished its requests
+
+    app = Starlette(routes=routes, middleware=[Middleware(LastResort)],
+                    exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app.state.ingest_writer = ingest.writer  # for tests and benchmarks: queue depth, commits
+    return app
 
 
 def _db_check(store: Store) -> list[JobRun]:
-    """Reach the database and read job_runs in one go (a successful read proves it is up)."""
+    """Reach the database and read job_runs in one go (a successful read proves it is up),
+    after checking that writes could be kept (a deleted SQLite file fails health)."""
+    store.check_writable()
     return list(store.job_runs().values())
 
 

@@ -33,6 +33,11 @@ from bot.diagnosis.model import Diagnosis
 MAX_BATCH = 500
 # Clocks of the sending apps drift; an event stamped a little ahead of us is still accepted.
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+# Older than this is a wrong clock or a placeholder date (0001-01-01), not an error we saw.
+MIN_AT = datetime(2000, 1, 1, tzinfo=UTC)
+# No error payload nests this deep; the JSON decoder (and json.dumps) recurse per level and
+# raise RecursionError near 1,000, so depth is checked before decoding, in one linear scan.
+MAX_JSON_DEPTH = 64
 ENVELOPE_FIELDS = frozenset({"error", "target", "at"})
 _TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _JSON_TYPES = ("application/json",)
@@ -66,17 +71,58 @@ def is_json_content_type(content_type: str | None) -> bool:
     return media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json"))
 
 
+_JSON_SPECIAL = re.compile(r'[\\"\[\]{}]')
+
+
+def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``text`` nests arrays/objects deeper than ``limit`` (brackets inside JSON
+    strings do not count). One linear pass over the special characters only, no recursion:
+    safe on any input, malformed JSON included."""
+    if text.count("[") + text.count("{") <= limit:  # the common case, at C speed
+        return False
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _JSON_SPECIAL.finditer(text):
+        pos, ch = match.start(), match.group()
+        if pos == escaped_at:
+            continue
+        if in_string:
+            if ch == "\\":
+                escaped_at = pos + 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def _too_deep() -> IngestError:
+    return IngestError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels; send the error "
+                       "payload as it came from the API")
+
+
 def parse_time(value: Any, where: str, now: datetime) -> datetime:
-    """An ISO 8601 string to aware UTC (naive means UTC); at most MAX_FUTURE_SKEW ahead."""
+    """An ISO 8601 string to aware UTC (naive means UTC), between MIN_AT and
+    MAX_FUTURE_SKEW ahead of ``now``."""
     if not isinstance(value, str):
         raise IngestError(f"{where}: 'at' must be an ISO 8601 string, got {_type_name(value)}")
     try:
         parsed = datetime.fromisoformat(value.strip())
+        # 0001-01-01T00:00:00+14:00 is a valid string whose UTC time is before year 1.
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None \
+            else parsed.astimezone(UTC)
     except ValueError:
         raise IngestError(f"{where}: 'at' is not an ISO 8601 date-time "
                           "(e.g. 2026-01-01T12:00:00Z)") from None
-    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None \
-        else parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is after year 9999 in UTC
+        raise IngestError(f"{where}: 'at' is out of range; check the sender's clock") from None
+    if parsed < MIN_AT:
+        raise IngestError(f"{where}: 'at' is before {MIN_AT.year}; check the sender's clock")
     if parsed - now > MAX_FUTURE_SKEW:
         raise IngestError(f"{where}: 'at' is more than {int(MAX_FUTURE_SKEW.total_seconds())} s "
                           "in the future; check the sender's clock")
@@ -170,7 +216,11 @@ def parse_body(body: bytes, content_type: str | None, *, now: datetime,
     if not text.strip():
         raise IngestError("empty body: send an error payload, an envelope or a batch")
     data: Any
+    stripped = text.lstrip()
+    looks_json = stripped[:1] in ("{", "[", '"')
     if is_json_content_type(content_type):
+        if json_depth_exceeds(text):
+            raise _too_deep()
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -179,9 +229,10 @@ def parse_body(body: bytes, content_type: str | None, *, now: datetime,
             at = f" at line {line} column {col}" if line is not None else ""
             raise IngestError(f"invalid JSON{at}") from None
     else:
-        stripped = text.lstrip()
         data = text
-        if stripped[:1] in ("{", "[", '"'):
+        if looks_json:
+            if json_depth_exceeds(text):
+                raise _too_deep()
             try:
                 data = json.loads(text)
             except ValueError:
@@ -232,4 +283,5 @@ def diagnose_items(items: list[IngestItem],
 
 
 __all__ = ["IngestError", "IngestItem", "MAX_BATCH", "MAX_FUTURE_SKEW", "parse_body", "to_event",
-           "diagnose_items", "is_json_content_type", "payload_text", "parse_time"]
+           "diagnose_items", "is_json_content_type", "payload_text", "parse_time", "json_depth_exceeds",
+           "MAX_JSON_DEPTH", "MIN_AT"]

@@ -6,13 +6,16 @@ Why a dedicated ``CollectorRegistry``: tests (and a process that builds several 
 Counters and histograms are pushed by the parts that see the events (probes, the outbox worker,
 the ingest API, the monitor); numbers that live in the database (outbox depth, open incidents)
 are read from the store at scrape time by a custom collector, so every replica reports the same
-truth and a restart does not reset them to zero.
+truth and a restart does not reset them to zero. The web app reads them in a worker thread with
+a deadline (``read_gauges``), so a stalled database makes a scrape say ``sora_bot_db_up 0``
+within seconds instead of hanging it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -21,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from bot.store import Store
+from bot.store.base import DatabaseLost
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +49,40 @@ class ProbeLike(Protocol):
     def latency_ms(self) -> float | None: ...
 
 
+@dataclass(frozen=True)
+class StoreGauges:
+    """What the store says at scrape time; ``up`` false when it could not be read."""
+
+    up: bool
+    depth: dict[str, int] = field(default_factory=dict)
+    open_incidents: int = 0
+
+
+DOWN = StoreGauges(up=False)
+
+
+def read_gauges(store: Store) -> StoreGauges:
+    """Blocking (call it in a worker thread); never raises: a failing store is ``DOWN``."""
+    try:
+        store.check_writable()
+        depth = dict(store.outbox_counts())
+        open_incidents = len(store.open_incidents())
+    except DatabaseLost:  # the store logged it once already; every scrape need not repeat it
+        return DOWN
+    except Exception as exc:  # the scrape must still answer: report the store as down
+        log.warning("metrics: cannot read the store: %s", str(exc).splitlines()[0][:200]
+                    if str(exc) else type(exc).__name__)
+        return DOWN
+    return StoreGauges(up=True, depth=depth, open_incidents=open_incidents)
+
+
 class _StoreCollector(Collector):
-    """Gauges read from the store at scrape time; a failing store yields ``sora_bot_db_up 0``."""
+    """Gauges from the store; a failing store yields ``sora_bot_db_up 0``. ``given`` (set for
+    one render by ``Metrics.render(gauges)``) saves reading the store during the render."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.given: StoreGauges | None = None
 
     def describe(self) -> list[Metric]:
         # Declared without values so registration never touches the database.
@@ -59,25 +92,38 @@ class _StoreCollector(Collector):
                 GaugeMetricFamily("sora_bot_incidents_open", "Incidents currently open")]
 
     def collect(self) -> Iterator[Metric]:
+        gauges = self.given if self.given is not None else read_gauges(self.store)
         up = GaugeMetricFamily("sora_bot_db_up", "1 when the last scrape could read the store")
-        try:
-            depth = dict(self.store.outbox_counts())
-            open_incidents = len(self.store.open_incidents())
-        except Exception as exc:  # the scrape must still answer: report the store as down
-            log.warning("metrics: cannot read the store: %s", str(exc).splitlines()[0][:200]
-                        if str(exc) else type(exc).__name__)
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
+        up.add_metric([], 1 if gauges.up else 0)
         yield up
+        if not gauges.up:
+            return
         gauge = GaugeMetricFamily("sora_bot_outbox_depth", "Outbox rows by status",
                                   labels=["status"])
-        for status in sorted(set(OUTBOX_STATES_REPORTED) | set(depth)):
-            gauge.add_metric([status], float(depth.get(status, 0)))
+        for status in sorted(set(OUTBOX_STATES_REPORTED) | set(gauges.depth)):
+            gauge.add_metric([status], float(gauges.depth.get(status, 0)))
         yield gauge
         yield GaugeMetricFamily("sora_bot_incidents_open", "Incidents currently open",
-                                value=open_incidents)
+                                value=gauges.open_incidents)
+
+
+class _LeaderCollector(Collector):
+    """``sora_bot_scheduler_leader``: 1 on the replica that leads (alert when the sum over
+    replicas is not exactly 1)."""
+
+    def __init__(self, is_leader: Callable[[], bool]) -> None:
+        self.is_leader = is_leader
+
+    def describe(self) -> list[Metric]:
+        return [GaugeMetricFamily("sora_bot_scheduler_leader", "1 when this replica leads")]
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            leading = bool(self.is_leader())
+        except Exception:  # a broken source counts as not leading
+            leading = False
+        yield GaugeMetricFamily("sora_bot_scheduler_leader", "1 when this replica leads",
+                                value=1 if leading else 0)
 
 
 class Metrics:
@@ -100,7 +146,12 @@ class Metrics:
                                   ["platform", "outcome"], registry=self.registry)
         self.errors = Counter("sora_bot_errors", "Error events by category and source",
                               ["category", "source"], registry=self.registry)
+        self.ingest_refused = Counter("sora_bot_ingest_refused",
+                                      "Ingest requests answered 503, by reason "
+                                      "(overloaded: the writer is behind; store: the database)",
+                                      ["reason"], registry=self.registry)
         self._store_collector: _StoreCollector | None = None
+        self._leader: _LeaderCollector | None = None
         if store is not None:
             self.attach_store(store)
 
@@ -115,6 +166,14 @@ class Metrics:
     @property
     def has_store(self) -> bool:
         return self._store_collector is not None
+
+    def watch_leader(self, is_leader: Callable[[], bool]) -> None:
+        """Report ``is_leader()`` at scrape time as ``sora_bot_scheduler_leader``."""
+        if self._leader is None:
+            self._leader = _LeaderCollector(is_leader)
+            self.registry.register(self._leader)
+        else:
+            self._leader.is_leader = is_leader
 
     # Calls made by the rest of the bot ---------------------------------------------------------
 
@@ -138,9 +197,18 @@ class Metrics:
         if n > 0:
             self.errors.labels(category, source).inc(n)
 
-    def render(self) -> bytes:
-        """The Prometheus text exposition of this registry (reads the store: call off-loop)."""
-        return generate_latest(self.registry)
+    def render(self, gauges: StoreGauges | None = None) -> bytes:
+        """The Prometheus text exposition of this registry. Without ``gauges`` it reads the
+        store (blocking: call it off the loop); with them it only formats."""
+        collector = self._store_collector
+        if collector is None or gauges is None:
+            return generate_latest(self.registry)
+        collector.given = gauges
+        try:
+            return generate_latest(self.registry)
+        finally:
+            collector.given = None
 
 
-__all__ = ["Metrics", "ProbeLike", "CONTENT_TYPE", "LATENCY_BUCKETS_S"]
+__all__ = ["Metrics", "ProbeLike", "CONTENT_TYPE", "LATENCY_BUCKETS_S", "StoreGauges",
+           "read_gauges", "DOWN"]

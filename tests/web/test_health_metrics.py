@@ -70,7 +70,7 @@ async def test_healthz_fails_when_db_unreachable(start_app: Any) -> None:
         live = await start_app(app_store=down)
         r = await live.client.get("/healthz")
         assert r.status_code == 503
-        assert r.json() == {"status": "fail", "db": False,
+        assert r.json() == {"status": "fail", "db": False, "db_error": "database unreachable",
                             "scheduler": {"alive": True, "leader": True}, "jobs": {}}
     finally:
         down.close()

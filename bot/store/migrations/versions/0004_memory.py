@@ -2,7 +2,7 @@
 rolls, notes, corrections. tests/store checks this file against the models.
 
 Revision ID: 0004_memory
-Revises: 0001_initial
+Revises: 0003_scheduler_lease
 Create Date: 2026-02-01 00:00:00
 """
 from typing import Sequence, Union
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_memory"
-down_revision: Union[str, Sequence[str], None] = "0001_initial"
+down_revision: Union[str, Sequence[str], None] = "0003_scheduler_lease"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
