@@ -38,7 +38,8 @@ def _leader(port: int) -> bool | None:
 def test_one_leader_and_failover(db_url, tmp_path):
     ports = [free_port(), free_port()]
     env = {"DATABASE_URL": db_url, "SORA_API_BASE_URL": "http://127.0.0.1:9/v1",
-           "SORA_STATUS_URL": "http://127.0.0.1:9", "PROBE_TIMEOUT": "1", "LOG_LEVEL": "INFO"}
+           "SORA_STATUS_URL": "http://127.0.0.1:9", "PROBE_TIMEOUT": "1", "LOG_LEVEL": "INFO",
+           "LEADER_LEASE": "4"}  # a killed leader's lease runs out in seconds, not 15
     bots = [BotProcess({**env, "PORT": str(p)}, tmp_path) for p in ports]
     try:
         states = _wait(lambda: (lambda s: s if None not in s and any(s) else None)(
