@@ -19,6 +19,12 @@ from __future__ import annotations
 import select
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import make_url
+
+from bot.store.testing import temp_postgres_url
 
 
 class CutProxy:
@@ -125,3 +131,17 @@ class CutProxy:
                 dst.sendall(data)
             except OSError:
                 return
+
+
+@contextmanager
+def proxied_postgres(prefix: str) -> Iterator[tuple[str, CutProxy]]:
+    """A throw-away PostgreSQL database reached through a CutProxy: (its URL, the proxy).
+    Raises ``PostgresUnavailable`` where no server answers (callers skip)."""
+    with temp_postgres_url(prefix=prefix) as url:
+        parsed = make_url(url)
+        with CutProxy(parsed.host or "127.0.0.1", parsed.port or 5432) as proxy:
+            try:
+                yield parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(
+                    hide_password=False), proxy
+            finally:
+                proxy.heal()

@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from tests.e2e.cut_proxy import CutProxy
-from tests.e2e.helpers import BotProcess, free_port
+from tests.e2e.helpers import BotProcess, free_port, wait_until
 
 LEASE_S = 4.0
 DB_TIMEOUT_S = 2.0
@@ -61,15 +61,7 @@ class Replica:
         return out
 
 
-def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll another process's state (there is no event to wait on across processes)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+wait_for = wait_until  # the one cross-process poll (tests.e2e.helpers)
 
 
 @contextmanager

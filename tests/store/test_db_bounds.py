@@ -18,17 +18,14 @@ from sqlalchemy.engine import make_url
 from bot.errors import StoreError
 from bot.store import open_store
 from bot.store.testing import PostgresUnavailable, temp_postgres_url
-from tests.e2e.cut_proxy import CutProxy
+from tests.e2e.cut_proxy import CutProxy, proxied_postgres
 
 
 @pytest.fixture
 def proxied_url() -> Iterator[tuple[str, CutProxy]]:
     try:
-        with temp_postgres_url(prefix="sora_bounds") as url:
-            parsed = make_url(url)
-            with CutProxy(parsed.host or "127.0.0.1", parsed.port or 5432) as proxy:
-                yield (parsed.set(host="127.0.0.1", port=proxy.port)
-                       .render_as_string(hide_password=False), proxy)
+        with proxied_postgres("sora_bounds") as (url, proxy):
+            yield url, proxy
     except PostgresUnavailable as exc:
         pytest.skip(str(exc))
 

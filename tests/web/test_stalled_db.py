@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from bot.store import open_store
 from bot.store.testing import PostgresUnavailable, temp_postgres_url
-from tests.e2e.cut_proxy import CutProxy
+from tests.e2e.cut_proxy import CutProxy, proxied_postgres
 from tests.web.conftest import Live
 
 DB_TIMEOUT_S = 2.0
@@ -25,18 +25,14 @@ DB_TIMEOUT_S = 2.0
 @pytest.fixture
 def cut_store() -> Iterator[tuple[Any, CutProxy]]:
     try:
-        with temp_postgres_url(prefix="sora_webstall") as url:
-            parsed = make_url(url)
-            with CutProxy(parsed.host or "127.0.0.1", parsed.port or 5432) as proxy:
-                proxied = parsed.set(host="127.0.0.1", port=proxy.port)
-                store = open_store(proxied.render_as_string(hide_password=False),
-                                   timeout_s=DB_TIMEOUT_S)
-                store.upgrade()
-                try:
-                    yield store, proxy
-                finally:
-                    proxy.heal()
-                    store.close()
+        with proxied_postgres("sora_webstall") as (url, proxy):
+            store = open_store(url, timeout_s=DB_TIMEOUT_S)
+            store.upgrade()
+            try:
+                yield store, proxy
+            finally:
+                proxy.heal()
+                store.close()
     except PostgresUnavailable as exc:
         pytest.skip(str(exc))
 
