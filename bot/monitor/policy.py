@@ -35,8 +35,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 from types import MappingProxyType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import OFFICIAL_TARGET
 from bot.diagnosis.model import CATEGORIES
@@ -270,6 +272,66 @@ class OfficialPolicy:
         _severity(name, "default_severity", self.default_severity)
 
 
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A quiet period: ``start`` ("HH:MM", local to ``timezone``) for ``duration_s`` seconds on
+    each of ``weekdays`` (all days when empty). ``targets`` limits it to some targets (all when
+    empty). While a window is active no notice is posted for those targets; when it ends the
+    monitor posts the state things are in then (an outage still going on is announced once).
+    """
+
+    name: str
+    start: str
+    duration_s: float
+    weekdays: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    targets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        owner = f"maintenance[{self.name!r}]"
+        hh, sep, mm = self.start.partition(":")
+        if not (sep and hh.isdigit() and mm.isdigit() and 0 <= int(hh) < 24
+                and 0 <= int(mm) < 60 and len(mm) == 2):
+            _fail(owner, "start", "must be HH:MM (24-hour clock)", self.start)
+        _positive(owner, self, "duration_s")
+        if self.duration_s > 7 * 86400:
+            _fail(owner, "duration_s", "must be at most one week", self.duration_s)
+        for day in self.weekdays:
+            if day not in WEEKDAYS:
+                _fail(owner, "weekdays", f"must be among {', '.join(WEEKDAYS)}", day)
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            _fail(owner, "timezone", "must be an IANA time zone such as Europe/Berlin",
+                  self.timezone)
+
+    def covers(self, target: str | None) -> bool:
+        return not self.targets or target is None or target in self.targets
+
+    def active(self, at: datetime) -> bool:
+        """True when ``at`` (aware) falls inside one occurrence of the window."""
+        return self.current_end(at) is not None
+
+    def current_end(self, at: datetime) -> datetime | None:
+        """When the occurrence covering ``at`` ends, or None when none covers it."""
+        zone = ZoneInfo(self.timezone)
+        local = at.astimezone(zone)
+        hh, mm = (int(x) for x in self.start.split(":"))
+        span = timedelta(seconds=self.duration_s)
+        # An occurrence may have started on any of the previous 7 days (windows up to a week).
+        for back in range(0, 8):
+            day = (local - timedelta(days=back)).date()
+            if self.weekdays and WEEKDAYS[day.weekday()] not in self.weekdays:
+                continue
+            begin = datetime(day.year, day.month, day.day, hh, mm, tzinfo=zone)
+            if begin <= local < begin + span:
+                return (begin + span).astimezone(at.tzinfo)
+        return None
+
+
 def _default_surges() -> Mapping[str, SurgePolicy]:
     base = SurgePolicy()
     return MappingProxyType({
@@ -292,9 +354,25 @@ class Policies:
     surges: Mapping[str, SurgePolicy] = field(default_factory=_default_surges)
     official: OfficialPolicy = field(default_factory=OfficialPolicy)
     evaluate_interval_s: float = 5.0  # what open_after/resolve_after are counted in
+    # Reminders in an open incident's thread while it is still failing (0 turns them off),
+    # like Gatus's minimum-reminder-interval and Alertmanager's repeat_interval.
+    reminder_interval_s: float = 7200.0
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    # Fast confirmation (Uptime Kuma's retryInterval): after a probe round with a failure,
+    # re-probe that target ``confirm_probes`` times, ``confirm_interval_s`` apart.
+    confirm_probes: int = 2
+    confirm_interval_s: float = 3.0
 
     def __post_init__(self) -> None:
-        _positive("Policies", self, "evaluate_interval_s")
+        _positive("Policies", self, "evaluate_interval_s", "confirm_interval_s")
+        if (not isinstance(self.reminder_interval_s, (int, float))
+                or isinstance(self.reminder_interval_s, bool) or self.reminder_interval_s < 0):
+            _fail("Policies", "reminder_interval_s", "must be 0 (off) or a positive number",
+                  self.reminder_interval_s)
+        _count("Policies", self, "confirm_probes", minimum=0)
+        names = [w.name for w in self.maintenance]
+        if len(set(names)) != len(names):
+            _fail("Policies", "maintenance", "window names must be unique", names)
         for category, policy in self.surges.items():
             if role_of(category) not in (Role.USER, Role.STORM) or category not in CATEGORIES:
                 _fail("Policies", f"surges[{category!r}]",
@@ -302,6 +380,13 @@ class Policies:
                       category)
             if not isinstance(policy, SurgePolicy):
                 _fail("Policies", f"surges[{category!r}]", "must be a SurgePolicy", policy)
+
+    def in_maintenance(self, at: datetime, target: str | None = None) -> MaintenanceWindow | None:
+        """The maintenance window covering ``at`` for ``target``, if any."""
+        for window in self.maintenance:
+            if window.covers(target) and window.active(at):
+                return window
+        return None
 
     def for_probe_interval(self, probe_interval_s: float) -> Policies:
         """The same policies with the probe window sized for ``probe_interval_s``.
@@ -326,6 +411,6 @@ DEFAULT_POLICIES = Policies()
 
 __all__ = [
     "CATEGORY_ROLES", "DEFAULT_POLICIES", "IMPACT_SEVERITY", "INDICATOR_SEVERITY",
-    "OfficialPolicy", "OutagePolicy", "Policies", "Role", "SEVERITIES", "SEVERITY_RANK",
-    "SeverityRule", "SurgePolicy", "pick_severity", "role_of",
+    "MaintenanceWindow", "OfficialPolicy", "OutagePolicy", "Policies", "Role", "SEVERITIES", "SEVERITY_RANK",
+    "SeverityRule", "SurgePolicy", "WEEKDAYS", "pick_severity", "role_of",
 ]
