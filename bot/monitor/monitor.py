@@ -166,13 +166,13 @@ class Monitor:
                                 self._watching_since)
         for category in self.policies.surges:
             key = f"surge:{category}"
-            sig = signals.get(category)
-            if sig is None:
+            surge = signals.get(category)
+            if surge is None:
                 if key not in self._tracks:
                     continue
-                sig = SurgeSignal(count=0, total=0, share=0.0, reporters=0, expected=0.0,
+                surge = SurgeSignal(count=0, total=0, share=0.0, reporters=0, expected=0.0,
                                   targets=())
-            verdict = assess_surge(category, sig, self.policies.surges[category])
+            verdict = assess_surge(category, surge, self.policies.surges[category])
             decisions += self._step(key, "surge", None, key, verdict,
                                     self.policies.surges[category], now)
         return decisions
