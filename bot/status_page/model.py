@@ -44,6 +44,8 @@ class StatusSnapshot:
     last_modified: str | None = None
     page_indicator: str | None = None
     not_modified: bool = field(default=False, compare=False)
+    # Why the poll failed in one word (bot.connectivity.FAILURES), None when it was read.
+    failure: str | None = None
 
     def to_official_dict(self) -> dict[str, Any]:
         """The Contract-3 ``official`` object."""
