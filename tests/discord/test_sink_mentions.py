@@ -13,11 +13,14 @@ from typing import Any
 
 import pytest
 
+from adapters.discord.runtime import start_discord
 from adapters.discord.sink import NO_MENTIONS, DiscordSink
 from bot.clock import FakeClock, utcnow
+from bot.commands.router import Router
 from bot.notify import DeliveryWorker
 from bot.notify.testing import drain_until_quiet
 from bot.store import open_store
+from tests.discord.conftest import discord_settings
 from tests.discord.fake_discord import BASE_MS, FakeDiscord, snowflake_at
 
 CHANNEL = str(snowflake_at(BASE_MS + 60_000, 1))
@@ -109,3 +112,16 @@ async def test_without_mentions_configured_nothing_pages(fake: FakeDiscord, stor
         await sink.aclose()
     [body] = [c.body for c in fake.calls_to("create_message")]
     assert not _pages(body) and "<@&" not in body["content"]
+
+
+async def test_start_discord_gives_the_sink_the_files_role(fake: FakeDiscord, tmp_path,
+                                                           services):
+    """The wiring: the operator file read at start reaches the sink ``start_discord`` builds."""
+    (tmp_path / "ops.toml").write_text(f'[mentions]\ndiscord = "{ROLE}"\n')
+    settings = discord_settings(fake, tmp_path, SORA_BOT_CONFIG=str(tmp_path / "ops.toml"))
+    runtime = await start_discord(settings, Router(services), ready_timeout=10,
+                                  guild_ready_timeout=0.05)
+    try:
+        assert runtime.sink.mention == ROLE
+    finally:
+        await runtime.close()

@@ -14,8 +14,10 @@ import pytest
 
 from adapters.slack import blocks as bk
 from adapters.slack.client import make_web_client
+from adapters.slack.runtime import start_slack
 from adapters.slack.sink import SlackSink
 from bot.clock import FakeClock, utcnow
+from bot.config import load_settings
 from bot.notify import DeliveryWorker
 from bot.notify.testing import drain_until_quiet
 from bot.store import open_store
@@ -104,3 +106,17 @@ async def test_without_mentions_configured_nothing_pages(fake: FakeSlack, store:
     await drain_until_quiet(worker, store, clock)
     [parent] = fake.posts("C1")
     assert not _pages(parent) and "subteam" not in str(parent)
+
+
+async def test_start_slack_gives_the_sink_the_files_group(fake: FakeSlack, router, tmp_path,
+                                                          monkeypatch):
+    """The wiring: the operator file read at start reaches the sink ``start_slack`` builds."""
+    (tmp_path / "ops.toml").write_text(f'[mentions]\nslack = "{GROUP}"\n')
+    settings = load_settings(env_file=None, SLACK_BOT_TOKEN=fake.bot_token,
+                             SLACK_SIGNING_SECRET="secret", SLACK_API_URL=fake.api_url,
+                             SORA_BOT_CONFIG=str(tmp_path / "ops.toml"))
+    runtime = await start_slack(settings, router)
+    try:
+        assert runtime.sink.mention == GROUP
+    finally:
+        await runtime.close()
