@@ -12,7 +12,8 @@ forbids unknown keys (a typo is caught, with a suggestion), and the policy datac
 their own range checks, whose messages are re-keyed to the file's names here.
 
 ``python -m bot.operator_config --docs`` writes ``docs/configuration.md`` from ``Settings`` and
-the models below, so the reference cannot drift from the code (a test compares them).
+the models below (``bot.config_docs``), so the reference cannot drift from the code (a test
+compares them).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import os
 import re
 import sys
 import tomllib
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic.fields import FieldInfo
 
-from bot.config import _ENV_RE, _NAME_RE, OFFICIAL_TARGET, Settings, Target, _check_url
+from bot.config import _ENV_RE, _NAME_RE, OFFICIAL_TARGET, Target, _check_url
 from bot.errors import ConfigError
 from bot.monitor.policy import (
     DEFAULT_POLICIES,
@@ -299,7 +298,7 @@ class OperatorFile(_Section):
 
 # -- mapping onto the policies -----------------------------------------------------------------
 
-def _policy_field(owner: type[object], key: str) -> str:
+def policy_field(owner: type[object], key: str) -> str:
     """The dataclass field a file key sets: ``window`` → ``window_s``, ``open_after`` as is."""
     names = {f.name for f in dataclasses.fields(owner)}  # type: ignore[arg-type]
     if f"{key}_s" in names:
@@ -311,7 +310,7 @@ def _policy_field(owner: type[object], key: str) -> str:
 
 def _key_map(model: type[BaseModel], owner: type[object], prefix: str) -> dict[str, str]:
     """Dataclass field → the key path naming it in the file (for error messages)."""
-    return {_policy_field(owner, key): f"{prefix}.{key}" for key in model.model_fields
+    return {policy_field(owner, key): f"{prefix}.{key}" for key in model.model_fields
             if key != "surge"}
 
 
@@ -334,7 +333,7 @@ def _rekey(exc: ConfigError, source: str, keys: Mapping[str, str], fallback: str
 
 
 def _overrides(section: BaseModel, owner: type[object]) -> dict[str, object]:
-    return {_policy_field(owner, key): value
+    return {policy_field(owner, key): value
             for key, value in section.model_dump(exclude_none=True, exclude={"surge"}).items()}
 
 
@@ -440,13 +439,13 @@ def _loc(loc: Sequence[int | str]) -> str:
     return out
 
 
-def _model_of(annotation: object) -> tuple[type[BaseModel] | None, bool]:
+def model_of(annotation: object) -> tuple[type[BaseModel] | None, bool]:
     """The section model inside an annotation, and whether a list index / dict key comes first."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, False
     origin = typing.get_origin(annotation)
     for arg in typing.get_args(annotation):
-        model, _ = _model_of(arg)
+        model, _ = model_of(arg)
         if model is not None:
             return model, origin in (list, dict)
     return None, False
@@ -462,7 +461,7 @@ def _siblings(loc: Sequence[int | str]) -> list[str]:
             continue
         if model is None or not isinstance(part, str) or part not in model.model_fields:
             return []
-        model, skip = _model_of(model.model_fields[part].annotation)
+        model, skip = model_of(model.model_fields[part].annotation)
     return list(model.model_fields) if model is not None else []
 
 
@@ -525,151 +524,6 @@ def load_operator_config(path: str | None, *, required: bool = False) -> Operato
     return config
 
 
-# -- the generated reference -------------------------------------------------------------------
-
-def _kind(info: FieldInfo) -> str:
-    if any(isinstance(m, BeforeValidator) and m.func is parse_duration for m in info.metadata):
-        return "duration"
-    return _type_name(info.annotation)
-
-
-def _type_name(annotation: object) -> str:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) is Annotated:
-        return "duration"
-    if typing.get_origin(annotation) in (types.UnionType, typing.Union) and len(args) == 1:
-        return _type_name(args[0])
-    if typing.get_origin(annotation) is list:
-        return f"list of {_type_name(args[0])}s"
-    if annotation is SecretStr:
-        return "secret"
-    names: dict[object, str] = {int: "integer", float: "number", str: "string", bool: "boolean"}
-    return names.get(annotation, str(annotation))
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _default_text(value: object, kind: str) -> str:
-    if value is None or value == "" or value == () or value == []:
-        return "unset"
-    if kind == "duration" and isinstance(value, (int, float)):
-        return f'"{format_duration(float(value))}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (tuple, list)):
-        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
-    if isinstance(value, float) and value == int(value):
-        return str(int(value)) if kind == "integer" else f"{value:g}"
-    return f'"{value}"' if isinstance(value, str) and kind != "secret" else str(value)
-
-
-def _rows(model: type[BaseModel], defaults: object | None, owner: type[object] | None,
-          prefix: str) -> list[str]:
-    rows = []
-    for key, info in model.model_fields.items():
-        if _model_of(info.annotation)[0] is not None:
-            continue  # a sub-table, documented in its own section
-        kind = _kind(info)
-        if defaults is not None and owner is not None and info.default is None:
-            default = _default_text(getattr(defaults, _policy_field(owner, key)), kind)
-        elif info.is_required():
-            default = "required"
-        elif info.default_factory is not None:
-            default = _default_text(info.default_factory(), kind)  # type: ignore[call-arg]
-        else:
-            default = _default_text(info.default, kind)
-        rows.append(f"| `{prefix}{key}` | {kind} | {default} | {_cell(info.description or '')} |")
-    return rows
-
-
-_TABLE = ["| key | type | default | meaning |", "|---|---|---|---|"]
-
-
-def render_reference() -> str:
-    """``docs/configuration.md``: every environment variable and every file key."""
-    base = DEFAULT_POLICIES.for_probe_interval(60)
-    lines = [
-        "# Configuration reference",
-        "",
-        "<!-- Generated by `python -m bot.operator_config --docs` from bot/config.py and "
-        "bot/operator_config.py; edit those, not this file (a test compares them). -->",
-        "",
-        "sora-bot reads its settings from the environment (and a `.env` file under it), and its "
-        "operator tables (extra targets, thresholds, reminders, maintenance windows, who to "
-        "page) from one optional TOML file. Without the file every default is as listed here. "
-        "A bad value stops the bot at start with one line naming the setting or the file and "
-        "key, never a traceback.",
-        "",
-        "## Environment variables",
-        "",
-        "Every one is optional. [`.env.example`](../.env.example) lists them with a comment each.",
-        "",
-        "| variable | type | default | meaning |",
-        "|---|---|---|---|",
-    ]
-    for name, info in Settings.model_fields.items():
-        kind = _kind(info)
-        default = _default_text(info.default, kind)
-        lines.append(f"| `{name}` | {kind} | {default} | {_cell(info.description or '')} |")
-    lines += [
-        "",
-        "## The operator file",
-        "",
-        f"`{DEFAULT_FILE}` in the working directory, or the file named by `{ENV_VAR}` (which must "
-        "then exist). Every section and key is optional; an unknown key is an error (so a typo "
-        "is caught), and so is a value of the wrong type (`\"2\"` is not `2`). The policies are "
-        "built as the defaults, sized for `PROBE_INTERVAL`, then the file's keys override them. "
-        "Durations are written `\"90s\"`, `\"5m\"`, `\"2h\"`, `\"1h30m\"`, `\"1d\"` or as a "
-        "number of seconds. An annotated example is [`sora-bot.example.toml`]"
-        "(../sora-bot.example.toml); check a file with `python -m bot.operator_config --check "
-        "FILE`. Defaults below are those at `PROBE_INTERVAL=60`.",
-        "",
-        "### `[[targets.gateway]]`",
-        "",
-        "Extra OpenAI-compatible targets, as `SORA_GATEWAYS` adds them; both lists are used "
-        "(the variable's first), and a name used twice is an error.",
-        "",
-        *_TABLE, *_rows(GatewayEntry, None, None, ""),
-        "",
-        "### `[thresholds]`",
-        "",
-        "When a target's probe failures or the team's errors are an outage. Counts are in "
-        "evaluations (every few seconds and after each probe round); rates are between 0 and 1.",
-        "",
-        *_TABLE, *_rows(Thresholds, base.outage, OutagePolicy, ""),
-        "",
-        "### `[thresholds.surge.<category>]`",
-        "",
-        "A sudden team-wide surge of one error category: "
-        f"{', '.join(f'`{c}`' for c in base.surges)}. Defaults are the same for every category "
-        "but `rate_limit` (`min_errors` 20) and `auth` (`min_sources` 2).",
-        "",
-        *_TABLE, *_rows(SurgeThresholds, base.surges["risk_control"], SurgePolicy, ""),
-        "",
-        "### `[alerts]`",
-        "",
-        *_TABLE, *_rows(Alerts, base, Policies, ""),
-        "",
-        "### `[[maintenance]]`",
-        "",
-        "Quiet periods: while one is active no notice is posted for its targets; when it ends, "
-        "the state things are in then is posted (an outage still going on is announced once).",
-        "",
-        *_TABLE, *_rows(MaintenanceEntry, None, None, ""),
-        "",
-        "### `[mentions]`",
-        "",
-        "Who is paged on a critical notice: the one that opens a critical incident and one that "
-        "raises an incident to critical, not every update nor the resolution.",
-        "",
-        *_TABLE, *_rows(MentionsSection, None, None, ""),
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.operator_config",
                                      description="Write the configuration reference or check a file.")
@@ -685,6 +539,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(f"{args.check}: ok")
     if args.docs:
+        from bot.config_docs import render_reference
+
         Path(args.docs).write_text(render_reference(), encoding="utf-8")
         print(f"wrote {args.docs}")
     if not (args.docs or args.check):

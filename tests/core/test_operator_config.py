@@ -20,6 +20,7 @@ import pytest
 
 from bot.app import build_core
 from bot.config import Settings, load_settings
+from bot.config_docs import render_reference
 from bot.errors import ConfigError
 from bot.fakes import FakeSoraAPI, FakeStatusPage
 from bot.monitor.policy import DEFAULT_POLICIES
@@ -32,7 +33,6 @@ from bot.operator_config import (
     load_operator_config,
     mention_due,
     parse_duration,
-    render_reference,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
