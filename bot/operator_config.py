@@ -29,6 +29,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -423,7 +424,7 @@ class OperatorConfig:
                              path) from None
         alerts = _overrides(self.file.alerts, Policies)
         try:
-            return dataclasses.replace(base, outage=outage, surges=surges,
+            return dataclasses.replace(base, outage=outage, surges=MappingProxyType(surges),
                                        maintenance=base.maintenance + tuple(windows),
                                        **alerts)  # type: ignore[arg-type]
         except ConfigError as exc:
