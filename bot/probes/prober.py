@@ -175,6 +175,16 @@ def _is_html(ex: _Exchange) -> bool:
     return "html" in ctype or head.startswith((b"<!doctype", b"<html"))
 
 
+class ProbeRun(list[ProbeResult]):
+    """The results of one ``Prober.run`` (a plain list of them), plus ``skipped``: the probes
+    that did not run and why, so a reply can say so without counting them as evidence."""
+
+    def __init__(self, results: Iterable[ProbeResult] = (),
+                 skipped: Iterable[ProbeResult] = ()) -> None:
+        super().__init__(results)
+        self.skipped: list[ProbeResult] = list(skipped)
+
+
 class Prober:
     """Probe the configured targets concurrently; see the module docstring for the kinds."""
 
@@ -218,8 +228,20 @@ class Prober:
                 raise ConfigError(f"unknown probe kind {kind!r}; one of: {', '.join(KINDS)}")
         return tuple(dict.fromkeys(kinds))
 
+    def skips(self, target: str | None = None) -> list[tuple[str, str, str]]:
+        """(target, kind, why) of the default probes that cannot run as configured (no key),
+        known without touching the network: what ``/sora status`` says was skipped."""
+        out = []
+        for t in self._select(target):
+            if self._key(t):
+                continue
+            for kind in self._kinds(None):
+                if kind == "generate" or SPECS[kind].needs_key:
+                    out.append((t.name, kind, f"no API key ({t.key_env or 'not set'})"))
+        return out
+
     async def run(self, kinds: Sequence[str] | None = None, target: str | None = None, *,
-                  include_skipped: bool = False) -> list[ProbeResult]:
+                  include_skipped: bool = False) -> ProbeRun:
         """Run the probes (all targets × kinds concurrently); results in target, kind order."""
         targets, chosen = self._select(target), self._kinds(kinds)
         async with make_client(self._transport, self._timeout, user_agent=USER_AGENT) as client:
@@ -230,7 +252,8 @@ class Prober:
             log.log(level, "probe %s/%s ok=%s skipped=%s http=%s latency_ms=%s category=%s %s",
                     r.target, r.kind, r.ok, r.skipped, r.http_status, r.latency_ms, r.category,
                     r.detail)
-        return [r for r in results if include_skipped or not r.skipped]
+        return ProbeRun((r for r in results if include_skipped or not r.skipped),
+                        (r for r in results if r.skipped))
 
     async def _guarded(self, client: httpx.AsyncClient, target: Target,
                        kind: str) -> ProbeResult:
