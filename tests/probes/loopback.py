@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 
 def closed_port() -> int:
@@ -32,6 +33,8 @@ class LoopbackServer:
         self.drip_s = drip_s
         self.requests = 0
         self.paths: list[str] = []
+        self.times: list[float] = []        # time.monotonic() of each request
+        self.accepted: list[float] = []     # time.monotonic() of each connection
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -54,6 +57,7 @@ class LoopbackServer:
                 return
             with self._lock:
                 self._conns.append(conn)
+                self.accepted.append(time.monotonic())
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _read_request(self, conn: socket.socket) -> bool:
@@ -70,6 +74,7 @@ class LoopbackServer:
         line = data.split(b"\r\n", 1)[0].decode("latin-1")
         with self._lock:
             self.requests += 1
+            self.times.append(time.monotonic())
             self.paths.append(line.split(" ")[1] if " " in line else line)
         return True
 
