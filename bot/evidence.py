@@ -291,7 +291,9 @@ def apply_evidence(d: Diagnosis, ev: Evidence) -> Diagnosis:
     elif decision.verdict == "network" and d.category == "network":
         verdict, reason = "network", decision.reason
     elif decision.overall == "unknown":
-        verdict, reason = "unknown", "no live evidence yet (status page unread, no probes)"
+        # lost connectivity is evidence about the bot, not about this error: say that
+        verdict, reason = "unknown", (decision.reason if decision.verdict == "network" else
+                                      "no live evidence yet (status page unread, no probes)")
     else:
         verdict = _verdict_for_category(d.category)
         if verdict == "provider":  # a 5xx while nothing else looks wrong: probably transient

@@ -116,3 +116,13 @@ def test_skips_are_known_without_the_network() -> None:
                                          ("relay", "videos", "no API key (RELAY_KEY)")]
     assert set(ProbeView(target="t", kind="k", ok=True, http_status=None, latency_ms=None,
                          category=None, at=AT, failure="x", detail="y").to_dict()) == PROBE_KEYS
+
+
+def test_a_diagnosis_during_lost_connectivity_says_why_it_has_no_verdict() -> None:
+    from bot.diagnosis import diagnose
+    from bot.evidence import apply_evidence
+
+    ev = evidence(view("openai", False, "refused"), page=PageView(ok=False, failure="refused"),
+                  indicator="unknown")
+    d = apply_evidence(diagnose('{"error": {"code": "invalid_api_key", "message": "bad"}}'), ev)
+    assert d.verdict == "unknown" and "own connectivity" in (d.verdict_reason or "")
