@@ -13,7 +13,6 @@ from bot import connectivity as conn
 from bot.config import Target
 from bot.probes import Prober
 from bot.probes.http import classify
-from bot.store import open_store
 from bot.store.status_read import read_status
 from tests.probes.loopback import LoopbackServer, closed_port
 
@@ -104,14 +103,14 @@ def test_classify_reads_the_cause_chain() -> None:
         assert classify(outer) == word, cause
 
 
-async def test_failure_is_stored_and_read_back(tmp_path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'f.db'}")
-    store.upgrade()
+async def test_failure_is_stored_and_read_back(store) -> None:
+    """Both databases (the ``store`` fixture runs on SQLite and PostgreSQL)."""
     r = await one(f"http://127.0.0.1:{closed_port()}")
     store.add_probe_results([r])
     store.add_probe_result(target="openai", kind="auth", ok=True, at=datetime.now(UTC))
+    store.add_status_snapshot(url="u", ok=False, indicator="unknown", failure="dns")
     read = read_status(store, ["relay", "openai"], ["reachability", "auth"],
                        datetime(2000, 1, 1, tzinfo=UTC))
     assert {(p.target, p.failure) for p in read.probes} == {("relay", "refused"),
                                                             ("openai", None)}
-    store.close()
+    assert read.snapshot.failure == "dns"
