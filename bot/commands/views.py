@@ -341,6 +341,8 @@ def probe_reply(results: Sequence[ProbeResult]) -> Reply:
     title = "All probes ok" if not failing else f"{len(failing)} of {len(results)} probes failing"
     link = conn.assess(results, None, page_expected=False)
     text = link.reason if link.state != conn.OK else ""
+    if link.lost:  # evidence about the bot's own network, not a provider outage
+        severity = Severity.WARNING
     sections = [Section("Probes", tuple(_probe_line(r) for r in results) + skipped)]
     return Reply(title=title, severity=severity, text=text, sections=tuple(sections),
                  kind=ReplyKind.PROBE, data=list(results))
