@@ -242,15 +242,60 @@ def _demo_settings(settings: Settings, fakes: DemoFakes) -> Settings:
 
 
 def _jobs(rt: Core) -> list[JobSpec]:
-    s = rt.settings
+    """The scheduler's jobs. The probe job also applies the own-connectivity rule after each
+    round (one log line per change of state, not per probe) and, when a target failed and the
+    bot's connectivity is not lost, confirms at once: ``confirm_probes`` re-probes of that
+    target, ``confirm_interval_s`` apart (at most a third of PROBE_INTERVAL, so all of them
+    fit before the next round), each fed to the monitor and evaluated, like Uptime Kuma's
+    retryInterval. It delays only the next probe round (max_instances=1), no other job."""
+    from bot import connectivity as conn
 
-    async def probes() -> None:
-        results = await rt.services.run_probes()
+    s = rt.settings
+    policies = rt.monitor.monitor.policies
+    confirm_interval = min(policies.confirm_interval_s, s.PROBE_INTERVAL / 3)
+    link_state: list[str] = []  # the last connectivity state logged (none yet)
+
+    def observe(results: Sequence[ProbeResult]) -> None:
         for r in results:
             rt.metrics.observe_probe(r)
             if not r.ok and r.category:
                 rt.metrics.count_errors(r.category, "probe")
+
+    def connectivity(results: Sequence[ProbeResult]) -> conn.Connectivity:
+        link = conn.assess(results, rt.services.watcher.last)
+        if not link_state or link_state[-1] != link.state:
+            level = logging.INFO if link.state == conn.OK and link_state else logging.WARNING
+            if link.state != conn.OK or link_state:
+                log.log(level, "connectivity %s: %s", link.state, link.reason)
+            link_state[:] = [link.state]
+        return link
+
+    async def confirm(target: str) -> list[ProbeResult]:
+        results = list(await rt.services.run_probes(target))
+        observe(results)
+        return results
+
+    async def probes() -> None:
+        results = list(await rt.services.run_probes())
+        observe(results)
         await evaluate()
+        latest = {(r.target, r.kind): r for r in results}
+        failed = sorted({r.target for r in results if not r.ok})
+        if connectivity(results).lost:
+            return
+        for _ in range(policies.confirm_probes):
+            if not failed:
+                return
+            await asyncio.sleep(confirm_interval)
+            # the page may have been polled meanwhile: a lost connection is no confirmation
+            if connectivity(list(latest.values())).lost:
+                return
+            rounds = await asyncio.gather(*(confirm(t) for t in failed))
+            for r in (r for batch in rounds for r in batch):
+                latest[(r.target, r.kind)] = r
+            await evaluate()
+            failed = sorted({t for t, batch in zip(failed, rounds, strict=True)
+                             if any(not r.ok for r in batch)})
 
     async def status() -> None:
         await rt.services.poll_status()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot import connectivity as conn
 from bot.diagnosis.model import Cause, Diagnosis
 from bot.probes.result import contract_dict
 
@@ -35,9 +36,21 @@ class ProbeView:
     latency_ms: float | None
     category: str | None
     at: datetime
+    # Not in the Contract-3 object (``to_dict`` leaves them out): why it failed, in one word
+    # (bot.connectivity) and in words, for the own-connectivity rule and the text replies.
+    failure: str | None = None
+    detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return contract_dict(self)
+
+
+@dataclass(frozen=True)
+class PageView:
+    """The latest poll of the status page as the own-connectivity rule reads it."""
+
+    ok: bool
+    failure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,13 @@ class Evidence:
     errors_by_category: dict[str, int] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)  # name -> base URL
     official_target: str = "openai"
+    page: PageView | None = None             # None: the page has not been polled yet
+    # Probes that did not run and why: (target, kind, why), e.g. no API key configured.
+    skipped: tuple[tuple[str, str, str], ...] = ()
+
+    def connectivity(self) -> conn.Connectivity:
+        """The own-connectivity rule (``bot.connectivity.assess``) on this evidence."""
+        return conn.assess(self.probes, self.page)
 
 
 @dataclass(frozen=True)
@@ -115,8 +135,23 @@ def _failure_phrase(views: Sequence[ProbeView]) -> str:
 
 def decide(ev: Evidence) -> Decision:
     """Combine page, probes and team errors into (overall, verdict, reason, fallback); the
-    reason names the healthy target to fail over to, when there is one."""
+    reason names the healthy target to fail over to, when there is one.
+
+    The own-connectivity rule comes first: when every target and the page failed at the
+    network level the evidence fits "our network is down" as well as "the provider is down",
+    so the answer is ``unknown`` with the rule's reason (what to check). When only some
+    targets are unreachable at the network level (``partial``), never ``down``: degraded,
+    with the rule's reason."""
+    link = ev.connectivity()
+    if link.state == conn.LOST:
+        return Decision("unknown", "network", link.reason)
     decision = _decide(ev)
+    if link.state == conn.PARTIAL:
+        if decision.verdict == "network":  # the rule's reason says more precisely what
+            decision = replace(decision, overall="degraded", reason=link.reason)
+        elif decision.overall == "down":  # the page may speak for the provider; never "down"
+            decision = replace(decision, overall="degraded",
+                               reason=f"{decision.reason}; but {link.reason}")
     if decision.fallback is None:
         return decision
     name, url = decision.fallback
@@ -256,7 +291,9 @@ def apply_evidence(d: Diagnosis, ev: Evidence) -> Diagnosis:
     elif decision.verdict == "network" and d.category == "network":
         verdict, reason = "network", decision.reason
     elif decision.overall == "unknown":
-        verdict, reason = "unknown", "no live evidence yet (status page unread, no probes)"
+        # lost connectivity is evidence about the bot, not about this error: say that
+        verdict, reason = "unknown", (decision.reason if decision.verdict == "network" else
+                                      "no live evidence yet (status page unread, no probes)")
     else:
         verdict = _verdict_for_category(d.category)
         if verdict == "provider":  # a 5xx while nothing else looks wrong: probably transient

@@ -26,7 +26,15 @@ from bot.config import OFFICIAL_TARGET, Settings
 from bot.diagnosis.model import Diagnosis
 from bot.diagnosis.redact import redact
 from bot.errors import ConfigError
-from bot.evidence import ERROR_WINDOW_S, PROVIDER_INDICATORS, Evidence, ProbeView, StatusReport, decide
+from bot.evidence import (
+    ERROR_WINDOW_S,
+    PROVIDER_INDICATORS,
+    Evidence,
+    PageView,
+    ProbeView,
+    StatusReport,
+    decide,
+)
 from bot.memory import Correction, Note, Recall, TopReport, Trend, Window, team_of
 from bot.probes.result import ProbeResult
 from bot.status_page import StatusSnapshot
@@ -95,9 +103,11 @@ class CoreServices:
                            now - timedelta(seconds=ERROR_WINDOW_S))
         probes = tuple(ProbeView(target=r.target, kind=r.kind, ok=bool(r.ok),
                                  http_status=r.http_status, latency_ms=r.latency_ms,
-                                 category=r.category, at=as_utc(r.at)) for r in read.probes)
+                                 category=r.category, at=as_utc(r.at), failure=r.failure,
+                                 detail=r.detail) for r in read.probes)
         indicator, components, incidents, since = "unknown", (), (), None
         snap = read.snapshot
+        page = None if snap is None else PageView(ok=bool(snap.ok), failure=snap.failure)
         if snap is not None:
             indicator = snap.indicator or "unknown"
             components = tuple(snap.components or ())
@@ -109,7 +119,8 @@ class CoreServices:
                         errors_total=sum(read.error_counts.values()),
                         errors_by_category=read.error_counts,
                         targets={t.name: t.base_url for t in self.targets},
-                        official_target=OFFICIAL_TARGET)
+                        official_target=OFFICIAL_TARGET, page=page,
+                        skipped=tuple(self.prober.skips()))
 
     async def evidence(self) -> Evidence:
         return await self._db(self.read_evidence)

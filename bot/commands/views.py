@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import connectivity as conn
 from bot.commands.markup import inline_code
 from bot.commands.model import CHANNEL, Command, Surface
 from bot.commands.ports import IncidentSummary, PasteSettings
@@ -239,18 +240,45 @@ _OVERALL_SEVERITY = {"ok": Severity.OK, "degraded": Severity.WARNING, "down": Se
                      "unknown": Severity.INFO}
 
 
-def _probe_line(p: dict[str, Any]) -> str:
-    mark = "ok" if p.get("ok") else "FAIL"
-    status = p.get("http_status")
-    latency = p.get("latency_ms")
-    bits = [f"{p.get('target')}/{p.get('kind')}: {mark}"]
-    if status is not None:
-        bits.append(f"HTTP {status}")
-    if latency is not None:
-        bits.append(f"{latency:.0f} ms")
-    if p.get("category") and not p.get("ok"):
-        bits.append(str(p["category"]))
+def failure_words(p: object) -> str | None:
+    """Why a failed probe failed, in a few words a person reads ("DNS lookup failed", "timed
+    out after 10 s", "connection refused"); None for an HTTP answer (its status says it)."""
+    if getattr(p, "ok", True):
+        return None
+    failure = getattr(p, "failure", None)
+    if failure == conn.HTTP or (failure is None and getattr(p, "http_status", None)):
+        return None
+    detail = str(getattr(p, "detail", None) or "")
+    words = detail.split(" (", 1)[0].strip()
+    if words and not words.startswith("HTTP "):
+        return words
+    return conn.FAILURE_WORDS.get(failure or "", None)
+
+
+def _probe_line(p: Any) -> str:
+    """One probe (a result or a stored view): mark, HTTP status, latency, category, why."""
+    mark = "ok" if p.ok else "FAIL"
+    bits = [f"{p.target}/{p.kind}: {mark}"]
+    if p.http_status is not None:
+        bits.append(f"HTTP {p.http_status}")
+    if p.latency_ms is not None:
+        bits.append(f"{p.latency_ms:.0f} ms")
+    if p.category and not p.ok:
+        bits.append(str(p.category))
+    why = failure_words(p)
+    if why:
+        bits.append(why)
     return ", ".join(bits)
+
+
+def skipped_lines(skipped: Sequence[tuple[str, str, str]]) -> tuple[str, ...]:
+    """``openai: auth, videos skipped: no API key (OPENAI_API_KEY)``: one line per target and
+    reason, so a user sees why fewer probes ran than they expected."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for target, kind, why in skipped:
+        grouped.setdefault((target, why.removeprefix("skipped: ")), []).append(kind)
+    return tuple(f"{target}: {', '.join(kinds)} skipped: {why}"
+                 for (target, why), kinds in grouped.items())
 
 
 def status_reply(report: StatusReport, *, ephemeral: bool = True,
@@ -258,13 +286,19 @@ def status_reply(report: StatusReport, *, ephemeral: bool = True,
     """Render a ``bot.evidence.StatusReport`` (uses its Contract-3 dict); ``trend`` is the
     team's own error rate (team memory), a field of its own."""
     d = report.to_dict()
+    ev = report.evidence
     official = d["official"]
     fields = [
         ReplyField("Overall", d["overall"]),
         ReplyField("Verdict", verdict_text(d["verdict"]) if d["verdict"] else "n/a"),
-        ReplyField("Official page", official["indicator"]),
+        ReplyField("Official page", official["indicator"]
+                   + (f" (unreadable: {conn.FAILURE_WORDS.get(ev.page.failure, ev.page.failure)})"
+                      if ev.page is not None and not ev.page.ok and ev.page.failure else "")),
         ReplyField("Team errors (15 min)", str(d["errors"]["total"])),
     ]
+    link = ev.connectivity()
+    if link.state != conn.OK:
+        fields.append(ReplyField("Connectivity", link.state))
     if trend is not None:
         fields.append(trend_field(trend))
     sections = []
@@ -277,7 +311,7 @@ def status_reply(report: StatusReport, *, ephemeral: bool = True,
     if incs:
         sections.append(Section("Open incidents", incs))
     links = tuple(Link(str(i["name"]), str(i["url"])) for i in official["incidents"] if i.get("url"))
-    probes = tuple(_probe_line(p) for p in d["probes"])
+    probes = tuple(_probe_line(p) for p in ev.probes) + skipped_lines(ev.skipped)
     sections.append(Section("Probes", probes or ("no probe results yet",)))
     by_cat = d["errors"]["by_category"]
     if by_cat:
@@ -292,15 +326,25 @@ def status_reply(report: StatusReport, *, ephemeral: bool = True,
 
 
 def probe_reply(results: Sequence[ProbeResult]) -> Reply:
-    dicts = [r.to_dict() for r in results]
-    failing = [p for p in dicts if not p["ok"]]
-    if not dicts:
+    """The results of ``/sora probe``; a ``ProbeRun`` also says what was skipped and why."""
+    skipped = skipped_lines([(r.target, r.kind, r.detail)
+                             for r in getattr(results, "skipped", ())])
+    failing = [r for r in results if not r.ok]
+    if not results:
+        if skipped:
+            return Reply(title="No probes ran", severity=Severity.WARNING,
+                         sections=(Section("Skipped", skipped),), kind=ReplyKind.PROBE,
+                         data=list(results))
         return Reply(title="No probes ran", severity=Severity.WARNING,
                      text="No probe target is configured.", kind=ReplyKind.PROBE, data=list(results))
-    severity = Severity.OK if not failing else (Severity.CRITICAL if len(failing) == len(dicts) else Severity.WARNING)
-    title = "All probes ok" if not failing else f"{len(failing)} of {len(dicts)} probes failing"
-    return Reply(title=title, severity=severity,
-                 sections=(Section("Probes", tuple(_probe_line(p) for p in dicts)),),
+    severity = Severity.OK if not failing else (Severity.CRITICAL if len(failing) == len(results) else Severity.WARNING)
+    title = "All probes ok" if not failing else f"{len(failing)} of {len(results)} probes failing"
+    link = conn.assess(results, None, page_expected=False)
+    text = link.reason if link.state != conn.OK else ""
+    if link.lost:  # evidence about the bot's own network, not a provider outage
+        severity = Severity.WARNING
+    sections = [Section("Probes", tuple(_probe_line(r) for r in results) + skipped)]
+    return Reply(title=title, severity=severity, text=text, sections=tuple(sections),
                  kind=ReplyKind.PROBE, data=list(results))
 
 

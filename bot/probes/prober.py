@@ -22,7 +22,6 @@ import asyncio
 import inspect
 import json
 import logging
-import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -32,10 +31,11 @@ from typing import Any
 
 import httpx
 
+from bot import connectivity as conn
 from bot.clock import Clock, utcnow
 from bot.config import Target
 from bot.errors import ConfigError
-from bot.probes.http import make_client
+from bot.probes.http import chain, classify, make_client
 from bot.probes.result import DEFAULT_KINDS, KINDS, ProbeResult
 
 log = logging.getLogger(__name__)
@@ -72,36 +72,11 @@ STATUS_FALLBACK: Mapping[int, str] = {400: "bad_request", 401: "auth", 402: "quo
                                       403: "permission", 404: "not_found", 408: "network",
                                       409: "server", 422: "bad_request", 429: "rate_limit"}
 
-# Exception classes in a transport error's chain → what to tell a person (first match wins).
-NETWORK_CLASSES: tuple[tuple[type[BaseException], str], ...] = (
-    (socket.gaierror, "DNS lookup failed"),
-    (ConnectionRefusedError, "connection refused"),
-    (ssl.SSLCertVerificationError, "TLS certificate not accepted"),
-    (ssl.SSLError, "TLS handshake failed"),
-    (ConnectionResetError, "connection reset"),
-)
 # Error codes whose HTTP status misleads (quota comes as 429), used only when the engine says
 # "unknown"; the engine's own tables are the real knowledge.
 CODE_FALLBACK: Mapping[str, str] = {"insufficient_quota": "quota",
                                     "moderation_blocked": "content_policy",
                                     "invalid_api_key": "auth"}
-
-# Words in a transport error → what to tell a person (first match wins).
-NETWORK_HINTS: tuple[tuple[str, str], ...] = (
-    ("name or service not known", "DNS lookup failed"),
-    ("temporary failure in name resolution", "DNS lookup failed"),
-    ("nodename nor servname", "DNS lookup failed"),
-    ("no address associated", "DNS lookup failed"),
-    ("getaddrinfo", "DNS lookup failed"),
-    ("connection refused", "connection refused"),
-    ("certificate", "TLS certificate not accepted"),
-    ("ssl", "TLS handshake failed"),
-    ("tls", "TLS handshake failed"),
-    ("server disconnected", "connection closed by the server"),
-    ("connection reset", "connection reset"),
-    ("network is unreachable", "network unreachable"),
-)
-
 
 @dataclass
 class _Exchange:
@@ -112,6 +87,8 @@ class _Exchange:
     headers: httpx.Headers | None = None
     body: bytes = b""
     error: BaseException | None = None
+    failure: str | None = None   # bot.connectivity word when ``error`` is set
+    deadline: bool = False       # the overall deadline ended it (a slow drip, a stall)
 
     def json(self) -> Any:
         try:
@@ -192,20 +169,20 @@ def _error_fields(payload: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and its causes, outermost first (httpx wraps the OS error twice)."""
-    seen: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and cur not in seen and len(seen) < 10:
-        seen.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    return seen
-
-
 def _is_html(ex: _Exchange) -> bool:
     ctype = (ex.header("content-type") or "").lower()
     head = ex.body[:200].lstrip().lower()
     return "html" in ctype or head.startswith((b"<!doctype", b"<html"))
+
+
+class ProbeRun(list[ProbeResult]):
+    """The results of one ``Prober.run`` (a plain list of them), plus ``skipped``: the probes
+    that did not run and why, so a reply can say so without counting them as evidence."""
+
+    def __init__(self, results: Iterable[ProbeResult] = (),
+                 skipped: Iterable[ProbeResult] = ()) -> None:
+        super().__init__(results)
+        self.skipped: list[ProbeResult] = list(skipped)
 
 
 class Prober:
@@ -215,7 +192,8 @@ class Prober:
                  transport: httpx.AsyncBaseTransport | None = None, now: Clock = utcnow,
                  generate: bool = False, budget: Budget | None = None,
                  generate_timeout: float = 600.0, prompt: str = NEUTRAL_PROMPT,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 deadline: float | None = None) -> None:
         if timeout <= 0:
             raise ConfigError("probe timeout must be > 0 seconds")
         self.targets = list(targets)
@@ -227,6 +205,9 @@ class Prober:
         self._generate_timeout = float(generate_timeout)
         self._prompt = prompt
         self._sleep = sleep
+        # The whole exchange (connect, headers, body) ends by this deadline, whatever the
+        # per-phase timeout; twice the timeout leaves a slow but steady answer its time.
+        self._deadline = float(deadline) if deadline is not None else 2 * self._timeout
 
     # selection ---------------------------------------------------------------------------------
 
@@ -247,8 +228,20 @@ class Prober:
                 raise ConfigError(f"unknown probe kind {kind!r}; one of: {', '.join(KINDS)}")
         return tuple(dict.fromkeys(kinds))
 
+    def skips(self, target: str | None = None) -> list[tuple[str, str, str]]:
+        """(target, kind, why) of the default probes that cannot run as configured (no key),
+        known without touching the network: what ``/sora status`` says was skipped."""
+        out = []
+        for t in self._select(target):
+            if self._key(t):
+                continue
+            for kind in self._kinds(None):
+                if kind == "generate" or SPECS[kind].needs_key:
+                    out.append((t.name, kind, f"no API key ({t.key_env or 'not set'})"))
+        return out
+
     async def run(self, kinds: Sequence[str] | None = None, target: str | None = None, *,
-                  include_skipped: bool = False) -> list[ProbeResult]:
+                  include_skipped: bool = False) -> ProbeRun:
         """Run the probes (all targets × kinds concurrently); results in target, kind order."""
         targets, chosen = self._select(target), self._kinds(kinds)
         async with make_client(self._transport, self._timeout, user_agent=USER_AGENT) as client:
@@ -259,7 +252,8 @@ class Prober:
             log.log(level, "probe %s/%s ok=%s skipped=%s http=%s latency_ms=%s category=%s %s",
                     r.target, r.kind, r.ok, r.skipped, r.http_status, r.latency_ms, r.category,
                     r.detail)
-        return [r for r in results if include_skipped or not r.skipped]
+        return ProbeRun((r for r in results if include_skipped or not r.skipped),
+                        (r for r in results if r.skipped))
 
     async def _guarded(self, client: httpx.AsyncClient, target: Target,
                        kind: str) -> ProbeResult:
@@ -291,30 +285,38 @@ class Prober:
                 http_status: int | None = None, latency_ms: float | None = None,
                 category: str | None = None, error_code: str | None = None,
                 request_id: str | None = None, retry_after_s: float | None = None,
-                skipped: bool = False) -> ProbeResult:
+                skipped: bool = False, failure: str | None = None) -> ProbeResult:
+        if not ok and not skipped and failure is None:
+            failure = conn.HTTP if http_status is not None else conn.PROTOCOL
         return ProbeResult(target=target.name, kind=kind, ok=ok, http_status=http_status,
                            latency_ms=None if latency_ms is None else round(latency_ms, 1),
                            category=None if ok else category, error_code=error_code,
                            request_id=request_id, detail=_redact(detail, self._secrets(target)),
-                           at=self._now(), retry_after_s=retry_after_s, skipped=skipped)
+                           at=self._now(), retry_after_s=retry_after_s, skipped=skipped,
+                           failure=None if ok or skipped else failure)
 
     def _skipped(self, target: Target, kind: str, why: str) -> ProbeResult:
         return self._result(target, kind, ok=True, detail=f"skipped: {why}", skipped=True)
 
     async def _send(self, client: httpx.AsyncClient, method: str, url: str, *,
                     key: str | None, **kwargs: Any) -> _Exchange:
-        """One request with a hard deadline; transport failures are returned, not raised."""
+        """One request under an overall deadline (connect, headers and the whole body): a
+        server that drips a byte a second never trips httpx's per-read timeout, so only a
+        deadline around the exchange bounds it. Transport failures are returned, not raised,
+        with their one-word ``failure``."""
         headers = {"Accept": "application/json"}
         if key:
             headers["Authorization"] = f"Bearer {key}"
         started = time.perf_counter()
+        responded = False
 
         def elapsed() -> float:
             return (time.perf_counter() - started) * 1000
 
         try:
-            async with asyncio.timeout(self._timeout * 2):
+            async with asyncio.timeout(self._deadline):
                 async with client.stream(method, url, headers=headers, **kwargs) as resp:
+                    responded = True
                     chunks: list[bytes] = []
                     size = 0
                     async for chunk in resp.aiter_bytes():
@@ -324,27 +326,37 @@ class Prober:
                             break
                     return _Exchange(elapsed(), resp.status_code, resp.headers,
                                      b"".join(chunks)[:MAX_BODY])
-        except (httpx.HTTPError, OSError, TimeoutError, ValueError) as exc:
-            return _Exchange(elapsed(), error=exc)
+        except TimeoutError as exc:  # the overall deadline (asyncio.timeout)
+            return _Exchange(elapsed(), error=exc, failure=conn.READ_TIMEOUT, deadline=True)
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            return _Exchange(elapsed(), error=exc, failure=classify(exc, responded=responded))
 
     def _from_error(self, target: Target, kind: str, ex: _Exchange) -> ProbeResult:
         exc = ex.error
         assert exc is not None
+        failure = ex.failure or classify(exc)
         name = type(exc).__name__
-        chain = _chain(exc)
-        msg = str(chain[-1]) or name
+        causes = chain(exc)
+        msg = next((str(e) for e in reversed(causes) if str(e)), name)
         # The request never completed: that is Contract 1's definition of ``network``, so the
         # category is a fact here and needs no engine; the detail says which failure it was.
-        if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+        if ex.deadline:
+            detail = (f"timed out after {self._deadline:g} s: no complete answer in time "
+                      "(a stalled or dripping response)")
+        elif failure == conn.READ_TIMEOUT:
             detail = f"timed out after {self._timeout:g} s ({name})"
+        elif failure == conn.CONNECT_TIMEOUT:
+            detail = f"connecting timed out after {self._timeout:g} s ({name})"
         else:
-            low = " ".join(str(e) for e in chain).lower()
-            hint = next((h for e in chain for cls, h in NETWORK_CLASSES if isinstance(e, cls)),
-                        None) or next((h for word, h in NETWORK_HINTS if word in low),
-                                      "connection failed")
+            hint = conn.FAILURE_WORDS.get(failure, "connection failed")
+            if failure == conn.TLS and any(isinstance(e, ssl.SSLCertVerificationError)
+                                           for e in causes):
+                hint = "TLS certificate not accepted"
+            elif failure == conn.RESET and "disconnected" in msg.lower():
+                hint = "connection closed by the server before it answered"
             detail = f"{hint} ({name}: {msg})"
         return self._result(target, kind, ok=False, detail=detail, latency_ms=ex.latency_ms,
-                            category="network")
+                            category="network", failure=failure)
 
     def _from_response(self, target: Target, kind: str, ex: _Exchange,
                        ok_statuses: frozenset[int]) -> ProbeResult:
@@ -442,7 +454,7 @@ class Prober:
                 return self._result(
                     target, kind, ok=False, http_status=ex.status, latency_ms=total_ms(),
                     category="server", request_id=ex.header("x-request-id"),
-                    detail=f"video job still {video.get('status')} after "
+                    failure=conn.READ_TIMEOUT, detail=f"video job still {video.get('status')} after "
                            f"{self._generate_timeout:g} s; gave up waiting")
             await self._sleep(min(self._poll_after(ex), remaining))
             ex = await self._send(client, "GET", self._url(target, f"/videos/{video['id']}"),

@@ -59,4 +59,5 @@ class ProbeResult:
         return {"target": self.target, "kind": self.kind, "ok": self.ok,
                 "http_status": self.http_status, "latency_ms": self.latency_ms,
                 "category": self.category, "error_code": self.error_code,
-                "request_id": self.request_id, "detail": self.detail, "at": self.at}
+                "request_id": self.request_id, "detail": self.detail, "at": self.at,
+                "failure": self.failure}

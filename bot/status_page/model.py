@@ -63,7 +63,7 @@ class StatusSnapshot:
                 "components": [dict(c) for c in self.components],
                 "incidents": [dict(i) for i in self.incidents], "etag": self.etag,
                 "last_modified": self.last_modified, "error": self.error,
-                "fetched_at": self.fetched_at}
+                "fetched_at": self.fetched_at, "failure": self.failure}
 
     @classmethod
     def from_record(cls, row: Any) -> StatusSnapshot:
@@ -74,7 +74,7 @@ class StatusSnapshot:
                    incidents=[dict(i) for i in get("incidents") or ()],
                    fetched_at=as_utc(cast(datetime, get("fetched_at"))), format=get("format"),
                    ok=bool(get("ok")), error=get("error"), url=get("url"), etag=get("etag"),
-                   last_modified=get("last_modified"))
+                   last_modified=get("last_modified"), failure=get("failure"))
 
     def refreshed(self, at: datetime) -> StatusSnapshot:
         """The same content confirmed at ``at`` (a 304 Not Modified)."""

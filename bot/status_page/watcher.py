@@ -6,12 +6,15 @@ serves — and falls back to the Atlassian-compatible ``{base}/api/v2/summary.js
 answered and each URL's ETag / Last-Modified, so a steady page costs a 304 per poll.
 
 A page that times out, refuses, returns HTML, garbage or an unknown shape yields a snapshot with
-indicator ``unknown`` (``ok=False``, ``error`` set): never ``down``, never an exception. The
+indicator ``unknown`` (``ok=False``, ``error`` set, ``failure`` the one word of
+``bot.connectivity``): never ``down``, never an exception. Each exchange runs under an overall
+deadline (body included), so a slow-drip page ends as ``timeout`` and the next poll runs on time. The
 watcher only produces snapshots and changes; the monitor decides what to tell people.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -20,8 +23,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot import connectivity as conn
 from bot.clock import Clock, utcnow
-from bot.probes.http import make_client
+from bot.probes.http import classify, make_client
 from bot.status_page.model import StatusChange, StatusSnapshot, diff_snapshots
 from bot.status_page.parse import ShapeError, parse_page, select
 
@@ -51,11 +55,14 @@ class _Validators:
 
 
 class _Failed(Exception):
-    """One URL did not give a usable page; ``final`` means don't bother with the others."""
+    """One URL did not give a usable page; ``final`` means don't bother with the others;
+    ``failure`` is the one word of ``bot.connectivity`` (an HTTP answer that is no page is
+    ``http``)."""
 
-    def __init__(self, message: str, *, final: bool = False) -> None:
+    def __init__(self, message: str, *, final: bool = False, failure: str = conn.HTTP) -> None:
         super().__init__(message)
         self.final = final
+        self.failure = failure
 
 
 class StatusWatcher:
@@ -63,12 +70,14 @@ class StatusWatcher:
 
     def __init__(self, base_url: str, components: Sequence[str] = DEFAULT_COMPONENTS, *,
                  transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0,
-                 now: Clock = utcnow) -> None:
+                 now: Clock = utcnow, deadline: float | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.components = list(components) or list(DEFAULT_COMPONENTS)
         self.urls = candidate_urls(base_url)
         self._transport = transport
         self._timeout = float(timeout)
+        # The whole exchange ends by this deadline (twice the per-phase timeout by default).
+        self._deadline = float(deadline) if deadline is not None else 2 * self._timeout
         self._now = now
         self._validators: dict[str, _Validators] = {}
         self._by_url: dict[str, StatusSnapshot] = {}
@@ -96,12 +105,14 @@ class StatusWatcher:
     async def poll(self) -> StatusSnapshot:
         order = self.urls[self._preferred:] + self.urls[:self._preferred]
         errors: list[str] = []
+        failure = conn.HTTP
         async with make_client(self._transport, self._timeout, user_agent=USER_AGENT) as client:
             for url in order:
                 try:
                     snap = await self._poll_url(client, url)
                 except _Failed as exc:
                     errors.append(f"{url}: {exc}")
+                    failure = exc.failure
                     if exc.final:
                         break
                     continue
@@ -109,6 +120,7 @@ class StatusWatcher:
                     log.warning("status poll of %s failed unexpectedly: %s", url,
                                 type(exc).__name__)
                     errors.append(f"{url}: unexpected {type(exc).__name__}")
+                    failure = conn.PROTOCOL
                     break
                 self._preferred = self.urls.index(url)
                 return self._remember(snap)
@@ -118,7 +130,7 @@ class StatusWatcher:
         log.info("status page unreadable: %s", error)
         return self._remember(StatusSnapshot(
             indicator="unknown", components=[], incidents=[], fetched_at=self._now(),
-            format=None, ok=False, error=error, url=order[0]))
+            format=None, ok=False, error=error, url=order[0], failure=failure))
 
     def _remember(self, snap: StatusSnapshot) -> StatusSnapshot:
         self.last = snap
@@ -137,18 +149,33 @@ class StatusWatcher:
                 headers["If-None-Match"] = known.etag
             if known.last_modified:
                 headers["If-Modified-Since"] = known.last_modified
+        responded = False
         try:
-            async with client.stream("GET", url, headers=headers) as resp:
-                body = b""
-                async for chunk in resp.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        raise _Failed("response too large")
-                status, rh = resp.status_code, resp.headers
+            # One deadline over the whole exchange, body included: a page that drips a byte a
+            # second never trips the per-read timeout, and a poll must end for the next one.
+            async with asyncio.timeout(self._deadline):
+                async with client.stream("GET", url, headers=headers) as resp:
+                    responded = True
+                    body = b""
+                    async for chunk in resp.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_BODY:
+                            raise _Failed("response too large")
+                    status, rh = resp.status_code, resp.headers
+        except TimeoutError:
+            raise _Failed(f"timed out after {self._deadline:g} s: no complete answer in time",
+                          final=True, failure=conn.READ_TIMEOUT) from None
+        except httpx.ConnectTimeout:
+            raise _Failed(f"connecting timed out after {self._timeout:g} s", final=True,
+                          failure=conn.CONNECT_TIMEOUT) from None
         except httpx.TimeoutException:
-            raise _Failed(f"timed out after {self._timeout:g} s", final=True) from None
+            raise _Failed(f"timed out after {self._timeout:g} s", final=True,
+                          failure=conn.READ_TIMEOUT) from None
         except (httpx.HTTPError, OSError) as exc:
-            raise _Failed(f"{type(exc).__name__}: {exc}", final=True) from None
+            failure = classify(exc, responded=responded)
+            raise _Failed(f"{conn.FAILURE_WORDS.get(failure, failure)} "
+                          f"({type(exc).__name__}: {exc})", final=True,
+                          failure=failure) from None
         if status == 304 and previous is not None:
             return previous.refreshed(self._now())
         if status != 200:

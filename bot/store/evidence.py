@@ -25,7 +25,13 @@ from bot.store.models import (
 )
 
 _SNAPSHOT_FIELDS = ("url", "ok", "format", "indicator", "components", "incidents", "etag",
-                   "last_modified", "error", "fetched_at")
+                   "last_modified", "error", "fetched_at", "failure")
+FAILURE_MAX = 16
+
+
+def _failure(value: object) -> str | None:
+    """The one-word failure of a result (``bot.connectivity.FAILURES``), clipped; None if none."""
+    return str(value)[:FAILURE_MAX] if value else None
 
 
 def _clip(text: str | None, limit: int) -> str | None:
@@ -67,12 +73,14 @@ class EvidenceMixin(StoreBase):
                          http_status: int | None = None, latency_ms: float | None = None,
                          category: str | None = None, error_code: str | None = None,
                          request_id: str | None = None, detail: str | None = None,
-                         at: datetime | None = None) -> ProbeResult:
+                         at: datetime | None = None,
+                         failure: str | None = None) -> ProbeResult:
         """Store one probe outcome (``detail`` must already be redacted; clipped to 2000)."""
         row = ProbeResult(target=target, kind=kind, ok=ok, http_status=http_status,
                           latency_ms=latency_ms, category=category,
                           error_code=_clip(error_code, 200), request_id=_clip(request_id, 200),
-                          detail=_clip(detail, DETAIL_MAX), at=at or self.now())
+                          detail=_clip(detail, DETAIL_MAX), at=at or self.now(),
+                          failure=_failure(failure))
         with self._tx() as s:
             s.add(row)
         return row
@@ -91,7 +99,8 @@ class EvidenceMixin(StoreBase):
                 http_status=data.get("http_status"), latency_ms=data.get("latency_ms"),
                 category=data.get("category"), error_code=_clip(data.get("error_code"), 200),
                 request_id=_clip(data.get("request_id"), 200),
-                detail=_clip(data.get("detail"), DETAIL_MAX), at=data.get("at") or self.now()))
+                detail=_clip(data.get("detail"), DETAIL_MAX), at=data.get("at") or self.now(),
+                failure=_failure(data.get("failure"))))
         if rows:
             with self._tx() as s:
                 s.add_all(rows)
@@ -126,7 +135,8 @@ class EvidenceMixin(StoreBase):
                             incidents: Iterable[Mapping[str, Any]] = (),
                             etag: str | None = None, last_modified: str | None = None,
                             error: str | None = None,
-                            fetched_at: datetime | None = None) -> StatusSnapshot:
+                            fetched_at: datetime | None = None,
+                            failure: str | None = None) -> StatusSnapshot:
         """Store one poll of the status page (also failed polls: ok=False with ``error``).
 
         Pass the fields as keywords, or one object (the watcher's snapshot): its
@@ -145,7 +155,8 @@ class EvidenceMixin(StoreBase):
                              components=[dict(c) for c in components],
                              incidents=[dict(i) for i in incidents], etag=_clip(etag, 500),
                              last_modified=_clip(last_modified, 100),
-                             error=_clip(error, DETAIL_MAX), fetched_at=fetched_at or self.now())
+                             error=_clip(error, DETAIL_MAX), fetched_at=fetched_at or self.now(),
+                             failure=_failure(failure))
         with self._tx() as s:
             s.add(row)
         return row

@@ -94,6 +94,8 @@ class ProbeResult(Base):
     request_id: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(String(DETAIL_MAX))
     at: Mapped[datetime]
+    # One word of bot.connectivity.FAILURES (dns, refused, ... http); None when ok (0005).
+    failure: Mapped[str | None] = mapped_column(String(16))
 
 
 class StatusSnapshot(Base):
@@ -111,6 +113,7 @@ class StatusSnapshot(Base):
     etag: Mapped[str | None] = mapped_column(String(500))
     last_modified: Mapped[str | None] = mapped_column(String(100))
     error: Mapped[str | None] = mapped_column(String(DETAIL_MAX))
+    failure: Mapped[str | None] = mapped_column(String(16))  # as ProbeResult.failure (0005)
 
 
 class ErrorEvent(Base):

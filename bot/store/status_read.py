@@ -22,14 +22,17 @@ from bot.store.base import StoreBase
 from bot.store.models import ErrorEvent, ProbeResult, StatusSnapshot
 
 _PROBE_COLS = (ProbeResult.target, ProbeResult.kind, ProbeResult.ok, ProbeResult.http_status,
-               ProbeResult.latency_ms, ProbeResult.category, ProbeResult.at)
+               ProbeResult.latency_ms, ProbeResult.category, ProbeResult.at, ProbeResult.failure,
+               ProbeResult.detail)
 _SNAP_COLS = (StatusSnapshot.fetched_at, StatusSnapshot.ok, StatusSnapshot.indicator,
-              StatusSnapshot.components, StatusSnapshot.incidents)
+              StatusSnapshot.components, StatusSnapshot.incidents, StatusSnapshot.failure,
+              StatusSnapshot.error)
 
 
 @dataclass(frozen=True)
 class StatusRead:
-    snapshot: Any | None                 # row with fetched_at, ok, indicator, components, incidents
+    snapshot: Any | None                 # row: fetched_at, ok, indicator, components, incidents,
+    #                                      failure, error
     probes: tuple[Any, ...]              # newest row per (target, kind), ordered
     error_counts: dict[str, int]
 

@@ -9,7 +9,10 @@ traceback and no submitted value is ever echoed, and no exception escapes to uvi
 (``bot.web.guard``). The store is synchronous (SQLAlchemy), so every database call runs in a
 worker thread with a deadline, never on the event loop: with the database stalled, /healthz
 still answers at once-ish (503, ``db: false``), a wrong token still gets its 401, /metrics
-says ``sora_bot_db_up 0``. Ingest writes go through one group-commit writer
+says ``sora_bot_db_up 0``. /healthz also reports ``connectivity`` (``ok``, ``partial``,
+``lost``: ``bot.connectivity`` on the stored latest evidence); lost connectivity never makes it
+503 on its own — the process is healthy and restarting it would not bring the network back —
+and /metrics carries it as ``sora_bot_connectivity_lost``. Ingest writes go through one group-commit writer
 (``bot.web.group_commit``); small bodies are parsed and diagnosed on the loop (tens of
 microseconds), large ones in the thread pool.
 """
@@ -46,7 +49,14 @@ from bot.store.base import DatabaseLost
 from bot.web.group_commit import GroupCommit, Overloaded
 from bot.web.guard import LastResort
 from bot.web.ingest import IngestError, diagnose_items, parse_body
-from bot.web.metrics import CONTENT_TYPE, DOWN, Metrics, StoreGauges, read_gauges
+from bot.web.metrics import (
+    CONTENT_TYPE,
+    DOWN,
+    Metrics,
+    StoreGauges,
+    read_connectivity,
+    read_gauges,
+)
 
 log = logging.getLogger(__name__)
 
@@ -307,8 +317,9 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
     metrics.watch_leader(lambda: _safe_bool(health.is_leader, "is_leader"))
     ingest = _Ingest(store=store, settings=settings, metrics=metrics, on_events=on_events,
                      now=now)
-    db_check = _SingleFlight(lambda: _db_check(store), DB_CHECK_TIMEOUT_S)
-    gauges = _SingleFlight(lambda: read_gauges(store), DB_CHECK_TIMEOUT_S)
+    target_names = [t.name for t in settings.targets()]
+    db_check = _SingleFlight(lambda: _db_check(store, target_names), DB_CHECK_TIMEOUT_S)
+    gauges = _SingleFlight(lambda: read_gauges(store, target_names), DB_CHECK_TIMEOUT_S)
     metrics_token = secret_value(settings.METRICS_TOKEN)
 
     async def healthz(request: Request) -> Response:
@@ -321,9 +332,9 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
                 intervals = dict(intervals_fn())
             except Exception as exc:
                 log.warning("healthz: job_intervals raised %s", type(exc).__name__)
-        db_ok, rows, db_error = False, [], None
+        db_ok, rows, db_error, link = False, [], None, None
         try:
-            rows = await db_check()
+            rows, link = await db_check()
             db_ok = True
         except TimeoutError:
             db_error = f"no answer from the database within {DB_CHECK_TIMEOUT_S:g} s"
@@ -337,6 +348,10 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
         status = overall_health(db_ok, alive, leader, bad)
         body: dict[str, Any] = {"status": status, "db": db_ok,
                                 "scheduler": {"alive": alive, "leader": leader}, "jobs": jobs}
+        if link is not None:
+            # Reported, never a failure by itself: the bot process is fine, its network is not
+            # (a restart would not help); alert on sora_bot_connectivity_lost instead.
+            body["connectivity"] = link
         if db_error is not None:
             body["db_error"] = db_error
         return JSONResponse(body, status_code=503 if status == "fail" else 200,
@@ -374,11 +389,12 @@ def build_web_app(*, store: Store, settings: Settings, health: HealthSource, met
     return app
 
 
-def _db_check(store: Store) -> list[JobRun]:
-    """Reach the database and read job_runs in one go (a successful read proves it is up),
-    after checking that writes could be kept (a deleted SQLite file fails health)."""
+def _db_check(store: Store, targets: Sequence[str]) -> tuple[list[JobRun], str]:
+    """Reach the database and read job_runs and the own-connectivity state in one go (a
+    successful read proves it is up), after checking that writes could be kept (a deleted
+    SQLite file fails health)."""
     store.check_writable()
-    return list(store.job_runs().values())
+    return list(store.job_runs().values()), read_connectivity(store, targets).state
 
 
 __all__ = ["build_web_app", "HealthSource", "EventsCallback", "job_health", "overall_health"]

@@ -14,7 +14,7 @@ within seconds instead of hanging it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from bot import connectivity as conn
 from bot.store import Store
 from bot.store.base import DatabaseLost
 
@@ -34,6 +35,8 @@ LATENCY_BUCKETS_S: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 OUTBOX_STATES_REPORTED: tuple[str, ...] = ("pending", "sending", "sent", "dead", "suppressed")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+CONNECTIVITY_HELP = ("1 when every probe target and the status page fail at the network level "
+                     "(the bot's own connectivity, not the provider)")
 
 
 class ProbeLike(Protocol):
@@ -56,24 +59,38 @@ class StoreGauges:
     up: bool
     depth: dict[str, int] = field(default_factory=dict)
     open_incidents: int = 0
+    # The own-connectivity rule on the stored latest evidence (bot.connectivity): ok, partial
+    # or lost; None when not asked (no targets given).
+    connectivity: str | None = None
 
 
 DOWN = StoreGauges(up=False)
 
 
-def read_gauges(store: Store) -> StoreGauges:
+def read_connectivity(store: Store, targets: Sequence[str]) -> conn.Connectivity:
+    """The own-connectivity rule on the newest stored result per (target, kind) and the newest
+    page poll: every replica and the CLI judge the same evidence. Blocking."""
+    from bot.probes.result import KINDS
+    from bot.store.status_read import read_status
+
+    read = read_status(store, list(targets), KINDS, store.now())
+    return conn.assess(read.probes, read.snapshot)
+
+
+def read_gauges(store: Store, targets: Sequence[str] | None = None) -> StoreGauges:
     """Blocking (call it in a worker thread); never raises: a failing store is ``DOWN``."""
     try:
         store.check_writable()
         depth = dict(store.outbox_counts())
         open_incidents = len(store.open_incidents())
+        link = None if targets is None else read_connectivity(store, targets).state
     except DatabaseLost:  # the store logged it once already; every scrape need not repeat it
         return DOWN
     except Exception as exc:  # the scrape must still answer: report the store as down
         log.warning("metrics: cannot read the store: %s", str(exc).splitlines()[0][:200]
                     if str(exc) else type(exc).__name__)
         return DOWN
-    return StoreGauges(up=True, depth=depth, open_incidents=open_incidents)
+    return StoreGauges(up=True, depth=depth, open_incidents=open_incidents, connectivity=link)
 
 
 class _StoreCollector(Collector):
@@ -89,7 +106,8 @@ class _StoreCollector(Collector):
         return [GaugeMetricFamily("sora_bot_db_up", "1 when the last scrape could read the store"),
                 GaugeMetricFamily("sora_bot_outbox_depth", "Outbox rows by status",
                                   labels=["status"]),
-                GaugeMetricFamily("sora_bot_incidents_open", "Incidents currently open")]
+                GaugeMetricFamily("sora_bot_incidents_open", "Incidents currently open"),
+                GaugeMetricFamily("sora_bot_connectivity_lost", CONNECTIVITY_HELP)]
 
     def collect(self) -> Iterator[Metric]:
         gauges = self.given if self.given is not None else read_gauges(self.store)
@@ -105,6 +123,9 @@ class _StoreCollector(Collector):
         yield gauge
         yield GaugeMetricFamily("sora_bot_incidents_open", "Incidents currently open",
                                 value=gauges.open_incidents)
+        if gauges.connectivity is not None:
+            yield GaugeMetricFamily("sora_bot_connectivity_lost", CONNECTIVITY_HELP,
+                                    value=1 if gauges.connectivity == conn.LOST else 0)
 
 
 class _LeaderCollector(Collector):
@@ -211,4 +232,4 @@ class Metrics:
 
 
 __all__ = ["Metrics", "ProbeLike", "CONTENT_TYPE", "LATENCY_BUCKETS_S", "StoreGauges",
-           "read_gauges", "DOWN"]
+           "read_gauges", "read_connectivity", "DOWN"]

@@ -44,6 +44,7 @@ async def test_healthz_ok_with_job_ages(start_app: Any, store: Any) -> None:
     assert r.status_code == 200
     assert r.json() == {
         "status": "ok", "db": True, "scheduler": {"alive": True, "leader": True},
+        "connectivity": "ok",
         "jobs": {"probes": {"last_success_age_s": 42.5, "last_error": None},
                  "status": {"last_success_age_s": 42.5, "last_error": None}}}
 
