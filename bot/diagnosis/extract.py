@@ -456,6 +456,18 @@ def _success_envelope(d: dict[str, Any]) -> bool:
             and message.strip().lower() in _SUCCESS_WORDS)
 
 
+def _wraps_error_body(d: dict[str, Any]) -> bool:
+    """True when a child of this dict is itself an error body ({"error": {…}}): the dict is
+    an envelope a client or proxy put around the provider's answer, whose own message
+    ("不合法的 OpenAI 响应", "Invalid OpenAI Response") says only that something failed."""
+    for value in list(d.values())[:16]:
+        if isinstance(value, dict):
+            inner = value.get("error")
+            if isinstance(inner, dict) and inner:
+                return True
+    return False
+
+
 def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
     """The error described by this dict itself, or None (its children are searched apart)."""
     job_failed = _job_failed(d)
@@ -504,6 +516,8 @@ def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
             return p
     message = _first_message(d)
     if message and (isinstance(detail, str) or any(k in d for k in _ERRORISH_KEYS)):
+        if _wraps_error_body(d):
+            return None  # a client's envelope ("Invalid OpenAI response", body: {error: …})
         p = _from_error_dict(d, d)
         p.message = message
         p.job_failed = job_failed
@@ -618,7 +632,7 @@ def extract_payload(text: str) -> Payload | None:
 # ---------------------------------------------------------------------------------------------
 # exception lines (Python, Node, SDKs)
 # ---------------------------------------------------------------------------------------------
-_EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$)|\)|'>)"
+_EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$)|\)|'>|`)"
 # Capitalised suffixes share a two-letter start set (E, T) the regex engine skips on fast;
 # socket.gaierror / socket.timeout are looked for only when the plain text contains them.
 _EXC_SUFFIX = re.compile(r"(?:Error|Exception|Timeout|Exceeded)" + _EXC_TAIL)
