@@ -596,6 +596,9 @@ _F_PARAM = re.compile(r"param(?<![A-Za-z_\-]param)" + _SEP_FIELD +
                       r"\\?[\"']?([A-Za-z0-9_.\[\]\-]{1,80})")
 
 
+_BACKSLASH_RUN = re.compile(r"\\{2,}")
+
+
 def _payload_from_fields(text: str) -> Payload | None:
     p = Payload()
     m = _F_MESSAGE.search(text)
@@ -607,6 +610,16 @@ def _payload_from_fields(text: str) -> Payload | None:
             setattr(p, name, _s(m.group(1)))
     if p.message is None and p.error_code is None:
         return None
+    if p.message is not None and "\\" in text:
+        # a truncated body that relays another (escaped once more at each level): the
+        # messages of the deeper levels say what failed ("… was not found …")
+        flat = _BACKSLASH_RUN.sub("\\\\", text).replace('\\"', '"')
+        for m in _F_MESSAGE.finditer(flat):
+            value = _s(m.group(2))
+            if value and value != p.message and value not in p.messages:
+                p.messages.append(value[:FIELD_CAP])
+                if len(p.messages) >= 4:
+                    break
     if p.error_code and p.error_code.isdigit():
         p.status = _status_of(p.error_code)
     return p
