@@ -354,6 +354,13 @@ _QUOTA_ID = re.compile(r"quotaId\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}\\?[\"']?[A-Za-
                        r"Per(?:Second|Minute|Hour|Day)")
 
 
+_GRPC_CODES = {1: "cancelled", 2: "unknown", 3: "invalid_argument", 4: "deadline_exceeded",
+               5: "not_found", 6: "already_exists", 7: "permission_denied",
+               8: "resource_exhausted", 9: "failed_precondition", 10: "aborted",
+               11: "out_of_range", 12: "unimplemented", 13: "internal", 14: "unavailable",
+               15: "data_loss", 16: "unauthenticated"}
+
+
 def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
     p = Payload()
     p.message = _first_message(err)
@@ -370,6 +377,10 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
                 p.status = _status_of(value)
     if p.status is None and isinstance(code, int):
         p.status = _status_of(code)
+    if type(code) is int and code in _GRPC_CODES and (
+            "done" in parent or "operations/" in str(parent.get("name", ""))):
+        # a Google long-running operation (Veo) failed: its error code is a gRPC status number
+        p.codes.add(_GRPC_CODES[code])
     details = err.get("details")
     if isinstance(details, list):
         # Google-style errors: the decisive reason (PUBLIC_ERROR_UNSAFE_GENERATION,
@@ -428,6 +439,12 @@ def _job_payload(d: dict[str, Any]) -> Payload | None:
     else:
         p = Payload(message=_s(err) if isinstance(err, str) else None)
     p.job_failed = True
+    base = d.get("base_resp")
+    if isinstance(base, dict) and isinstance(base.get("status_code"), int) and base["status_code"]:
+        # MiniMax: the failed task's reason sits in base_resp
+        p.codes.add(f"minimax:{base['status_code']}")
+        if p.message is None:
+            p.message = _s(base.get("status_msg"))
     for key in _JOB_REASON_KEYS:
         value = _s(d.get(key))
         if value and not value.isdigit():
@@ -960,6 +977,19 @@ _ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:
                                r'([A-Z][A-Z0-9_]{2,60})')
 
 
+_CODE_SEGMENT = re.compile(r"[a-z][a-z_]{2,60}")
+
+
+def _add_code_segments(codes: set[str]) -> None:
+    """Dotted codes (Alibaba, Volcengine: "InvalidParameter.Duration",
+    "InternalError.Algo.DataInspectionFailed") also count by their first and last segment."""
+    for code in [c for c in codes if "." in c and "/" not in c and " " not in c][:8]:
+        parts = code.split(".")
+        for part in (parts[0], parts[-1]):
+            if _CODE_SEGMENT.fullmatch(part):
+                codes.add(part)
+
+
 def extract(text: str) -> Extracted:
     """All evidence from one (redacted) paste."""
     win = window(text)
@@ -992,6 +1022,7 @@ def extract(text: str) -> Extracted:
         for value in (payload.error_code, payload.error_type):
             if value:
                 codes.add(value.lower())
+        _add_code_segments(codes)
         hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
     qualified: set[str] = set()
     if "xceptions" in win or "rrors" in win:
