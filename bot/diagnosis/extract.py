@@ -613,6 +613,10 @@ _F_PARAM = re.compile(r"param(?<![A-Za-z_\-]param)" + _SEP_FIELD +
                       r"\\?[\"']?([A-Za-z0-9_.\[\]\-]{1,80})")
 
 
+# a paste cut off inside the message string ('{"message":"Due to suspicious activity, we ar'):
+# the quote never closes; the message runs to the end of the text
+_F_MESSAGE_CUT = re.compile(r"m(?<![A-Za-z\-]m)(?:essage|sg)" + _SEP_FIELD +
+                            r"\\?[\"']([^\"\r\n]{12,2000})\Z")
 _BACKSLASH_RUN = re.compile(r"\\{2,}")
 
 
@@ -621,6 +625,10 @@ def _payload_from_fields(text: str) -> Payload | None:
     m = _F_MESSAGE.search(text)
     if m:
         p.message = _s(m.group(2).replace('\\"', '"'))
+    else:
+        cut = _F_MESSAGE_CUT.search(text.rstrip())
+        if cut:
+            p.message = _s(cut.group(1).replace('\\"', '"'))
     for regex, name in ((_F_CODE, "error_code"), (_F_TYPE, "error_type"), (_F_PARAM, "param")):
         m = regex.search(text)
         if m:
