@@ -43,6 +43,9 @@ KNOWN_MISSES = {
     "https://github.com/64bit/async-openai/issues/221":
         "a body 'File Not Found' inside a deserialization error; 'file not found' alone is as "
         "often a local file as an HTTP 404",
+    "https://github.com/songquanpeng/one-api/issues/1038":
+        "a message retyped from a screenshot with typos ('user auota is not enouah'): no "
+        "family signal survives the spelling",
     "https://github.com/TheSmallHanCat/flow2api/issues/24":
         "a bare 'HTTP Error 400:' with no body reads as a bad request (at low confidence, so the "
         "reply asks for the body); what was wrong is not in the paste",
