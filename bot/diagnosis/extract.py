@@ -650,6 +650,9 @@ def _payload_from_fields(text: str) -> Payload | None:
     return p
 
 
+_FULLWIDTH_JSON = str.maketrans({"\u201c": '"', "\u201d": '"', "\uff1a": ":", "\uff0c": ","})
+
+
 def extract_payload(text: str) -> Payload | None:
     """The last error body in the text (tracebacks: the last exception), unwrapped."""
     budget = _Budget(STEP_BUDGET)
@@ -658,6 +661,14 @@ def extract_payload(text: str) -> Payload | None:
         found = find_payload(obj)
         if found is not None:
             payload = found
+    if payload is None and ("\u201c" in text or "\u201d" in text):
+        # a body whose quotes an input method or a translator made full-width
+        # ({”code”：“AccessDenied”，…}): read it with ASCII punctuation
+        text = text.translate(_FULLWIDTH_JSON)
+        for obj in parse_objects(text, budget):
+            found = find_payload(obj)
+            if found is not None:
+                payload = found
     if payload is None:
         if not ("message" in text or "msg" in text or "code" in text):
             return None

@@ -74,6 +74,13 @@ def test_a_body_cut_off_inside_its_message_still_speaks() -> None:
     assert d.category == "risk_control"
 
 
+def test_a_body_with_full_width_quotes_is_read() -> None:
+    # an input method or a translator turned the JSON punctuation full-width
+    d = diagnose('[qwen] 返回错误响应：“{”status_code”：403，“code”：“AccessDenied.Unpurchased”，'
+                 '“message”：“Access模型被拒绝。”}”')
+    assert (d.category, d.http_status) == ("permission", 403)
+
+
 def test_last_exception_of_a_traceback_counts() -> None:
     text = ("Traceback (most recent call last):\n  ...\nhttpx.ReadTimeout: timed out\n\n"
             "During handling of the above exception, another exception occurred:\n\n"
