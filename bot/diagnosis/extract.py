@@ -324,8 +324,10 @@ def _s(value: Any) -> str | None:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        value = value.strip()
-        return value[:FIELD_CAP] if value and value.lower() not in ("null", "none") else None
+        text: str = value.strip()
+        if not text or (len(text) == 4 and text.lower() in ("null", "none")):
+            return None
+        return text[:FIELD_CAP]
     return None
 
 
