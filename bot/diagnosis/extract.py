@@ -324,8 +324,10 @@ def _s(value: Any) -> str | None:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        value = value.strip()
-        return value[:FIELD_CAP] if value and value.lower() not in ("null", "none") else None
+        text: str = value.strip()
+        if not text or (len(text) == 4 and text.lower() in ("null", "none")):
+            return None
+        return text[:FIELD_CAP]
     return None
 
 
@@ -354,6 +356,13 @@ _QUOTA_ID = re.compile(r"quotaId\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}\\?[\"']?[A-Za-
                        r"Per(?:Second|Minute|Hour|Day)")
 
 
+_GRPC_CODES = {1: "cancelled", 2: "unknown", 3: "invalid_argument", 4: "deadline_exceeded",
+               5: "not_found", 6: "already_exists", 7: "permission_denied",
+               8: "resource_exhausted", 9: "failed_precondition", 10: "aborted",
+               11: "out_of_range", 12: "unimplemented", 13: "internal", 14: "unavailable",
+               15: "data_loss", 16: "unauthenticated"}
+
+
 def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
     p = Payload()
     p.message = _first_message(err)
@@ -370,6 +379,10 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
                 p.status = _status_of(value)
     if p.status is None and isinstance(code, int):
         p.status = _status_of(code)
+    if type(code) is int and code in _GRPC_CODES and (
+            "done" in parent or "operations/" in str(parent.get("name", ""))):
+        # a Google long-running operation (Veo) failed: its error code is a gRPC status number
+        p.codes.add(_GRPC_CODES[code])
     details = err.get("details")
     if isinstance(details, list):
         # Google-style errors: the decisive reason (PUBLIC_ERROR_UNSAFE_GENERATION,
@@ -428,6 +441,12 @@ def _job_payload(d: dict[str, Any]) -> Payload | None:
     else:
         p = Payload(message=_s(err) if isinstance(err, str) else None)
     p.job_failed = True
+    base = d.get("base_resp")
+    if isinstance(base, dict) and isinstance(base.get("status_code"), int) and base["status_code"]:
+        # MiniMax: the failed task's reason sits in base_resp
+        p.codes.add(f"minimax:{base['status_code']}")
+        if p.message is None:
+            p.message = _s(base.get("status_msg"))
     for key in _JOB_REASON_KEYS:
         value = _s(d.get(key))
         if value and not value.isdigit():
@@ -454,6 +473,18 @@ def _success_envelope(d: dict[str, Any]) -> bool:
     message = d.get("message", d.get("msg"))
     return (d.get("code") in (0, "0", 200, "200") and isinstance(message, str)
             and message.strip().lower() in _SUCCESS_WORDS)
+
+
+def _wraps_error_body(d: dict[str, Any]) -> bool:
+    """True when a child of this dict is itself an error body ({"error": {…}}): the dict is
+    an envelope a client or proxy put around the provider's answer, whose own message
+    ("不合法的 OpenAI 响应", "Invalid OpenAI Response") says only that something failed."""
+    for value in list(d.values())[:16]:
+        if isinstance(value, dict):
+            inner = value.get("error")
+            if isinstance(inner, dict) and inner:
+                return True
+    return False
 
 
 def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
@@ -504,6 +535,8 @@ def _payload_from_dict(d: dict[str, Any]) -> Payload | None:
             return p
     message = _first_message(d)
     if message and (isinstance(detail, str) or any(k in d for k in _ERRORISH_KEYS)):
+        if _wraps_error_body(d):
+            return None  # a client's envelope ("Invalid OpenAI response", body: {error: …})
         p = _from_error_dict(d, d)
         p.message = message
         p.job_failed = job_failed
@@ -582,20 +615,44 @@ _F_PARAM = re.compile(r"param(?<![A-Za-z_\-]param)" + _SEP_FIELD +
                       r"\\?[\"']?([A-Za-z0-9_.\[\]\-]{1,80})")
 
 
+# a paste cut off inside the message string ('{"message":"Due to suspicious activity, we ar'):
+# the quote never closes; the message runs to the end of the text
+_F_MESSAGE_CUT = re.compile(r"m(?<![A-Za-z\-]m)(?:essage|sg)" + _SEP_FIELD +
+                            r"\\?[\"']([^\"\r\n]{12,2000})\Z")
+_BACKSLASH_RUN = re.compile(r"\\{2,}")
+
+
 def _payload_from_fields(text: str) -> Payload | None:
     p = Payload()
     m = _F_MESSAGE.search(text)
     if m:
         p.message = _s(m.group(2).replace('\\"', '"'))
+    else:
+        cut = _F_MESSAGE_CUT.search(text.rstrip())
+        if cut:
+            p.message = _s(cut.group(1).replace('\\"', '"'))
     for regex, name in ((_F_CODE, "error_code"), (_F_TYPE, "error_type"), (_F_PARAM, "param")):
         m = regex.search(text)
         if m:
             setattr(p, name, _s(m.group(1)))
     if p.message is None and p.error_code is None:
         return None
+    if p.message is not None and "\\" in text:
+        # a truncated body that relays another (escaped once more at each level): the
+        # messages of the deeper levels say what failed ("… was not found …")
+        flat = _BACKSLASH_RUN.sub("\\\\", text).replace('\\"', '"')
+        for m in _F_MESSAGE.finditer(flat):
+            value = _s(m.group(2))
+            if value and value != p.message and value not in p.messages:
+                p.messages.append(value[:FIELD_CAP])
+                if len(p.messages) >= 4:
+                    break
     if p.error_code and p.error_code.isdigit():
         p.status = _status_of(p.error_code)
     return p
+
+
+_FULLWIDTH_JSON = str.maketrans({"\u201c": '"', "\u201d": '"', "\uff1a": ":", "\uff0c": ","})
 
 
 def extract_payload(text: str) -> Payload | None:
@@ -606,6 +663,14 @@ def extract_payload(text: str) -> Payload | None:
         found = find_payload(obj)
         if found is not None:
             payload = found
+    if payload is None and ("\u201c" in text or "\u201d" in text):
+        # a body whose quotes an input method or a translator made full-width
+        # ({”code”：“AccessDenied”，…}): read it with ASCII punctuation
+        text = text.translate(_FULLWIDTH_JSON)
+        for obj in parse_objects(text, budget):
+            found = find_payload(obj)
+            if found is not None:
+                payload = found
     if payload is None:
         if not ("message" in text or "msg" in text or "code" in text):
             return None
@@ -618,7 +683,7 @@ def extract_payload(text: str) -> Payload | None:
 # ---------------------------------------------------------------------------------------------
 # exception lines (Python, Node, SDKs)
 # ---------------------------------------------------------------------------------------------
-_EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$)|\)|'>)"
+_EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$)|\)|'>|`)"
 # Capitalised suffixes share a two-letter start set (E, T) the regex engine skips on fast;
 # socket.gaierror / socket.timeout are looked for only when the plain text contains them.
 _EXC_SUFFIX = re.compile(r"(?:Error|Exception|Timeout|Exceeded)" + _EXC_TAIL)
@@ -933,6 +998,19 @@ _ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:
                                r'([A-Z][A-Z0-9_]{2,60})')
 
 
+_CODE_SEGMENT = re.compile(r"[a-z][a-z_]{2,60}")
+
+
+def _add_code_segments(codes: set[str]) -> None:
+    """Dotted codes (Alibaba, Volcengine: "InvalidParameter.Duration",
+    "InternalError.Algo.DataInspectionFailed") also count by their first and last segment."""
+    for code in [c for c in codes if "." in c and "/" not in c and " " not in c][:8]:
+        parts = code.split(".")
+        for part in (parts[0], parts[-1]):
+            if _CODE_SEGMENT.fullmatch(part):
+                codes.add(part)
+
+
 def extract(text: str) -> Extracted:
     """All evidence from one (redacted) paste."""
     win = window(text)
@@ -965,6 +1043,7 @@ def extract(text: str) -> Extracted:
         for value in (payload.error_code, payload.error_type):
             if value:
                 codes.add(value.lower())
+        _add_code_segments(codes)
         hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
     qualified: set[str] = set()
     if "xceptions" in win or "rrors" in win:

@@ -28,7 +28,7 @@ SEED_WAIT_STEP = ACTIONS["wait_retry_later"]
 @lru_cache(maxsize=1)
 def everything() -> tuple[tuple[dict[str, object], Diagnosis], ...]:
     cases: list[dict[str, object]] = list(load_jsonl(CORPUS)) + list(load_jsonl(FIXTURES))
-    for name in ("realworld.jsonl", "collected.jsonl", "blind.jsonl"):
+    for name in ("realworld.jsonl", "collected.jsonl", "blind.jsonl", "blind2.jsonl"):
         cases += load_jsonl(HERE / name)
     return tuple((c, diagnose(str(c["text"]))) for c in cases)
 

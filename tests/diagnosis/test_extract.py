@@ -66,6 +66,21 @@ def test_truncated_json_falls_back_to_fields() -> None:
     assert d.category == "quota" and d.error_type == "insufficient_quota"
 
 
+def test_a_body_cut_off_inside_its_message_still_speaks() -> None:
+    # the quote never closes: the message runs to the end of the paste
+    d = diagnose('API Error: 502 upstream API call failed: 429 Too Many Requests\n'
+                 '{"message":"Due to suspicious activity, we are imposing temporary limits on '
+                 'how frequently your account can send a req')
+    assert d.category == "risk_control"
+
+
+def test_a_body_with_full_width_quotes_is_read() -> None:
+    # an input method or a translator turned the JSON punctuation full-width
+    d = diagnose('[qwen] 返回错误响应：“{”status_code”：403，“code”：“AccessDenied.Unpurchased”，'
+                 '“message”：“Access模型被拒绝。”}”')
+    assert (d.category, d.http_status) == ("permission", 403)
+
+
 def test_last_exception_of_a_traceback_counts() -> None:
     text = ("Traceback (most recent call last):\n  ...\nhttpx.ReadTimeout: timed out\n\n"
             "During handling of the above exception, another exception occurred:\n\n"

@@ -179,6 +179,13 @@ def test_pattern_keywords_prefilter_but_never_change_the_answer() -> None:
     assert not p.search("nothing here")
 
 
+def test_every_builtin_pattern_has_a_prefilter_literal() -> None:
+    # one pattern without a literal every match contains (say "(?:403|forbidden)...") turns
+    # the one-look gate off and runs every pattern on every paste: spell the branches out
+    loose = [p for rule in RULES for p in rule.patterns if Pattern.build(p).keywords is None]
+    assert loose == []
+
+
 @pytest.mark.parametrize("phrase,text,hit", [
     ("moderation", "input_moderation failed", True),
     ("moderation", "Moderation failed".lower(), True),
