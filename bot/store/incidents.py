@@ -164,12 +164,16 @@ class IncidentsMixin(StoreBase):
         return incident
 
     def resolve_incident(self, incident_id: int, *, detail: str = "", reason: str = "resolved",
-                         fields: Sequence[Mapping[str, str]] = (),
+                         title: str | None = None, fields: Sequence[Mapping[str, str]] = (),
                          links: Sequence[Mapping[str, str]] = ()) -> Incident:
-        """Resolve an open incident and enqueue its 'resolved' notice."""
+        """Resolve an open incident and enqueue its 'resolved' notice. ``title`` (optional)
+        renames it as it ends ("openai API: recovered"), so the last notice does not still
+        say "down"."""
         with self._tx() as s:
             incident = self._open_for_update(s, incident_id)
             incident.state = "resolved"
+            if title:
+                incident.title = title[:500]
             incident.updated_at = incident.resolved_at = self.now()
             self._record(s, incident, "resolved", reason, detail, fields, links, notify=True)
         return incident
