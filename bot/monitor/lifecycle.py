@@ -9,7 +9,8 @@ Rules, in order:
 1. Flapping ends when the key has not changed state for ``stable_s(track, policy)`` (the
    longer of ``flap_stable_s`` and three of the pattern's longest cycles): one notice in the
    flapping thread saying which state it settled in, then the incident is brought in line with
-   the real state (opened if it is failing, resolved if it is not).
+   the real state (opened if it is failing, resolved if it is not). A sustained failure
+   announced in the flapping thread (rule 3) keeps it open until its end is announced.
 2. Open after ``open_after`` consecutive bad verdicts; resolve after ``resolve_after`` healthy
    ones. Every such change is remembered; the ``flap_max_changes``-th change within
    ``flap_window_s`` sends ONE flapping notice, and from then on opens and resolves are held
@@ -156,8 +157,9 @@ def decide(track: Track, verdict: Verdict, policy: Lifecycle, now: datetime, *,
         intents.append(Intent("flapping", FLAPPING, "warning", FLAP))
         flapping = True
 
-    # 1. A flapping episode ends once the key has been stable long enough.
-    if flapping and last_change is not None and (
+    # 1. A flapping episode ends once the key has been stable long enough (a sustained failure
+    #    announced in its thread is not "settled": its end is announced there first).
+    if flapping and not (escalated and active) and last_change is not None and (
             now - last_change).total_seconds() >= stable_s(track, policy):
         settled = "failing" if active else "healthy"
         intents.append(Intent("resolve", RESOLVED, "warning", FLAP))

@@ -31,7 +31,7 @@ from operator import attrgetter
 from typing import Any
 
 from bot.clock import Clock, as_utc, utcnow
-from bot.connectivity import FAILURE_WORDS, Connectivity, assess
+from bot.connectivity import FAILURE_WORDS, Connectivity, assess, is_network_level
 from bot.monitor.lifecycle import FLAP, Intent, Track, decide, stable_s
 from bot.monitor.model import (
     BAD,
@@ -57,6 +57,7 @@ from bot.monitor.signals import (
     assess_outage,
     assess_surge,
     outage_signal,
+    since,
     surge_signals,
 )
 from bot.monitor.text import duration, subject_title
@@ -64,6 +65,7 @@ from bot.monitor.text import duration, subject_title
 log = logging.getLogger("bot.monitor")
 
 ALL_EVIDENCE = frozenset({"probes", "team"})
+NOT_ACTED = "Not acted on"  # a verdict held by the own-connectivity rule
 MAX_EXPLAINED_KEYS = 500  # official incident keys come and go; keep the log bounded
 _at = attrgetter("at")
 
@@ -98,6 +100,8 @@ class Monitor:
         self._recovered_at: dict[str, datetime] = {}     # probes healthy, page still lists
         self._surge_joined: dict[str, str] = {}          # surge key -> outage key it joined
         self._replayed_probes: set[str] = set()          # targets with no fresh probe yet
+        self._titles: dict[str, str] = {}                # store key -> title last posted
+        self._latest: dict[tuple[str, str], Outcome] = {}  # (target, kind) -> latest probe
         self._log: dict[str, deque[Explanation]] = {}
         self._log_size = log_size
         self._last_note: dict[str, str] = {}
@@ -122,6 +126,9 @@ class Monitor:
             return False
         if outcome.source == "probe":
             insort(self._probes.setdefault(outcome.target, []), outcome, key=_at)
+            slot = (outcome.target, outcome.kind or "probe")
+            if slot not in self._latest or self._latest[slot].at <= outcome.at:
+                self._latest[slot] = outcome
         elif role_of(outcome.category) is Role.PROVIDER:
             insort(self._team.setdefault(outcome.target, []), outcome, key=_at)
         if not outcome.ok:
@@ -173,12 +180,9 @@ class Monitor:
     # -- own connectivity ----------------------------------------------------------------
 
     def latest_probes(self) -> list[Outcome]:
-        """The latest result of every (target, kind) still in the windows."""
-        latest: dict[tuple[str, str], Outcome] = {}
-        for target, items in self._probes.items():
-            for o in items:
-                latest[(target, o.kind or "probe")] = o
-        return [latest[k] for k in sorted(latest)]
+        """The latest result of every (target, kind) seen within the horizon."""
+        cutoff = self.now() - timedelta(seconds=self._horizon)
+        return [o for _, o in sorted(self._latest.items()) if o.at >= cutoff]
 
     def connectivity(self) -> Connectivity:
         """``bot.connectivity.assess`` on the latest probe results and page poll."""
@@ -191,6 +195,11 @@ class Monitor:
         now = self.now()
         self._trim(now)
         conn = self.connectivity()
+        if conn.lost:
+            # Evidence that fits "our network is broken" is no evidence: it must not count
+            # after the network is back either (else the first healthy minute would open).
+            for items in self._probes.values():
+                items[:] = [o for o in items if not is_network_level(o)]
         if conn.state != self._last_connectivity:
             if self._last_connectivity is not None or conn.state != "ok":
                 log.warning("connectivity %s: %s", conn.state, conn.reason)
@@ -231,13 +240,15 @@ class Monitor:
             return dataclasses.replace(
                 verdict, status=HOLD, evidence=verdict.evidence - {"probes"},
                 why=f"Waiting for a fresh probe result after the restart. ({verdict.why})")
-        if conn.lost and verdict.status != HOLD:
+        if conn.lost:
             return dataclasses.replace(
                 verdict, status=HOLD, evidence=frozenset(),
-                why=f"Not acted on: {conn.reason}. ({verdict.why})")
-        if target in conn.unreachable:
-            failures = sorted({o.failure or "" for o in self.latest_probes()
-                               if o.target == target and not o.ok} - {""})
+                why=f"{NOT_ACTED}: {conn.reason}. ({verdict.why})")
+        failed = [o for o in since(self._probes.get(target, []),
+                                   self.now() - timedelta(seconds=self.policies.outage.window_s))
+                  if not o.ok]
+        if target in conn.unreachable or (failed and all(is_network_level(o) for o in failed)):
+            failures = sorted({o.failure or "" for o in failed} - {""})
             how = ", ".join(FAILURE_WORDS.get(f, f) for f in failures) or "network failure"
             why = (f"Unreachable from the bot at the network level ({how}) while other "
                    f"checks answer; the path may be ours (proxy, DNS, firewall). {verdict.why}")
@@ -291,7 +302,7 @@ class Monitor:
                 and not new.flapping and external and not quiet):
             name = self.book.listed_names(target or "")
             out.append(self._update(key, kind, target, NEW_EVIDENCE, new.severity or "warning",
-                                    _title(new, verdict, target),
+                                    self._title(key, verdict, target),
                                     f"Probes healthy again; the status page still reports "
                                     f"{name}. Resolved when the page resolves it or after "
                                     f"{duration(self.policies.outage.quiet_resolve_s)} of "
@@ -302,6 +313,9 @@ class Monitor:
         out += self._reminder(key, kind, target, subject, new, verdict, now, quiet)
         for d in out:
             self._last_notice[d.key] = now
+            self._titles[d.key] = d.title
+        if not out and verdict.why.startswith(NOT_ACTED):
+            note = f"{note}. {verdict.why.split(' (', 1)[0]}"   # say why, not the numbers
         self._note(key, verdict.status, f"{note}. {verdict.why}" if out else note, out, now)
         return out
 
@@ -315,7 +329,7 @@ class Monitor:
                 target = outage_key.split(":", 1)[1]
                 out.append(self._update(outage_key, "outage", target, NEW_EVIDENCE,
                                         otrack.severity or "warning",
-                                        f"{target} API: {_words(otrack.severity)}",
+                                        self._title(outage_key, None, target),
                                         f"Team: {verdict.why}", now))
                 note += f"; joined {outage_key} (one outage, one incident)"
             elif intent.action == "resolve" and intent.subject != FLAP:
@@ -342,12 +356,19 @@ class Monitor:
         if store_key != key:
             return [Decision(action="update", key=store_key, kind="flapping", target=target,
                              severity=verdict.severity, reason=REMINDER,
-                             title=_title(track, verdict, target),
+                             title=self._title(key, verdict, target),
                              summary=f"Still failing after {lasted}; latest: {verdict.why}",
                              linked_key=key, at=now)]
         return [self._update(key, kind, target, REMINDER, track.severity or verdict.severity,
-                             _title(track, verdict, target),
+                             self._title(key, verdict, target),
                              f"Still failing after {lasted}; latest: {verdict.why}", now)]
+
+    def _title(self, key: str, verdict: Verdict | None, target: str | None) -> str:
+        """The incident's title for an update: the verdict's when it is failing, else the
+        title last posted (a page-opened incident keeps the page's name)."""
+        if verdict is not None and verdict.title and verdict.status == BAD:
+            return verdict.title
+        return self._titles.get(key) or f"{target} API: {_words(None)}"
 
     def _update(self, key: str, kind: str, target: str | None, reason: str, severity: str,
                 title: str, summary: str, now: datetime) -> Decision:
@@ -364,8 +385,10 @@ class Monitor:
             self._opened_at[key] = now
             page = self.book.listed_incidents(target) if target else []
             if page:
-                summary += " " + " ".join(p.line() for p in page)
+                summary += " The status page reports " + "; ".join(p.line() for p in page)
                 update_at = page[-1].stamp
+            if kind == "outage":
+                summary += self._fallback(target)
         elif intent.action == "resolve":
             since = self._opened_at.pop(key, None)
             self._recovered_at.pop(key, None)
@@ -383,6 +406,17 @@ class Monitor:
         return Decision(action=intent.action, key=key, kind=kind, target=target,
                         severity=intent.severity, reason=intent.reason, title=title,
                         summary=summary, at=now, fields=fields, official_update_at=update_at)
+
+    def _fallback(self, target: str | None) -> str:
+        """Contract 3's fallback: another target whose latest probes all answer."""
+        healthy: dict[str, bool] = {}
+        for o in self.latest_probes():
+            if o.target != target:
+                healthy[o.target] = healthy.get(o.target, True) and o.ok
+        names = sorted(name for name, ok in healthy.items() if ok)
+        if not names:
+            return ""
+        return f" Fallback: {', '.join(names)} answer{'s' if len(names) == 1 else ''} normally."
 
     def _what_recovered(self, target: str | None, before: Track, verdict: Verdict) -> str:
         parts: list[str] = []
@@ -538,7 +572,7 @@ class Monitor:
                     reason = OFFICIAL_UPDATE
                 out.append(Decision(
                     action="update", key=key, kind="outage", target=target, severity=severity,
-                    reason=reason, title=_title(track, None, target), summary=text, at=now,
+                    reason=reason, title=self._title(key, None, target), summary=text, at=now,
                     url=inc.url if what == "opened" else None, official_update_at=inc.stamp))
         elif what == "ended":
             if not track.posted or quiet:
@@ -550,12 +584,13 @@ class Monitor:
                 out.append(Decision(
                     action="update", key=key, kind="outage", target=target,
                     severity=track.severity or "warning", reason=OFFICIAL_UPDATE,
-                    title=_title(track, None, target),
+                    title=self._title(key, None, target),
                     summary=f"{inc.resolved_line()} The probes still fail; this stays open "
                             "until they are healthy.", at=now, official_update_at=inc.stamp))
             # else: the next evaluation resolves it (and quotes the page's final update)
         for d in out:
             self._last_notice[d.key] = now
+            self._titles[d.key] = d.title
         self._note(key, "official", f"page: {what} {inc.name!r}", out, now)
         return out
 
@@ -699,12 +734,6 @@ def _words(severity: str | None) -> str:
     return OUTAGE_WORDS.get(severity or "warning", "failing")
 
 
-def _title(track: Track, verdict: Verdict | None, target: str | None) -> str:
-    """The incident's title for an update: the verdict's when it is failing, else by the
-    severity last posted."""
-    if verdict is not None and verdict.title and verdict.status == BAD:
-        return verdict.title
-    return f"{target} API: {_words(track.severity)}"
 
 
 __all__ = ["Monitor", "PagePoll"]
