@@ -47,6 +47,16 @@ class IncidentNotOpen(StoreError):
     """An update or resolve of an incident that is missing or already resolved."""
 
 
+def wants(subscription_kinds: str, incident: Incident) -> bool:
+    """Does a subscription receive this incident's notices? ``status`` channels follow the
+    official page: its own incidents, and an outage the page's incident joined (one outage,
+    one incident: ``official_update_at`` is set once the page has spoken about it)."""
+    if incident.kind in SUBSCRIPTION_WANTS.get(subscription_kinds, frozenset()):
+        return True
+    return (subscription_kinds == "status" and incident.kind == "outage"
+            and bool(incident.official_update_at))
+
+
 def dedupe_key(incident_id: int, platform: str, workspace: str, channel: str, seq: int) -> str:
     return f"{incident_id}:{platform}:{workspace}:{channel}:{seq}"
 
@@ -99,7 +109,7 @@ class IncidentsMixin(StoreBase):
              "payload": payload, "status": "pending", "attempts": 0,
              "next_attempt_at": event.at, "created_at": event.at}
             for sub in s.scalars(select(Subscription).order_by(Subscription.id))
-            if incident.kind in SUBSCRIPTION_WANTS.get(sub.kinds, frozenset())
+            if wants(sub.kinds, incident)
         ]
         if rows:
             stmt = self._insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
