@@ -107,6 +107,7 @@ class Monitor:
         self._last_note: dict[str, str] = {}
         self._page: PagePoll | None = None
         self._last_connectivity: str | None = None
+        self._lost = False                               # the latest evaluation's connectivity
         self.book = OfficialBook(policies.official, self._note_cb)
         o, surges = policies.outage, policies.surges.values()
         self._horizon = max([o.window_s, o.burst_window_s + o.baseline_window_s]
@@ -195,6 +196,7 @@ class Monitor:
         now = self.now()
         self._trim(now)
         conn = self.connectivity()
+        self._lost = conn.lost
         if conn.lost:
             # Evidence that fits "our network is broken" is no evidence: it must not count
             # after the network is back either (else the first healthy minute would open).
@@ -340,8 +342,9 @@ class Monitor:
     def _reminder(self, key: str, kind: str, target: str | None, subject: str, track: Track,
                   verdict: Verdict, now: datetime, quiet: bool) -> list[Decision]:
         interval = self.policies.reminder_interval_s
-        if not interval or quiet or key in self._surge_joined:
-            return []
+        if (not interval or quiet or key in self._surge_joined or verdict.status != BAD
+                or (self._lost and kind == "outage")):
+            return []  # only while it is failing, never on evidence that fits our network
         if track.flapping and track.escalated and track.active and not track.flap_main:
             store_key = f"flapping:{subject}"
         elif track.posted and track.active and (not track.flapping or track.flap_main):

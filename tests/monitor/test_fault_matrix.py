@@ -286,3 +286,45 @@ def test_a_flickering_official_incident_is_one_incident(store: Store, clock: Fak
     assert s.rows() == [
         (OPENED, OUTAGE, "first notice", "openai API: Elevated errors for Sora (status page)"),
         (RESOLVED, OUTAGE, "resolved", UP)]
+
+
+def test_connectivity_lost_during_an_open_outage_neither_resolves_nor_updates_it(
+        store: Store, clock: FakeClock) -> None:
+    s = sim(store, clock, dataclasses.replace(DEFAULT_POLICIES, reminder_interval_s=600))
+    s.run(600, ok)
+    s.run(600, lambda t, x: "503")                     # a real outage opens
+    s.run(3600, lambda t, x: "dns", lambda t: ("dns", []))   # then our network goes
+    assert s.rows() == [(OPENED, OUTAGE, "first notice", DOWN)]   # no reminder, no resolve
+    assert any("own connectivity" in e.note for e in s.svc.explain(OUTAGE))
+    s.run(1200, ok)                                    # back, and the API is healthy
+    assert s.rows() == [(OPENED, OUTAGE, "first notice", DOWN),
+                        (RESOLVED, OUTAGE, "resolved", UP)]
+
+
+def test_gateway_reachable_and_official_refused_is_unreachable_not_down(
+        store: Store, clock: FakeClock) -> None:
+    s = sim(store, clock, targets=("openai", "relay"))
+    s.run(600, ok, lambda t: ("dns", []))             # the page is not reachable either
+    s.run(1200, lambda t, x: "refused" if x == "openai" else "ok", lambda t: ("dns", []))
+    notices = s.notices()
+    assert [n.row() for n in notices] == [
+        (OPENED, OUTAGE, "first notice", "openai API: unreachable from the bot")]
+    assert notices[0].severity == "warning"
+    assert s.svc.monitor.connectivity().state == "partial"
+
+
+def test_a_storm_surge_on_a_target_whose_outage_is_open_is_an_update(
+        store: Store, clock: FakeClock) -> None:
+    s = sim(store, clock)
+    s.run(600, ok)
+    s.run(60, lambda t, x: "503")
+    events = [{"at": clock(), "source": "chat", "target": "openai", "category": "risk_control",
+               "channel_key": f"slack:T1:C{i % 3}", "redacted": ""} for i in range(30)]
+    s.svc.feed_error_events(events)
+    s.run(120, lambda t, x: "503")
+    rows = s.rows()
+    assert rows[0] == (OPENED, OUTAGE, "first notice", DOWN)
+    assert (UPDATED, OUTAGE, "new evidence", DOWN) in rows
+    assert not [r for r in rows if r[1].startswith("surge:")]
+    joined = next(n for n in s.notices() if n.reason == "new evidence")
+    assert joined.text.startswith("Team: 30 risk_control errors")
