@@ -387,7 +387,12 @@ class Monitor:
         if intent.action == "open":
             self._opened_at[key] = now
             page = self.book.listed_incidents(target) if target else []
-            if page:
+            if page and verdict.status != BAD:   # opened for the page alone (a window ended)
+                title = f"{target} API: {page[-1].name} (status page)"
+                summary = "The status page reports: " + "; ".join(p.line() for p in page)
+                fields = (("Evidence", "status page"),)
+                update_at = page[-1].stamp
+            elif page:
                 summary += " The status page reports " + "; ".join(p.line() for p in page)
                 update_at = page[-1].stamp
             if kind == "outage":

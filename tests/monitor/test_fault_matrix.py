@@ -328,3 +328,16 @@ def test_a_storm_surge_on_a_target_whose_outage_is_open_is_an_update(
     assert not [r for r in rows if r[1].startswith("surge:")]
     joined = next(n for n in s.notices() if n.reason == "new evidence")
     assert joined.text.startswith("Team: 30 risk_control errors")
+
+
+def test_the_pages_incident_during_a_window_opens_when_it_ends_with_the_pages_words(
+        store: Store, clock: FakeClock) -> None:
+    window = MaintenanceWindow("deploy", "00:10", 1800, targets=("openai",))  # 600 s .. 2400 s
+    s = sim(store, clock, dataclasses.replace(DEFAULT_POLICIES, maintenance=(window,)))
+    s.run(3600, ok, lambda t: ("ok", [INC] if 900 <= t < 3000 else []))
+    notices = s.notices()
+    assert [n.row() for n in notices] == [
+        (OPENED, OUTAGE, "first notice", "openai API: Elevated errors for Sora (status page)"),
+        (RESOLVED, OUTAGE, "resolved", UP)]
+    assert notices[0].at_s == pytest.approx(2400, abs=5)
+    assert "Investigating." in notices[0].text
