@@ -53,17 +53,43 @@ def status_line(kind: str, payload: Mapping[str, Any]) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _fields(payload: Mapping[str, Any], text: str) -> tuple[ReplyField, ...]:
+    """The payload's fields minus what the text already says (issue 14: no line twice)."""
+    out: list[ReplyField] = []
+    seen: set[tuple[str, str]] = set()
+    for f in payload.get("fields") or ():
+        if not isinstance(f, Mapping):
+            continue
+        name, value = str(f.get("name", "")), str(f.get("value", ""))
+        if (name, value) in seen or not value or value in text:
+            continue
+        seen.add((name, value))
+        out.append(ReplyField(name, value))
+    return tuple(out)
+
+
+def _links(payload: Mapping[str, Any]) -> tuple[Link, ...]:
+    out: list[Link] = []
+    for link in payload.get("links") or ():
+        if isinstance(link, Mapping) and link.get("url") and \
+                all(str(link["url"]) != known.url for known in out):
+            out.append(Link(str(link.get("title") or link.get("url")), str(link.get("url"))))
+    return tuple(out)
+
+
 def notice_reply(payload: Mapping[str, Any], *, parent: bool) -> Reply:
-    """The parent shows the incident; a reply is prefixed with what happened (Update, Resolved…)."""
+    """The parent shows the incident; a reply is prefixed with what happened (Update, Resolved…).
+
+    Concise by construction: a field the text already says is left out, a link appears once,
+    and the context line (incident number, kind, target) is on the parent only, so a reply
+    never repeats a line of its parent."""
     kind = str(payload.get("notice") or "")
     style = notice_style(kind)
     title = str(payload.get("title") or "Sora incident")
     severity = style.severity or _SEVERITIES.get(str(payload.get("severity")), Severity.ERROR)
-    fields = tuple(ReplyField(str(f.get("name", "")), str(f.get("value", "")))
-                   for f in payload.get("fields") or () if isinstance(f, Mapping))
-    links = tuple(Link(str(link.get("title") or link.get("url")), str(link.get("url")))
-                  for link in payload.get("links") or ()
-                  if isinstance(link, Mapping) and link.get("url"))
+    text = str(payload.get("text") or "")
+    fields = _fields(payload, text)
+    links = _links(payload)
     context = [f"incident #{payload.get('incident_id')}"]
     if payload.get("kind"):
         context.append(str(payload["kind"]))
@@ -72,5 +98,6 @@ def notice_reply(payload: Mapping[str, Any], *, parent: bool) -> Reply:
     # The parent carries the controls (one place to act on the incident); resolved ends them.
     actions = (ack_action(payload.get("incident_id")), mute_action()) if parent and kind != "resolved" else ()
     return Reply(title=title if parent else f"{style.label}: {title}", severity=severity,
-                 text=str(payload.get("text") or ""), fields=fields, links=links, actions=actions,
-                 context=(" · ".join(context),), ephemeral=False, kind=ReplyKind.ALERT, data=dict(payload))
+                 text=text, fields=fields, links=links, actions=actions,
+                 context=(" · ".join(context),) if parent else (), ephemeral=False,
+                 kind=ReplyKind.ALERT, data=dict(payload))

@@ -25,8 +25,11 @@ OFFICIAL_UPDATE = "official update"
 NEW_EVIDENCE = "new evidence"
 RESOLVED = "resolved"
 FLAPPING = "flapping"
+SUSTAINED = "sustained"    # while flapping: a failure that held longer than its bad spells
+RECOVERED = "recovered"    # ... and its end (the flapping watch goes on)
+REMINDER = "reminder"      # still failing after reminder_interval_s
 REASONS: tuple[str, ...] = (FIRST_NOTICE, SEVERITY_CHANGED, OFFICIAL_UPDATE, NEW_EVIDENCE,
-                            RESOLVED, FLAPPING)
+                            RESOLVED, FLAPPING, SUSTAINED, RECOVERED, REMINDER)
 
 # Verdict statuses of one evaluation of one key.
 BAD = "bad"
@@ -146,5 +149,5 @@ class Explanation:
 __all__ = [
     "ACTIONS", "BAD", "Decision", "Explanation", "FIRST_NOTICE", "FLAPPING", "HEALTHY", "HOLD",
     "KINDS", "NEW_EVIDENCE", "OFFICIAL_UPDATE", "OfficialChange", "Outcome", "REASONS",
-    "RESOLVED", "SEVERITY_CHANGED", "SOURCES", "Verdict",
+    "RECOVERED", "REMINDER", "RESOLVED", "SEVERITY_CHANGED", "SOURCES", "SUSTAINED", "Verdict",
 ]

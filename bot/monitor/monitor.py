@@ -3,74 +3,71 @@
     monitor = Monitor(DEFAULT_POLICIES, now=clock)
     monitor.restore(store.open_incidents())      # after a restart: nothing reopens, nothing is lost
     monitor.observe(Outcome("openai", at, ok=False, category="server", source="probe"))
+    monitor.observe_page(ok=True, failure=None, at=at)   # every status-page poll
     decisions = monitor.evaluate()               # every few seconds, from the scheduler
     decisions += monitor.official(change)        # a status-page change
     monitor.explain("outage:openai")             # why it did or did not post
 
 Keys: ``outage:<target>``, ``surge:<category>``, ``official:<page incident id>`` and
-``flapping:<subject>`` (subject = target, or ``surge:<category>``). The hysteresis and flapping
-rules live in ``bot.monitor.lifecycle.decide``; the evidence rules in ``bot.monitor.signals``;
-the numbers in ``bot.monitor.policy``.
+``flapping:<subject>`` (subject = target, or ``surge:<category>``). One outage is one
+incident: the page's incidents about a target it speaks for (``OfficialPolicy.link_targets``)
+and a storm surge on a target whose outage is open live in ``outage:<target>``'s thread
+(``bot.monitor.official`` keeps the page's side). Before anything opens or escalates on probe
+evidence, the own-connectivity rule (``bot.connectivity.assess``) is applied. The hysteresis,
+flapping and maintenance rules live in ``bot.monitor.lifecycle.decide``; the evidence rules in
+``bot.monitor.signals``; the numbers in ``bot.monitor.policy``; docs/alerts.md says it in words.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import logging
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
 from bot.clock import Clock, as_utc, utcnow
-from bot.monitor.lifecycle import FLAP, Intent, Track, decide
+from bot.connectivity import FAILURE_WORDS, Connectivity, assess, is_network_level
+from bot.monitor.lifecycle import FLAP, Intent, Track, decide, stable_s
 from bot.monitor.model import (
+    BAD,
     FIRST_NOTICE,
+    FLAPPING,
+    HOLD,
+    NEW_EVIDENCE,
     OFFICIAL_UPDATE,
+    RECOVERED,
+    REMINDER,
     RESOLVED,
     SEVERITY_CHANGED,
+    SUSTAINED,
     Decision,
     Explanation,
     Outcome,
     Verdict,
 )
+from bot.monitor.official import OfficialBook, PageIncident
 from bot.monitor.policy import DEFAULT_POLICIES, SEVERITY_RANK, Policies, Role, role_of
 from bot.monitor.signals import (
     SurgeSignal,
     assess_outage,
     assess_surge,
     outage_signal,
+    since,
     surge_signals,
 )
+from bot.monitor.text import duration, subject_title
 
 log = logging.getLogger("bot.monitor")
 
 ALL_EVIDENCE = frozenset({"probes", "team"})
+NOT_ACTED = "Not acted on"  # a verdict held by the own-connectivity rule
 MAX_EXPLAINED_KEYS = 500  # official incident keys come and go; keep the log bounded
-_CHANGE_KINDS: Mapping[str, str] = {
-    "indicator": "indicator", "indicator_changed": "indicator", "status": "indicator",
-    "incident_opened": "opened", "opened": "opened", "incident_new": "opened",
-    "new_incident": "opened", "incident_started": "opened",
-    "incident_updated": "updated", "updated": "updated", "incident_update": "updated",
-    "incident_resolved": "resolved", "resolved": "resolved", "incident_closed": "resolved",
-}
-
-
 _at = attrgetter("at")
-
-
-class _Official:
-    """An official incident the monitor has posted."""
-
-    __slots__ = ("key", "severity", "stamp", "impact", "opened_at", "title")
-
-    def __init__(self, key: str, severity: str, stamp: str | None, impact: str | None,
-                 opened_at: datetime, title: str) -> None:
-        self.key, self.severity, self.stamp = key, severity, stamp
-        self.impact, self.opened_at, self.title = impact, opened_at, title
 
 
 @dataclass(frozen=True)
@@ -99,29 +96,40 @@ class Monitor:
         self._last_provider_error: dict[str, datetime] = {}
         self._tracks: dict[str, Track] = {}
         self._opened_at: dict[str, datetime] = {}
-        self._official: dict[str, _Official] = {}
-        self._indicator: str | None = None
+        self._last_notice: dict[str, datetime] = {}      # store key -> last notice posted
+        self._recovered_at: dict[str, datetime] = {}     # probes healthy, page still lists
+        self._surge_joined: dict[str, str] = {}          # surge key -> outage key it joined
+        self._replayed_probes: set[str] = set()          # targets with no fresh probe yet
+        self._titles: dict[str, str] = {}                # store key -> title last posted
+        self._latest: dict[tuple[str, str], Outcome] = {}  # (target, kind) -> latest probe
         self._log: dict[str, deque[Explanation]] = {}
         self._log_size = log_size
         self._last_note: dict[str, str] = {}
         self._page: PagePoll | None = None
+        self._last_connectivity: str | None = None
+        self._lost = False                               # the latest evaluation's connectivity
+        self.book = OfficialBook(policies.official, self._note_cb)
         o, surges = policies.outage, policies.surges.values()
         self._horizon = max([o.window_s, o.burst_window_s + o.baseline_window_s]
                             + [s.window_s + s.baseline_window_s for s in surges])
 
     # -- input ---------------------------------------------------------------------------
 
-    def observe(self, outcome: Outcome) -> bool:
+    def observe(self, outcome: Outcome, *, fresh: bool = True) -> bool:
         """Record one observation; False if it was dropped. Timestamps in the future (a
         client's skewed clock) count as now; ones older than every window are dropped."""
         now = self.now()
+        if fresh and outcome.source == "probe":
+            self._replayed_probes.discard(outcome.target)
         if outcome.at > now:
-            outcome = Outcome(outcome.target, now, outcome.ok, outcome.category, outcome.source,
-                              outcome.channel_key, outcome.kind)
+            outcome = dataclasses.replace(outcome, at=now)
         if (now - outcome.at).total_seconds() > self._horizon:
             return False
         if outcome.source == "probe":
             insort(self._probes.setdefault(outcome.target, []), outcome, key=_at)
+            slot = (outcome.target, outcome.kind or "probe")
+            if slot not in self._latest or self._latest[slot].at <= outcome.at:
+                self._latest[slot] = outcome
         elif role_of(outcome.category) is Role.PROVIDER:
             insort(self._team.setdefault(outcome.target, []), outcome, key=_at)
         if not outcome.ok:
@@ -151,10 +159,16 @@ class Monitor:
     def replay(self, outcomes: Iterable[Outcome]) -> int:
         """Observations from before this process started (the store's recent history): they
         fill the windows and the normal rates, so a restart neither forgets a burst nor takes
-        a noisy team's usual errors for a new one. Returns how many were kept."""
+        a noisy team's usual errors for a new one. Returns how many were kept.
+
+        Stored probe results do not say *how* they failed, so replayed probes alone open
+        nothing: a target's probe evidence counts once one fresh result has arrived (else a
+        restart on a broken network would take its own old failures for an outage)."""
         n = 0
         for outcome in outcomes:
-            if self.observe(outcome):
+            if outcome.source == "probe":
+                self._replayed_probes.add(outcome.target)
+            if self.observe(outcome, fresh=False):
                 self._watching_since = min(self._watching_since, outcome.at)
                 n += 1
         return n
@@ -164,21 +178,44 @@ class Monitor:
         """How far back any window or normal rate looks."""
         return self._horizon
 
+    # -- own connectivity ----------------------------------------------------------------
+
+    def latest_probes(self) -> list[Outcome]:
+        """The latest result of every (target, kind) seen within the horizon."""
+        cutoff = self.now() - timedelta(seconds=self._horizon)
+        return [o for _, o in sorted(self._latest.items()) if o.at >= cutoff]
+
+    def connectivity(self) -> Connectivity:
+        """``bot.connectivity.assess`` on the latest probe results and page poll."""
+        return assess(self.latest_probes(), self._page)
+
     # -- evaluation ----------------------------------------------------------------------
 
     def evaluate(self) -> list[Decision]:
         """Run every key's verdict through the lifecycle; return what to post, in order."""
         now = self.now()
         self._trim(now)
+        conn = self.connectivity()
+        self._lost = conn.lost
+        if conn.lost:
+            # Evidence that fits "our network is broken" is no evidence: it must not count
+            # after the network is back either (else the first healthy minute would open).
+            for items in self._probes.values():
+                items[:] = [o for o in items if not is_network_level(o)]
+        if conn.state != self._last_connectivity:
+            if self._last_connectivity is not None or conn.state != "ok":
+                log.warning("connectivity %s: %s", conn.state, conn.reason)
+            self._last_connectivity = conn.state
         decisions: list[Decision] = []
-        targets = set(self._probes) | set(self._team) | {
+        targets = set(self._probes) | set(self._team) | self.book.targets() | {
             k.split(":", 1)[1] for k in self._tracks if k.startswith("outage:")}
         for target in sorted(targets):
             sig = outage_signal(self._probes.get(target, []), self._team.get(target, []),
                                 self.policies.outage, now,
                                 self._last_provider_error.get(target), self._started,
                                 self._watching_since)
-            verdict = assess_outage(target, sig, self.policies.outage)
+            verdict = self._with_connectivity(target, assess_outage(target, sig,
+                                                                    self.policies.outage), conn)
             decisions += self._step(f"outage:{target}", "outage", target, target, verdict,
                                     self.policies.outage, now)
         signals = surge_signals(self._by_category, self._all, self.policies.surges, now,
@@ -190,66 +227,262 @@ class Monitor:
                 if key not in self._tracks:
                     continue
                 surge = SurgeSignal(count=0, total=0, share=0.0, reporters=0, expected=0.0,
-                                  targets=())
+                                    targets=())
             verdict = assess_surge(category, surge, self.policies.surges[category])
+            joined = self._joinable_outage(category, surge)
             decisions += self._step(key, "surge", None, key, verdict,
-                                    self.policies.surges[category], now)
+                                    self.policies.surges[category], now, join=joined)
         return decisions
 
+    def _with_connectivity(self, target: str, verdict: Verdict, conn: Connectivity) -> Verdict:
+        """LOST: the evidence fits "our network" as well as "their outage": hold (open nothing,
+        resolve nothing, update nothing). PARTIAL for this target: "unreachable from the bot",
+        never more than a warning."""
+        if target in self._replayed_probes and "probes" in verdict.evidence:
+            return dataclasses.replace(
+                verdict, status=HOLD, evidence=verdict.evidence - {"probes"},
+                why=f"Waiting for a fresh probe result after the restart. ({verdict.why})")
+        if conn.lost:
+            return dataclasses.replace(
+                verdict, status=HOLD, evidence=frozenset(),
+                why=f"{NOT_ACTED}: {conn.reason}. ({verdict.why})")
+        failed = [o for o in since(self._probes.get(target, []),
+                                   self.now() - timedelta(seconds=self.policies.outage.window_s))
+                  if not o.ok]
+        if target in conn.unreachable or (failed and all(is_network_level(o) for o in failed)):
+            failures = sorted({o.failure or "" for o in failed} - {""})
+            how = ", ".join(FAILURE_WORDS.get(f, f) for f in failures) or "network failure"
+            why = (f"Unreachable from the bot at the network level ({how}) while other "
+                   f"checks answer; the path may be ours (proxy, DNS, firewall). {verdict.why}")
+            severity = "warning"
+            return dataclasses.replace(verdict, severity=severity, why=why, summary=why,
+                                       title=f"{target} API: unreachable from the bot")
+        return verdict
+
+    def _joinable_outage(self, category: str, surge: SurgeSignal) -> str | None:
+        """A storm surge on a target whose outage is open joins that outage's thread."""
+        key = f"surge:{category}"
+        if key in self._surge_joined:
+            return self._surge_joined[key]
+        if role_of(category) is not Role.STORM:
+            return None
+        if self._tracks.get(key, Track()).posted:
+            return None  # already its own incident
+        for target in surge.targets:
+            if self._tracks.get(f"outage:{target}", Track()).posted:
+                return f"outage:{target}"
+        return None
+
+    def _external(self, key: str, target: str | None, track: Track, now: datetime) -> bool:
+        """The page still lists an incident about this target (and the probes have not been
+        healthy for ``quiet_resolve_s`` since they recovered while it did)."""
+        if target is None or not self.book.listed(target):
+            return False
+        recovered = self._recovered_at.get(key)
+        return not (recovered is not None and not track.active and
+                    (now - recovered).total_seconds() >= self.policies.outage.quiet_resolve_s)
+
     def _step(self, key: str, kind: str, target: str | None, subject: str, verdict: Verdict,
-              policy: Any, now: datetime) -> list[Decision]:
+              policy: Any, now: datetime, *, join: str | None = None) -> list[Decision]:
         track = self._tracks.get(key, Track())
-        step = decide(track, verdict, policy, now)
-        if step.track == Track():
+        quiet = self.policies.in_maintenance(now, target) is not None
+        external = self._external(key, target, track, now)
+        step = decide(track, verdict, policy, now, quiet=quiet, external=external)
+        new = step.track
+        if new == Track():
             self._tracks.pop(key, None)
         else:
-            self._tracks[key] = step.track
-        out = [self._decision(key, kind, target, subject, intent, verdict, now)
-               for intent in step.intents]
-        self._note(key, verdict.status, f"{step.note}. {verdict.why}" if step.intents
-                   else step.note, out, now)
+            self._tracks[key] = new
+        out: list[Decision] = []
+        note = step.note
+        if join is not None:
+            out, note = self._joined_surge(key, join, step.intents, verdict, now, note)
+        else:
+            out = [self._decision(key, kind, target, subject, intent, verdict, track, now)
+                   for intent in step.intents]
+        if (kind == "outage" and track.active and not new.active and new.posted
+                and not new.flapping and external and not quiet):
+            name = self.book.listed_names(target or "")
+            out.append(self._update(key, kind, target, NEW_EVIDENCE, new.severity or "warning",
+                                    self._title(key, verdict, target),
+                                    f"Probes healthy again; the status page still reports "
+                                    f"{name}. Resolved when the page resolves it or after "
+                                    f"{duration(self.policies.outage.quiet_resolve_s)} of "
+                                    "healthy probes.", now))
+            self._recovered_at[key] = now
+        if new.active or not new.posted:
+            self._recovered_at.pop(key, None)
+        out += self._reminder(key, kind, target, subject, new, verdict, now, quiet)
+        for d in out:
+            self._last_notice[d.key] = now
+            self._titles[d.key] = d.title
+        if not out and verdict.why.startswith(NOT_ACTED):
+            note = f"{note}. {verdict.why.split(' (', 1)[0]}"   # say why, not the numbers
+        self._note(key, verdict.status, f"{note}. {verdict.why}" if out else note, out, now)
         return out
 
+    def _joined_surge(self, key: str, outage_key: str, intents: tuple[Intent, ...],
+                      verdict: Verdict, now: datetime, note: str) -> tuple[list[Decision], str]:
+        out: list[Decision] = []
+        for intent in intents:
+            if intent.action == "open":
+                self._surge_joined[key] = outage_key
+                otrack = self._tracks.get(outage_key, Track())
+                target = outage_key.split(":", 1)[1]
+                out.append(self._update(outage_key, "outage", target, NEW_EVIDENCE,
+                                        otrack.severity or "warning",
+                                        self._title(outage_key, None, target),
+                                        f"Team: {verdict.why}", now))
+                note += f"; joined {outage_key} (one outage, one incident)"
+            elif intent.action == "resolve" and intent.subject != FLAP:
+                self._surge_joined.pop(key, None)
+                note += f"; over (it was told in {outage_key})"
+        return out, note
+
+    def _reminder(self, key: str, kind: str, target: str | None, subject: str, track: Track,
+                  verdict: Verdict, now: datetime, quiet: bool) -> list[Decision]:
+        interval = self.policies.reminder_interval_s
+        if (not interval or quiet or key in self._surge_joined or verdict.status != BAD
+                or (self._lost and kind == "outage")):
+            return []  # only while it is failing, never on evidence that fits our network
+        if track.flapping and track.escalated and track.active and not track.flap_main:
+            store_key = f"flapping:{subject}"
+        elif track.posted and track.active and (not track.flapping or track.flap_main):
+            store_key = key
+        else:
+            return []
+        last = self._last_notice.get(store_key) or self._opened_at.get(key)
+        if last is None or (now - last).total_seconds() < interval:
+            return []
+        since = self._opened_at.get(key)
+        lasted = duration((now - since).total_seconds()) if since else duration(interval)
+        if store_key != key:
+            return [Decision(action="update", key=store_key, kind="flapping", target=target,
+                             severity=verdict.severity, reason=REMINDER,
+                             title=self._title(key, verdict, target),
+                             summary=f"Still failing after {lasted}; latest: {verdict.why}",
+                             linked_key=key, at=now)]
+        return [self._update(key, kind, target, REMINDER, track.severity or verdict.severity,
+                             self._title(key, verdict, target),
+                             f"Still failing after {lasted}; latest: {verdict.why}", now)]
+
+    def _title(self, key: str, verdict: Verdict | None, target: str | None) -> str:
+        """The incident's title for an update: the verdict's when it is failing, else the
+        title last posted (a page-opened incident keeps the page's name)."""
+        if verdict is not None and verdict.title and verdict.status == BAD:
+            return verdict.title
+        return self._titles.get(key) or f"{target} API: {_words(None)}"
+
+    def _update(self, key: str, kind: str, target: str | None, reason: str, severity: str,
+                title: str, summary: str, now: datetime) -> Decision:
+        return Decision(action="update", key=key, kind=kind, target=target, severity=severity,
+                        reason=reason, title=title, summary=summary, at=now)
+
     def _decision(self, key: str, kind: str, target: str | None, subject: str, intent: Intent,
-                  verdict: Verdict, now: datetime) -> Decision:
+                  verdict: Verdict, before: Track, now: datetime) -> Decision:
         if intent.subject == FLAP:
-            return self._flap_decision(key, target, subject, intent, verdict, now)
-        linked = None
+            return self._flap_decision(key, kind, target, subject, intent, verdict, before, now)
+        title, summary, fields = verdict.title, verdict.summary, verdict.fields
+        update_at: str | None = None
         if intent.action == "open":
             self._opened_at[key] = now
-            if kind == "outage" and target in self.policies.official.link_targets:
-                linked = self._latest_official()
-        title, summary = verdict.title, verdict.summary
-        if intent.action == "resolve":
+            page = self.book.listed_incidents(target) if target else []
+            if page and verdict.status != BAD:   # opened for the page alone (a window ended)
+                title = f"{target} API: {page[-1].name} (status page)"
+                summary = "The status page reports: " + "; ".join(p.line() for p in page)
+                fields = (("Evidence", "status page"),)
+                update_at = page[-1].stamp
+            elif page:
+                summary += " The status page reports " + "; ".join(p.line() for p in page)
+                update_at = page[-1].stamp
+            if kind == "outage":
+                summary += self._fallback(target)
+        elif intent.action == "resolve":
             since = self._opened_at.pop(key, None)
-            lasted = f" after {_duration((now - since).total_seconds())}" if since else ""
-            title = _subject_title(subject, "back to normal" if kind == "surge" else "recovered")
-            summary = f"Back to normal{lasted}. {verdict.why}"
-        elif intent.action == "update" and intent.reason == SEVERITY_CHANGED:
-            summary = f"Now {intent.severity}. {verdict.why}"
+            self._recovered_at.pop(key, None)
+            lasted = f" after {duration((now - since).total_seconds())}" if since else ""
+            title = subject_title(subject, "back to normal" if kind == "surge" else "recovered")
+            summary = f"Back to normal{lasted}. " + self._what_recovered(target, before, verdict)
+            fields = ()
+        elif intent.reason == SEVERITY_CHANGED:
+            summary = f"Now {intent.severity}: {verdict.why}"
+            fields = ()
+        else:
+            summary = f"Also {', '.join(sorted(verdict.evidence - before.evidence)) or 'more'}" \
+                      f" now: {verdict.why}"
+            fields = ()
         return Decision(action=intent.action, key=key, kind=kind, target=target,
                         severity=intent.severity, reason=intent.reason, title=title,
-                        summary=summary, linked_key=linked, at=now, fields=verdict.fields)
+                        summary=summary, at=now, fields=fields, official_update_at=update_at)
 
-    def _flap_decision(self, key: str, target: str | None, subject: str, intent: Intent,
-                       verdict: Verdict, now: datetime) -> Decision:
-        window = _duration(self._policy_for(key).flap_window_s)
-        fkey = f"flapping:{subject}"
+    def _fallback(self, target: str | None) -> str:
+        """Contract 3's fallback: another target whose latest probes all answer."""
+        healthy: dict[str, bool] = {}
+        for o in self.latest_probes():
+            if o.target != target:
+                healthy[o.target] = healthy.get(o.target, True) and o.ok
+        names = sorted(name for name, ok in healthy.items() if ok)
+        if not names:
+            return ""
+        return f" Fallback: {', '.join(names)} answer{'s' if len(names) == 1 else ''} normally."
+
+    def _what_recovered(self, target: str | None, before: Track, verdict: Verdict) -> str:
+        parts: list[str] = []
+        if before.evidence & ALL_EVIDENCE or before.active:
+            parts.append("Probes and team errors are healthy again."
+                         if "team" in before.evidence else "Probes are healthy again.")
+        ended = self.book.pop_ended(target) if target else []
+        for inc in ended:
+            parts.append(inc.resolved_line())
+        if not parts:
+            parts.append(verdict.why)
+        return " ".join(parts)
+
+    def _flap_decision(self, key: str, kind: str, target: str | None, subject: str,
+                       intent: Intent, verdict: Verdict, before: Track,
+                       now: datetime) -> Decision:
+        track = self._tracks.get(key, Track())
+        main = track.flap_main or (before.flap_main and intent.action == "resolve")
+        fkey = key if main else f"flapping:{subject}"
+        fkind = kind if main else "flapping"
+        window = duration(self._policy_for(key).flap_window_s)
         if intent.action == "flapping":
-            n = len(self._tracks.get(key, Track()).changes)
+            n = len(track.changes)
+            stable = duration(stable_s(track, self._policy_for(key)))
             return Decision(
-                action="flapping", key=fkey, kind="flapping", target=target, severity="warning",
-                reason=intent.reason, title=_subject_title(subject, "flapping"),
-                summary=(f"{n} open/resolve changes in the last {window}. Further open and "
-                         f"resolve notices are held until it has been stable for {window}. "
-                         f"Latest: {verdict.why}"),
-                linked_key=key, at=now, fields=(("Changes", f"{n} in {window}"),))
-        state = "failing" if self._tracks.get(key, Track()).active else "healthy"
-        return Decision(action="resolve", key=fkey, kind="flapping", target=target,
-                        severity="warning", reason=RESOLVED,
-                        title=_subject_title(subject, "stable again"),
-                        summary=f"No state change for {window}; it is {state} now. {verdict.why}",
-                        linked_key=key, at=now)
+                action="update" if main else "flapping", key=fkey, kind=fkind, target=target,
+                severity="warning", reason=FLAPPING, title=subject_title(subject, "flapping"),
+                summary=(f"{n} open/resolve changes in the last {window}: open and resolve "
+                         f"notices are held until it keeps one state for {stable}; a failure "
+                         "that holds longer than its bad spells is announced here."),
+                linked_key=None if main else key, at=now,
+                fields=(("Changes", f"{n} in {window}"),))
+        if intent.reason == SUSTAINED:
+            held = duration((now - track.bad_since).total_seconds()) if track.bad_since else ""
+            longest = duration(max(before.spells, default=0.0))
+            return Decision(
+                action="update", key=fkey, kind=fkind, target=target, severity=intent.severity,
+                reason=SUSTAINED, title=f"{verdict.title} (sustained, after flapping)",
+                summary=(f"Failing for {held}, longer than the flapping's bad spells "
+                         f"(up to {longest}): a sustained outage. {verdict.why}"),
+                linked_key=None if main else key, at=now)
+        if intent.reason == RECOVERED:
+            spell = duration(track.spells[-1]) if track.spells else ""
+            return Decision(
+                action="update", key=fkey, kind=fkind, target=target, severity="warning",
+                reason=RECOVERED, title=subject_title(subject, "flapping"),
+                summary=(f"The sustained failure is over after {spell}; still watching: "
+                         "it has been flapping."),
+                linked_key=None if main else key, at=now)
+        state = "failing" if track.active else "healthy"
+        stable = duration(stable_s(before, self._policy_for(key)))
+        return Decision(action="update" if main else "resolve", key=fkey, kind=fkind,
+                        target=target, severity="warning",
+                        reason=FLAPPING if main else RESOLVED,
+                        title=subject_title(subject, f"stable again, {state}"),
+                        summary=f"No longer flapping: no state change for {stable}; "
+                                f"settled {state}.",
+                        linked_key=None if main else key, at=now)
 
     def _policy_for(self, key: str) -> Any:
         if key.startswith("surge:"):
@@ -279,158 +512,132 @@ class Monitor:
     def official_batch(self, changes: Iterable[Any]) -> list[Decision]:
         """Status-page changes from one poll → at most one decision per official incident.
 
-        An incident opens when the page lists it (reason 'first notice'), updates when its
-        update time or latest text changes ('official update'), resolves when the page says
-        resolved. The indicator alone opens nothing; it sets the severity of open official
-        incidents ('severity changed'). Changes of one poll are merged, so a poll that brings
-        both a new update and a new indicator posts one notice, not two.
+        An incident about a target the page speaks for joins ``outage:<target>``: it opens
+        it when nothing is open ('first notice'), else posts the page's text in its thread
+        ('official update'). Others keep ``official:<id>``. The indicator alone opens
+        nothing; it sets the severity of what the page opened ('severity changed').
         """
         now = self.now()
-        latest: dict[str, tuple[str, Mapping[str, Any]]] = {}
-        order: list[str] = []
-        for change in changes:
-            kind = _CHANGE_KINDS.get(str(getattr(change, "kind", "")).lower())
-            indicator = getattr(change, "indicator", None)
-            if indicator is None and kind == "indicator":
-                indicator = getattr(change, "new", None)  # bot.status_page.StatusChange
-            if indicator and indicator != "unknown":
-                self._indicator = str(indicator)
-            if kind is None:
-                self._note("official", "official",
-                           f"ignored status change of unknown kind {getattr(change, 'kind', None)!r}",
-                           [], now)
-                continue
-            incident = getattr(change, "incident", None)
-            if kind == "indicator" or not incident:
-                continue
-            inc_id = incident.get("id") or incident.get("name")
-            if not inc_id:
-                continue
-            key = f"official:{inc_id}"
-            if key not in latest:
-                order.append(key)
-            previous = latest.get(key, (kind, incident))[0]
-            # 'opened' then 'updated' in one poll is still an open; 'resolved' wins.
-            merged = "resolved" if kind == "resolved" else \
-                ("opened" if previous == "opened" else kind)
-            latest[key] = (merged, incident)
-
-        decisions: list[Decision] = []
-        for key in order:
-            decisions += self._official_change(key, *latest[key], now)
-        touched = set(order)
-        for key, state in list(self._official.items()):
-            if key in touched:
-                continue
-            severity = self._official_severity(state.impact)
-            if severity != state.severity:
-                state.severity = severity
-                d = Decision(action="update", key=key, kind="official", target=None,
-                             severity=severity, reason=SEVERITY_CHANGED, title=state.title,
-                             summary=f"The status page now shows {self._indicator_text()}.",
-                             at=now, fields=(("Status page", self._indicator_text()),))
-                decisions.append(d)
-                self._note(key, "official", "page indicator changed", [d], now)
-        return decisions
-
-    def official_sync(self, listed: Iterable[Mapping[str, Any]]) -> list[Decision]:
-        """Resolve posted official incidents the page no longer lists.
-
-        Call with the open incidents of a *readable* snapshot (never of an unreadable page). It
-        covers what a diff cannot: an incident that ended while this process was down, after
-        ``restore`` brought it back as open.
-        """
-        now = self.now()
-        ids = {f"official:{i.get('id') or i.get('name')}" for i in listed}
         out: list[Decision] = []
-        for key, posted in list(self._official.items()):
-            if key in ids:
-                continue
-            del self._official[key]
-            d = Decision(action="resolve", key=key, kind="official", target=None,
-                         severity=posted.severity, reason=RESOLVED, title=posted.title,
-                         summary="The status page no longer lists this incident.", at=now)
-            self._note(key, "official", "no longer listed on the status page", [d], now)
-            out.append(d)
+        for event in self.book.apply(changes, now):
+            out += self._page_event(event, now)
         return out
 
-    def _official_change(self, key: str, kind: str, incident: Mapping[str, Any],
-                         now: datetime) -> list[Decision]:
-        status = str(incident.get("status") or "").lower()
-        name = str(incident.get("name") or key.split(":", 1)[1])
-        url = incident.get("url")
-        latest_update = incident.get("latest_update")
-        if isinstance(latest_update, Mapping):
-            latest_update = latest_update.get("body") or latest_update.get("message_string")
-        stamp = _stamp(incident)
-        impact = incident.get("impact") or incident.get("current_worst_impact")
-        severity = self._official_severity(impact)
-        fields = tuple((n, str(v)) for n, v in (("Status", status or "unknown"),
-                                                 ("Status page", self._indicator_text())) if v)
-        summary = " ".join(p for p in (f"{status.capitalize() or 'Open'}:",
-                                       str(latest_update or name)) if p)
-        posted = self._official.get(key)
-        resolved = kind == "resolved" or status in self.policies.official.resolved_statuses
-        if resolved:
-            if posted is None:
-                self._note(key, "official", "resolved on the page, but never posted here", [], now)
+    def official_sync(self, listed: Iterable[Any]) -> list[Decision]:
+        """After every *readable* poll: the incidents it lists. One the page stopped listing
+        ends after ``resolve_after_polls`` such polls in a row (damping a flickering page);
+        this also covers an incident that ended while this process was down."""
+        now = self.now()
+        out: list[Decision] = []
+        for event in self.book.sync(listed, now):
+            out += self._page_event(event, now)
+        return out
+
+    def _page_event(self, event: tuple[str, PageIncident], now: datetime) -> list[Decision]:
+        what, inc = event
+        if inc.target is None:
+            return self._own_official(what, inc, now)
+        key = f"outage:{inc.target}"
+        target = inc.target
+        track = self._tracks.get(key, Track())
+        quiet = self.policies.in_maintenance(now, target) is not None
+        out: list[Decision] = []
+        if what in ("opened", "updated", "severity"):
+            if not track.posted:
+                if quiet:
+                    self._tracks[key] = dataclasses.replace(track, held=True)
+                    self._note(key, "official", f"page lists {inc.name!r}; held: maintenance",
+                               [], now)
+                    return []
+                self._opened_at[key] = now
+                self._tracks[key] = dataclasses.replace(
+                    track, posted=True, severity=inc.severity,
+                    evidence=track.evidence | {"official"}, held=False)
+                out.append(Decision(
+                    action="open", key=key, kind="outage", target=target,
+                    severity=inc.severity, reason=FIRST_NOTICE,
+                    title=f"{target} API: {inc.name} (status page)",
+                    summary=f"The status page reports: {inc.line()}", at=now, url=inc.url,
+                    official_update_at=inc.stamp, fields=(("Evidence", "status page"),)))
+            elif quiet:
+                self._note(key, "official", "official update held: maintenance", [], now)
                 return []
-            del self._official[key]
+            else:
+                rank = SEVERITY_RANK[inc.severity]
+                severity = track.severity or inc.severity
+                if rank > SEVERITY_RANK.get(severity, 0):
+                    severity = inc.severity
+                self._tracks[key] = dataclasses.replace(
+                    track, severity=severity, evidence=track.evidence | {"official"})
+                if what == "severity":
+                    if severity == track.severity:
+                        return []
+                    text = f"Now {severity}: the status page shows {self.book.indicator_text()}."
+                    reason = SEVERITY_CHANGED
+                else:
+                    text = (inc.update_line() if what == "updated"
+                            else f"The status page reports {inc.line()}")
+                    reason = OFFICIAL_UPDATE
+                out.append(Decision(
+                    action="update", key=key, kind="outage", target=target, severity=severity,
+                    reason=reason, title=self._title(key, None, target), summary=text, at=now,
+                    url=inc.url if what == "opened" else None, official_update_at=inc.stamp))
+        elif what == "ended":
+            if not track.posted or quiet:
+                inc.told = True
+                self._note(key, "official", f"{inc.name!r} ended on the page", [], now)
+                return []
+            if track.active and not self.book.listed(target):
+                inc.told = True
+                out.append(Decision(
+                    action="update", key=key, kind="outage", target=target,
+                    severity=track.severity or "warning", reason=OFFICIAL_UPDATE,
+                    title=self._title(key, None, target),
+                    summary=f"{inc.resolved_line()} The probes still fail; this stays open "
+                            "until they are healthy.", at=now, official_update_at=inc.stamp))
+            # else: the next evaluation resolves it (and quotes the page's final update)
+        for d in out:
+            self._last_notice[d.key] = now
+            self._titles[d.key] = d.title
+        self._note(key, "official", f"page: {what} {inc.name!r}", out, now)
+        return out
+
+    def _own_official(self, what: str, inc: PageIncident, now: datetime) -> list[Decision]:
+        key = f"official:{inc.id}"
+        title = f"Official: {inc.name}"
+        fields = tuple((n, v) for n, v in (("Status", inc.status or "unknown"),
+                                           ("Page shows", self.book.indicator_text())) if v)
+        if what == "opened":
+            d = Decision(action="open", key=key, kind="official", target=None,
+                         severity=inc.severity, reason=FIRST_NOTICE, title=title,
+                         summary=inc.line(), at=now, fields=fields, url=inc.url,
+                         official_update_at=inc.stamp)
+            inc.posted = True
+        elif what in ("updated", "severity"):
+            if not inc.posted:
+                return []
+            reason = OFFICIAL_UPDATE if what == "updated" else SEVERITY_CHANGED
+            summary = inc.line() if what == "updated" else \
+                f"Now {inc.severity}: the status page shows {self.book.indicator_text()}."
+            d = Decision(action="update", key=key, kind="official", target=None,
+                         severity=inc.severity, reason=reason, title=title, summary=summary,
+                         at=now, official_update_at=inc.stamp,
+                         fields=(("Page shows", self.book.indicator_text()),)
+                         if what == "severity" else ())
+        else:
+            if not inc.posted:
+                self._note(key, "official", "resolved on the page, but never posted here", [],
+                           now)
+                return []
+            inc.posted = False
             d = Decision(action="resolve", key=key, kind="official", target=None,
-                         severity=posted.severity, reason=RESOLVED, title=f"Official: {name}",
-                         summary=summary, at=now, fields=fields, url=url,
-                         official_update_at=stamp)
-            self._note(key, "official", "resolved on the status page", [d], now)
-            return [d]
-        if posted is None:
-            linked = self._linked_outage()
-            self._official[key] = _Official(key, severity, stamp, impact, now,
-                                            f"Official: {name}")
-            d = Decision(action="open", key=key, kind="official", target=None, severity=severity,
-                         reason=FIRST_NOTICE, title=f"Official: {name}", summary=summary,
-                         linked_key=linked, at=now, fields=fields, url=url,
-                         official_update_at=stamp)
-            self._note(key, "official", "listed on the status page"
-                       + (f"; overlaps {linked}" if linked else ""), [d], now)
-            return [d]
-        posted.impact = impact or posted.impact
-        severity = self._official_severity(posted.impact)
-        if stamp == posted.stamp and severity == posted.severity:
-            self._note(key, "official", "no new official update (already posted)", [], now)
-            return []
-        reason = OFFICIAL_UPDATE if stamp != posted.stamp else SEVERITY_CHANGED
-        posted.stamp, posted.severity = stamp, severity
-        d = Decision(action="update", key=key, kind="official", target=None, severity=severity,
-                     reason=reason, title=f"Official: {name}", summary=summary, at=now,
-                     fields=fields, url=url, official_update_at=stamp)
-        self._note(key, "official", "new official update" if reason == OFFICIAL_UPDATE
-                   else "page indicator changed", [d], now)
+                         severity=inc.severity, reason=RESOLVED, title=title,
+                         summary=inc.resolved_line(), at=now, official_update_at=inc.stamp)
+        self._note(key, "official", f"page: {what}", [d], now)
         return [d]
 
-    def _official_severity(self, impact: Any) -> str:
-        pol = self.policies.official
-        candidates = [pol.default_severity]
-        if self._indicator:
-            candidates.append(pol.indicator_severity.get(self._indicator, pol.default_severity))
-        if impact:
-            candidates.append(pol.impact_severity.get(str(impact).lower(), pol.default_severity))
-        return max(candidates, key=lambda s: SEVERITY_RANK[s])
-
-    def _indicator_text(self) -> str:
-        return (self._indicator or "unknown").replace("_", " ")
-
-    def _linked_outage(self) -> str | None:
-        """The open (posted) outage of a target the official page speaks for, if any."""
-        for target in sorted(self.policies.official.link_targets):
-            track = self._tracks.get(f"outage:{target}")
-            if track is not None and track.posted:
-                return f"outage:{target}"
-        return None
-
-    def _latest_official(self) -> str | None:
-        if not self._official:
-            return None
-        return max(self._official.values(), key=lambda o: o.opened_at).key
+    def _note_cb(self, key: str, note: str) -> None:
+        self._note(key, "official", note, [], self.now())
 
     # -- restart -------------------------------------------------------------------------
 
@@ -458,19 +665,23 @@ class Monitor:
                     continue
                 old = self._tracks.get(key, Track())
                 self._tracks[key] = Track(active=True, posted=True, severity=severity,
-                                          evidence=ALL_EVIDENCE, flapping=old.flapping,
-                                          last_change_at=old.last_change_at or opened)
+                                          evidence=ALL_EVIDENCE | {"official"},
+                                          flapping=old.flapping,
+                                          last_change_at=old.last_change_at or opened,
+                                          bad_since=opened)
                 self._opened_at[key] = opened
+                self._last_notice[key] = updated
+                if prefix == "outage":
+                    self.book.restore_joined(rest, getattr(row, "official_update_at", None))
             elif prefix == "flapping":
                 main = rest if rest.startswith("surge:") else f"outage:{rest}"
                 old = self._tracks.get(main, Track())
-                self._tracks[main] = Track(active=old.active, posted=old.posted,
-                                           severity=old.severity, evidence=old.evidence,
-                                           flapping=True, last_change_at=updated)
+                self._tracks[main] = dataclasses.replace(old, flapping=True,
+                                                         last_change_at=updated)
+                self._last_notice[key] = updated
             elif prefix == "official":
-                self._official[key] = _Official(
-                    key, severity, getattr(row, "official_update_at", None), None, opened,
-                    getattr(row, "title", None) or f"Official: {rest}")
+                self.book.restore_own(rest, severity, getattr(row, "official_update_at", None),
+                                      getattr(row, "title", None) or f"Official: {rest}")
             else:
                 log.warning("restore: unknown incident key %r ignored", key)
                 continue
@@ -516,7 +727,7 @@ class Monitor:
             word = "flapping" if t.flapping else ("open" if t.posted else
                                                   "failing" if t.active else "watching")
             out[key] = word
-        for key in self._official:
+        for key in self.book.own_open_keys():
             out[key] = "open"
         return dict(sorted(out.items()))
 
@@ -525,31 +736,12 @@ def _count_before(items: list[Outcome], cutoff: datetime) -> int:
     return bisect_left(items, cutoff, key=_at)
 
 
-def _stamp(incident: Mapping[str, Any]) -> str | None:
-    """What makes an official update new: the page's update time plus a short hash of its
-    latest text (fits the store's 64-character ``official_update_at``)."""
-    when = next((str(incident[n]) for n in ("updated_at", "last_update_at", "published_at")
-                 if incident.get(n)), "")
-    latest = incident.get("latest_update")
-    digest = hashlib.sha1(str(latest).encode()).hexdigest()[:12] if latest else ""
-    stamp = f"{when[:40]}#{digest}" if digest else when[:40]
-    return stamp or None
+def _words(severity: str | None) -> str:
+    from bot.monitor.signals import OUTAGE_WORDS
+
+    return OUTAGE_WORDS.get(severity or "warning", "failing")
 
 
-def _subject_title(subject: str, words: str) -> str:
-    """'openai API: recovered', 'risk control errors: back to normal'."""
-    if subject.startswith("surge:"):
-        return f"{subject.split(':', 1)[1].replace('_', ' ')} errors: {words}"
-    return f"{subject} API: {words}"
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
-__all__ = ["Monitor"]
+__all__ = ["Monitor", "PagePoll"]

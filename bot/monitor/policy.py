@@ -137,9 +137,9 @@ def pick_severity(rules: tuple[SeverityRule, ...], metric: float, default: str) 
 
 
 def _check_lifecycle(owner: str, obj: object) -> None:
-    _count(owner, obj, "open_after", "resolve_after")
+    _count(owner, obj, "open_after", "resolve_after", "sustain_after")
     _count(owner, obj, "flap_max_changes", minimum=2)
-    _positive(owner, obj, "flap_window_s")
+    _positive(owner, obj, "flap_window_s", "flap_stable_s")
 
 
 @dataclass(frozen=True)
@@ -166,6 +166,11 @@ class OutagePolicy:
     resolve_after: int = 3
     flap_window_s: float = 3600.0
     flap_max_changes: int = 4
+    # Flapping is over after this long in one state (or 3 of the pattern's longest cycles).
+    flap_stable_s: float = 900.0
+    # While flapping, this many bad evaluations in a row are a sustained outage even when the
+    # pattern's bad spells were longer (the other rule: 1.25 x its longest bad spell).
+    sustain_after: int = 120
     burst_severity: str = "warning"      # team errors only, probes not (yet) failing
     all_down_severity: str = "critical"  # every probe kind's latest result failed
     severity: tuple[SeverityRule, ...] = (SeverityRule("critical", 0.9),
@@ -212,6 +217,8 @@ class SurgePolicy:
     resolve_after: int = 3
     flap_window_s: float = 3600.0
     flap_max_changes: int = 4
+    flap_stable_s: float = 900.0
+    sustain_after: int = 120
     default_severity: str = "warning"
     severity: tuple[SeverityRule, ...] = (SeverityRule("error", 0.9),)
 
@@ -263,9 +270,14 @@ class OfficialPolicy:
     default_severity: str = "warning"
     resolved_statuses: frozenset[str] = frozenset({"resolved", "postmortem", "completed"})
     link_targets: frozenset[str] = frozenset({OFFICIAL_TARGET})
+    # Damping (issue 12): an incident the page stops listing (without a final update saying
+    # it is resolved) ends after this many readable polls in a row without it; one seen again
+    # before that continues; a resolved one re-listed with the same text is the page flickering.
+    resolve_after_polls: int = 3
 
     def __post_init__(self) -> None:
         name = "OfficialPolicy"
+        _count(name, self, "resolve_after_polls")
         for table in ("indicator_severity", "impact_severity"):
             for key, value in getattr(self, table).items():
                 _severity(name, f"{table}[{key!r}]", value)
@@ -401,7 +413,8 @@ class Policies:
         window = rounds * probe_interval_s
         outage = dataclasses.replace(
             self.outage, window_s=window,
-            quiet_resolve_s=max(window, min(self.outage.quiet_resolve_s, 10 * window)))
+            quiet_resolve_s=max(window, min(self.outage.quiet_resolve_s, 10 * window)),
+            flap_stable_s=max(window, self.outage.flap_stable_s * probe_interval_s / 60.0))
         return dataclasses.replace(self, outage=outage,
                                    evaluate_interval_s=min(self.evaluate_interval_s,
                                                            probe_interval_s))

@@ -24,7 +24,7 @@ from typing import Any
 from bot.clock import Clock, as_utc, utcnow
 from bot.config import OFFICIAL_TARGET
 from bot.errors import StoreError
-from bot.monitor.model import SOURCES, Decision, Explanation, Outcome
+from bot.monitor.model import FLAPPING, SOURCES, Decision, Explanation, Outcome
 from bot.monitor.monitor import Monitor
 from bot.store import IncidentAlreadyOpen, IncidentNotOpen
 
@@ -195,7 +195,7 @@ class MonitorService:
 
     def _apply(self, d: Decision) -> None:
         fields = [{"name": name, "value": value} for name, value in d.fields]
-        links = [{"title": "Status page", "url": d.url}] if d.url else []
+        links = [{"title": "Official incident", "url": d.url}] if d.url else []
         if d.action in ("open", "flapping"):
             linked_id = self._id_of(d.linked_key)
             try:
@@ -229,7 +229,8 @@ class MonitorService:
             self.store.update_incident(
                 incident_id, reason=d.reason, severity=d.severity, title=d.title,
                 summary=d.summary, detail=d.summary, official_update_at=d.official_update_at,
-                fields=fields, links=links)
+                fields=fields, links=links,
+                kind="flapping" if d.reason == FLAPPING else "updated")
         elif d.action == "resolve":
             incident_id = self._id_of(d.key)
             if incident_id is None:
@@ -237,7 +238,7 @@ class MonitorService:
                             d.key)
                 return
             self.store.resolve_incident(incident_id, detail=d.summary, reason=d.reason,
-                                        fields=fields, links=links)
+                                        title=d.title, fields=fields, links=links)
 
 
 def _fields(d: Decision) -> dict[str, Any]:

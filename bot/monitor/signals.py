@@ -146,15 +146,15 @@ def assess_outage(target: str, sig: OutageSignal, policy: OutagePolicy) -> Verdi
         if sig.all_down:
             probe_text += "; every probe failing now"
         parts.append(f"Probes: {probe_text}.")
-        fields.append(("Probes", f"{sig.probe_bad}/{sig.probe_n} failed"
-                       + (", all failing now" if sig.all_down else "")))
     if sig.team_errors or burst:
         team_text = (f"{sig.team_errors} server/network errors in the last "
                      f"{_window(policy.burst_window_s)} from {sig.team_reporters} "
                      f"reporter{'s' if sig.team_reporters != 1 else ''}"
                      f" (normal ≈ {sig.team_expected:.1f})")
         parts.append(f"Team: {team_text}.")
-        fields.append(("Team errors", f"{sig.team_errors} in {_window(policy.burst_window_s)}"))
+    if evidence:  # the text says the numbers; the field says what kind of evidence it is
+        fields.append(("Evidence", " + ".join({"probes": "probes", "team": "team errors"}[e]
+                                             for e in sorted(evidence))))
     why = " ".join(parts) or "No recent evidence."
     return Verdict(status=status, severity=severity, why=why, evidence=evidence,
                    title=f"{target} API: {OUTAGE_WORDS.get(severity, severity)}",

@@ -47,6 +47,16 @@ class IncidentNotOpen(StoreError):
     """An update or resolve of an incident that is missing or already resolved."""
 
 
+def wants(subscription_kinds: str, incident: Incident) -> bool:
+    """Does a subscription receive this incident's notices? ``status`` channels follow the
+    official page: its own incidents, and an outage the page's incident joined (one outage,
+    one incident: ``official_update_at`` is set once the page has spoken about it)."""
+    if incident.kind in SUBSCRIPTION_WANTS.get(subscription_kinds, frozenset()):
+        return True
+    return (subscription_kinds == "status" and incident.kind == "outage"
+            and bool(incident.official_update_at))
+
+
 def dedupe_key(incident_id: int, platform: str, workspace: str, channel: str, seq: int) -> str:
     return f"{incident_id}:{platform}:{workspace}:{channel}:{seq}"
 
@@ -99,7 +109,7 @@ class IncidentsMixin(StoreBase):
              "payload": payload, "status": "pending", "attempts": 0,
              "next_attempt_at": event.at, "created_at": event.at}
             for sub in s.scalars(select(Subscription).order_by(Subscription.id))
-            if incident.kind in SUBSCRIPTION_WANTS.get(sub.kinds, frozenset())
+            if wants(sub.kinds, incident)
         ]
         if rows:
             stmt = self._insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -164,12 +174,16 @@ class IncidentsMixin(StoreBase):
         return incident
 
     def resolve_incident(self, incident_id: int, *, detail: str = "", reason: str = "resolved",
-                         fields: Sequence[Mapping[str, str]] = (),
+                         title: str | None = None, fields: Sequence[Mapping[str, str]] = (),
                          links: Sequence[Mapping[str, str]] = ()) -> Incident:
-        """Resolve an open incident and enqueue its 'resolved' notice."""
+        """Resolve an open incident and enqueue its 'resolved' notice. ``title`` (optional)
+        renames it as it ends ("openai API: recovered"), so the last notice does not still
+        say "down"."""
         with self._tx() as s:
             incident = self._open_for_update(s, incident_id)
             incident.state = "resolved"
+            if title:
+                incident.title = title[:500]
             incident.updated_at = incident.resolved_at = self.now()
             self._record(s, incident, "resolved", reason, detail, fields, links, notify=True)
         return incident

@@ -44,7 +44,7 @@ SEVERITIES: tuple[str, ...] = ("warning", "error", "critical")
 TIMELINE_KINDS: tuple[str, ...] = ("opened", "updated", "resolved", "flapping", "acknowledged")
 TIMELINE_REASONS: tuple[str, ...] = (
     "first notice", "severity changed", "official update", "new evidence", "resolved", "flapping",
-    "acknowledged",
+    "acknowledged", "sustained", "recovered", "reminder",
 )
 # Platforms are whatever adapters are registered (bot.platform): a name, not a closed list.
 PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")

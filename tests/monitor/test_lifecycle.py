@@ -38,6 +38,8 @@ class Row:
     intents: tuple[tuple[str, str, str], ...]   # (action, reason, subject)
     expect: dict
     note: str = ""
+    quiet: bool = False      # a maintenance window is active
+    external: bool = False   # the status page still lists an incident about the key
 
 
 ROWS = [
@@ -92,12 +94,64 @@ ROWS = [
     Row("stable while healthy but the incident was left open: resolve both",
         replace(OPEN, active=False, flapping=True, last_change_at=ago(61)), v(HEALTHY),
         (("resolve", "resolved", FLAP), ("resolve", "resolved", MAIN)), {"posted": False}),
+    # Flapping never hides an outage (issue 14 item 3).
+    Row("flapping: failing 1.25x longer than its longest bad spell is sustained",
+        Track(active=True, flapping=True, bad_streak=10, bad_since=ago(7), spells=(300.0,),
+              changes=(ago(7),), last_change_at=ago(7)), v(BAD, "critical"),
+        (("update", "sustained", FLAP),), {"escalated": True, "posted": False},
+        "longer than the flapping's bad spells"),
+    Row("flapping: a failure as long as its spells is still the pattern",
+        Track(active=True, flapping=True, bad_streak=10, bad_since=ago(5), spells=(300.0,),
+              changes=(ago(5),), last_change_at=ago(5)), v(BAD, "critical"), (),
+        {"escalated": False}, "held while flapping"),
+    Row("flapping: sustain_after bad evaluations in a row escalate even after long spells",
+        Track(active=True, flapping=True, bad_streak=119, bad_since=ago(10),
+              spells=(3600.0,), changes=(ago(10),), last_change_at=ago(10)), v(BAD),
+        (("update", "sustained", FLAP),), {"escalated": True}),
+    Row("flapping: the sustained failure's end is announced, flapping goes on",
+        Track(active=True, flapping=True, escalated=True, good_streak=2, bad_since=ago(20),
+              spells=(300.0,), changes=(ago(20),), last_change_at=ago(20)), v(HEALTHY),
+        (("update", "recovered", FLAP),),
+        {"escalated": False, "active": False, "flapping": True, "spells": (300.0, 1200.0)}),
+    Row("flapping: a sustained failure is not 'settled' while it goes on",
+        Track(active=True, flapping=True, escalated=True, last_change_at=ago(61),
+              bad_since=ago(61)), v(BAD), (), {"flapping": True}),
+    Row("flapping with short cycles ends after flap_stable_s, not the whole hour",
+        Track(flapping=True, changes=(ago(20), ago(19), ago(18), ago(16)),
+              last_change_at=ago(16)), v(HEALTHY), (("resolve", "resolved", FLAP),),
+        {"flapping": False}, "settled healthy"),
+    Row("flapping with 20-minute cycles needs three cycles of stability",
+        Track(flapping=True, changes=(ago(50), ago(40), ago(30), ago(20)),
+              last_change_at=ago(20)), v(HEALTHY), (), {"flapping": True}),
+    # Maintenance windows (quiet) and the status page keeping it open (external).
+    Row("maintenance: an open is held, and remembered", Track(bad_streak=1), v(BAD), (),
+        {"active": True, "posted": False, "held": True}, "maintenance", quiet=True),
+    Row("after the window: still failing opens once",
+        Track(active=True, held=True, bad_streak=5), v(BAD),
+        (("open", "first notice", MAIN),), {"posted": True, "held": False}),
+    Row("after the window: recovered during it resolves",
+        Track(posted=True, held=True, severity="error"), v(HEALTHY),
+        (("resolve", "resolved", MAIN),), {"posted": False, "held": False}),
+    Row("healthy again but the page still lists it: stays open",
+        replace(OPEN, good_streak=2), v(HEALTHY), (), {"posted": True, "active": False},
+        "the status page still lists it", external=True),
+    Row("the page no longer lists it and probes are healthy: resolve",
+        Track(posted=True, severity="error", evidence=frozenset({"official"})), v(HOLD),
+        (("resolve", "resolved", MAIN),), {"posted": False}),
+    Row("opened by the page, then probes bad: new evidence, not a second open",
+        Track(posted=True, severity="error", evidence=frozenset({"official"}), bad_streak=1),
+        v(BAD, "error"), (("update", "new evidence", MAIN),),
+        {"active": True, "evidence": frozenset({"official", "probes"})}, external=True),
+    Row("opened by the page, then probes say worse: severity changed",
+        Track(posted=True, severity="warning", evidence=frozenset({"official"}), bad_streak=1),
+        v(BAD, "critical"), (("update", "severity changed", MAIN),), {"severity": "critical"},
+        external=True),
 ]
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
 def test_decide(row: Row) -> None:
-    step = decide(row.track, row.verdict, POLICY, NOW)
+    step = decide(row.track, row.verdict, POLICY, NOW, quiet=row.quiet, external=row.external)
     assert tuple((i.action, i.reason, i.subject) for i in step.intents) == row.intents
     for name, value in row.expect.items():
         assert getattr(step.track, name) == value, name

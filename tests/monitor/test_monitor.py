@@ -264,3 +264,32 @@ def test_explain_says_why_nothing_was_posted(clock: FakeClock) -> None:
     assert last.status == "hold" and "no clear signal" in last.note
     assert any(e.key == "outage:openai" for e in m.explain())
     assert str(last).startswith(f"{clock():%H:%M:%S} outage:openai [hold]")
+
+
+def test_fast_confirmation_opens_after_a_failed_round_and_its_re_probes(clock: FakeClock) -> None:
+    """Issue 14 item 7: the scheduler re-probes a failing target confirm_probes times,
+    confirm_interval_s apart, evaluating after each; the round plus its re-probes open."""
+    m = Monitor(now=clock)
+    healthy_history(m, clock)
+    probe_round(m, clock, failed=3)
+    assert m.evaluate() == []                          # one failed round: 3 of 9
+    decisions = []
+    for _ in range(DEFAULT_POLICIES.confirm_probes):
+        clock.advance(DEFAULT_POLICIES.confirm_interval_s)
+        probe_round(m, clock, failed=3)
+        decisions += m.evaluate()
+    assert summary(decisions) == [("open", "outage:openai", "first notice")]
+    assert decisions[0].severity == "critical"
+
+
+def test_a_failed_round_whose_re_probes_succeed_is_a_blip(clock: FakeClock) -> None:
+    m = Monitor(now=clock)
+    healthy_history(m, clock)
+    probe_round(m, clock, failed=3)
+    decisions = m.evaluate()
+    for _ in range(DEFAULT_POLICIES.confirm_probes):
+        clock.advance(DEFAULT_POLICIES.confirm_interval_s)
+        probe_round(m, clock)
+        decisions += m.evaluate()
+    decisions += run(m, clock, 600, probe_every=60)
+    assert decisions == []

@@ -45,6 +45,10 @@ def test_every_category_has_a_role_and_user_caused_ones_are_never_outage_evidenc
     (lambda: Policies(surges={"risk_contrl": SurgePolicy()}), "surges['risk_contrl']"),
     (lambda: OfficialPolicy(indicator_severity={"major_outage": "red"}), "indicator_severity"),
     (lambda: OutagePolicy(min_samples=True), "min_samples"),
+    (lambda: OutagePolicy(sustain_after=0), "sustain_after"),
+    (lambda: OutagePolicy(flap_stable_s=0), "flap_stable_s"),
+    (lambda: SurgePolicy(sustain_after=-1), "sustain_after"),
+    (lambda: OfficialPolicy(resolve_after_polls=0), "resolve_after_polls"),
 ])
 def test_a_typo_fails_at_construction_with_one_line_naming_the_field(build, names) -> None:
     with pytest.raises(ConfigError) as info:
@@ -75,3 +79,8 @@ def test_probe_window_keeps_three_rounds_for_any_interval() -> None:
                                               (0.89, "error"), (0.5, "error"), (0.49, "warning")])
 def test_severity_rules_pick_the_first_threshold_reached(metric: float, expected: str) -> None:
     assert pick_severity(OutagePolicy().severity, metric, "warning") == expected
+
+
+def test_flapping_stability_scales_with_the_probe_interval() -> None:
+    assert DEFAULT_POLICIES.for_probe_interval(60).outage.flap_stable_s == 900
+    assert DEFAULT_POLICIES.for_probe_interval(1).outage.flap_stable_s == pytest.approx(15)

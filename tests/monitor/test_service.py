@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.monitor import Monitor, OfficialChange
+from bot.monitor import DEFAULT_POLICIES, Monitor, OfficialChange
 from bot.monitor.service import MonitorService
 from bot.probes.result import ProbeResult
 from bot.store import Store, open_store
@@ -91,36 +92,38 @@ def test_incident_lifecycle_reaches_subscribed_channels_once_each(store: Store,
     assert (update.reason, update.severity) == ("severity changed", "critical")
 
     svc.feed_status_changes([OfficialChange("incident_opened", INCIDENT, "partial_outage")])
-    [official] = svc.evaluate_and_apply()
-    assert (official.key, official.linked_key) == ("official:01KSORA", "outage:openai")
+    [official] = svc.evaluate_and_apply()                      # the page joins the outage
+    assert (official.action, official.key, official.reason) == (
+        "update", "outage:openai", "official update")
 
     assert tick(svc, clock, 300, probe=True) == []             # still down: nothing new
-    resolved = tick(svc, clock, 300, probe=False)              # recovered
-    assert [(d.action, d.key) for d in resolved] == [("resolve", "outage:openai")]
+    recovered = tick(svc, clock, 300, probe=False)             # probes recover, page lists it
+    assert [(d.action, d.key, d.reason) for d in recovered] == [
+        ("update", "outage:openai", "new evidence")]
     svc.feed_status_changes([OfficialChange(
-        "incident_resolved", {**INCIDENT, "status": "resolved",
+        "incident_resolved", {**INCIDENT, "status": "resolved", "latest_update": "Resolved.",
                               "updated_at": "2026-01-01T00:30:00Z"}, "operational")])
-    assert [d.action for d in svc.evaluate_and_apply()] == ["resolve"]
+    [resolved] = svc.evaluate_and_apply()
+    assert (resolved.action, resolved.key) == ("resolve", "outage:openai")
+    assert "Resolved." in resolved.summary
 
-    outage = next(i for i in store.recent_incidents(10) if i.key == "outage:openai")
-    page = next(i for i in store.recent_incidents(10) if i.key == "official:01KSORA")
-    assert (outage.state, outage.severity, outage.kind, outage.target) == (
-        "resolved", "critical", "outage", "openai")
-    assert page.state == "resolved" and page.official_update_at
-    assert outage.linked_incident_id == page.id and page.linked_incident_id == outage.id
+    [outage] = [i for i in store.recent_incidents(10)]         # one outage, one incident
+    assert (outage.key, outage.state, outage.severity, outage.kind, outage.target) == (
+        "outage:openai", "resolved", "critical", "outage", "openai")
+    assert outage.official_update_at
 
     timeline = [(e.kind, e.reason) for e in store.incident_timeline(outage.id)]
     assert timeline == [("opened", "first notice"), ("updated", "severity changed"),
-                        ("updated", "official update"),        # the link, recorded quietly
+                        ("updated", "official update"), ("updated", "new evidence"),
                         ("resolved", "resolved")]
 
-    # One 'opened', the update, one 'resolved' per subscribed channel that wants the kind.
+    # One 'opened', the updates, one 'resolved' per subscribed channel that wants the kind.
     for channel in ("C-all", "C-incidents"):
         assert notices(store, "outage:openai", channel) == [
-            ("opened", 1), ("updated", 2), ("resolved", 3)]
-    assert notices(store, "outage:openai", "C-status") == []
-    assert notices(store, "official:01KSORA", "C-status") == [("opened", 1), ("resolved", 2)]
-    assert notices(store, "official:01KSORA", "C-incidents") == []
+            ("opened", 1), ("updated", 2), ("updated", 3), ("updated", 4), ("resolved", 5)]
+    # A status channel follows the page: from the page's first word about this outage on.
+    assert notices(store, "outage:openai", "C-status") == [
+        ("updated", 3), ("updated", 4), ("resolved", 5)]
     rows = store.outbox_rows()
     assert len({r.dedupe_key for r in rows}) == len(rows)
     first = next(r for r in rows if r.channel == "C-all")
@@ -219,18 +222,37 @@ def test_error_events_from_probes_are_not_counted_twice_and_targetless_go_to_def
     assert (d.key, d.target) == ("outage:openai", "openai")
 
 
+OWN_KEY = dataclasses.replace(DEFAULT_POLICIES, official=dataclasses.replace(
+    DEFAULT_POLICIES.official, link_targets=frozenset()))
+
+
 def test_sync_status_resolves_what_ended_during_downtime_and_ignores_unreadable_pages(
         store: Store, clock: FakeClock) -> None:
-    svc = service(store, clock)
+    svc = MonitorService(store, Monitor(OWN_KEY, now=clock), now=clock)
     svc.feed_status_changes([OfficialChange("incident_opened", INCIDENT, "partial_outage")])
     assert [d.action for d in svc.evaluate_and_apply()] == ["open"]
-    restarted = service(store, clock)
+    restarted = MonitorService(store, Monitor(OWN_KEY, now=clock), now=clock)
     restarted.restore()
     assert restarted.sync_status({"ok": False, "incidents": []}) == []   # page unreadable
     assert restarted.evaluate_and_apply() == []
+    for _ in range(DEFAULT_POLICIES.official.resolve_after_polls - 1):  # damping
+        restarted.sync_status({"ok": True, "incidents": []})
+        assert restarted.evaluate_and_apply() == []
     restarted.sync_status({"ok": True, "incidents": []})
     assert [d.action for d in restarted.evaluate_and_apply()] == ["resolve"]
     assert notices(store, "official:01KSORA", "C-status") == [("opened", 1), ("resolved", 2)]
+
+
+def test_a_page_opened_outage_restored_after_a_restart_resolves_on_healthy_probes(
+        store: Store, clock: FakeClock) -> None:
+    svc = service(store, clock)
+    svc.feed_status_changes([OfficialChange("incident_opened", INCIDENT, "partial_outage")])
+    assert [(d.action, d.key) for d in svc.evaluate_and_apply()] == [("open", "outage:openai")]
+    restarted = service(store, clock)
+    restarted.restore()
+    restarted.sync_status({"ok": True, "incidents": []})
+    assert [d.action for d in tick(restarted, clock, 60, probe=False)] == ["resolve"]
+    assert notices(store, "outage:openai", "C-all") == [("opened", 1), ("resolved", 2)]
 
 
 def test_flapping_reaches_channels_as_one_notice_then_one_resolve(store: Store,
