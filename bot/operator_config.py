@@ -173,6 +173,10 @@ class SurgeThresholds(_Section):
                                                            "as flapping.")
     flap_max_changes: int | None = Field(default=None, description="State changes in `flap_window` that "
                                                            "mark it flapping.")
+    flap_stable: Duration | None = Field(default=None, description="Flapping ends after this long in one "
+                                                           "state.")
+    sustain_after: int | None = Field(default=None, description="While flapping: this many bad "
+                                                        "evaluations in a row escalate it.")
     default_severity: str | None = Field(default=None, description="Severity of a surge: warning, error "
                                                            "or critical.")
 
@@ -209,6 +213,11 @@ class Thresholds(_Section):
                                                            "as flapping.")
     flap_max_changes: int | None = Field(default=None, description="State changes in `flap_window` that "
                                                            "mark a target flapping.")
+    flap_stable: Duration | None = Field(default=None, description="Flapping ends after this long in one "
+                                                           "state (or 3 of its longest cycles).")
+    sustain_after: int | None = Field(default=None, description="While flapping: this many bad "
+                                                        "evaluations in a row escalate to a "
+                                                        "sustained outage.")
     burst_severity: str | None = Field(default=None, description="Severity when only team errors show "
                                                          "it: warning, error or critical.")
     all_down_severity: str | None = Field(default=None, description="Severity when every probe kind's "

@@ -122,6 +122,12 @@ class CoreServices:
                         official_target=OFFICIAL_TARGET, page=page,
                         skipped=tuple(self.prober.skips()))
 
+    @property
+    def refresh_deadline_s(self) -> float:
+        """How long a CLI or shell refresh may take: one exchange's overall deadline (twice
+        PROBE_TIMEOUT, the prober's and the watcher's bound) plus a margin for the store."""
+        return 2 * self.settings.PROBE_TIMEOUT + 5
+
     async def evidence(self) -> Evidence:
         return await self._db(self.read_evidence)
 
@@ -129,10 +135,10 @@ class CoreServices:
         """Evidence for a diagnosis; the shell and CLI refresh it first when it is stale."""
         if self.auto_refresh and await self.is_stale():
             try:
-                await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
+                await asyncio.wait_for(self.refresh(), self.refresh_deadline_s)
             except TimeoutError:
                 log.warning("evidence refresh timed out; using stored evidence")
-                self._progress(f"gave up after {self.settings.PROBE_TIMEOUT + 5:g} s; using what is stored")
+                self._progress(f"gave up after {self.refresh_deadline_s:g} s; using what is stored")
         return await self.evidence()
 
     def _stale(self) -> bool:
@@ -156,10 +162,10 @@ class CoreServices:
     async def status_report(self, refresh: bool | None = None) -> StatusReport:
         if refresh or (refresh is None and self.auto_refresh and await self.is_stale()):
             try:
-                await asyncio.wait_for(self.refresh(), self.settings.PROBE_TIMEOUT + 5)
+                await asyncio.wait_for(self.refresh(), self.refresh_deadline_s)
             except TimeoutError:
                 log.warning("status refresh timed out; answering from stored evidence")
-                self._progress(f"gave up after {self.settings.PROBE_TIMEOUT + 5:g} s; "
+                self._progress(f"gave up after {self.refresh_deadline_s:g} s; "
                                "answering from what is stored")
         ev = await self.evidence()
         return StatusReport(ev, decide(ev))

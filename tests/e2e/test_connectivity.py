@@ -57,7 +57,6 @@ def lost_bot(tmp_path):
         assert "Traceback" not in err and KEY not in err + "".join(bot.transcript)
 
 
-@pytest.mark.xfail(strict=False, reason="engine rule lands with issue-14-engine")
 def test_no_incident_notice_when_the_bots_own_network_is_down(lost_bot):
     bot, _, db = lost_bot
     assert _count(db, "SELECT count(*) FROM incidents") == 0
