@@ -243,7 +243,7 @@ def _demo_settings(settings: Settings, fakes: DemoFakes) -> Settings:
 
 def _jobs(rt: Core) -> list[JobSpec]:
     """The scheduler's jobs. The probe job also applies the own-connectivity rule after each
-    round (one log line per change of state, not per probe) and, when a target failed and the
+    round (the monitor logs each change of connectivity once, not per probe) and, when a target failed and the
     bot's connectivity is not lost, confirms at once: ``confirm_probes`` re-probes of that
     target, ``confirm_interval_s`` apart (at most a third of PROBE_INTERVAL, so all of them
     fit before the next round), each fed to the monitor and evaluated, like Uptime Kuma's
@@ -253,7 +253,6 @@ def _jobs(rt: Core) -> list[JobSpec]:
     s = rt.settings
     policies = rt.monitor.monitor.policies
     confirm_interval = min(policies.confirm_interval_s, s.PROBE_INTERVAL / 3)
-    link_state: list[str] = []  # the last connectivity state logged (none yet)
 
     def observe(results: Sequence[ProbeResult]) -> None:
         for r in results:
@@ -262,13 +261,8 @@ def _jobs(rt: Core) -> list[JobSpec]:
                 rt.metrics.count_errors(r.category, "probe")
 
     def connectivity(results: Sequence[ProbeResult]) -> conn.Connectivity:
-        link = conn.assess(results, rt.services.watcher.last)
-        if not link_state or link_state[-1] != link.state:
-            level = logging.INFO if link.state == conn.OK and link_state else logging.WARNING
-            if link.state != conn.OK or link_state:
-                log.log(level, "connectivity %s: %s", link.state, link.reason)
-            link_state[:] = [link.state]
-        return link
+        # The same rule the monitor applies; the monitor logs each change of state once.
+        return conn.assess(results, rt.services.watcher.last)
 
     async def confirm(target: str) -> list[ProbeResult]:
         results = list(await rt.services.run_probes(target))
