@@ -12,7 +12,7 @@ one chat message and is timed.
 
 Why scaled time: at real intervals (1 min scrape and probe, 5 min group_interval) one trial
 takes an hour. Every interval of BOTH systems is divided by the same ``--speedup``: probe,
-status poll and probe timeout (env), the bot's monitor time constants (evaluation interval,
+status poll and probe timeout (env; timeouts not below 3/4 of the scaled interval), the bot's monitor time constants (evaluation interval,
 windows, confirmation re-probes, flapping window: every ``*_s`` field of its policies at
 PROBE_INTERVAL=60 s, scaled in the bot process by a small bootstrap that wraps
 ``Policies.for_probe_interval``), scrape and evaluation interval, scrape timeout,
@@ -342,6 +342,13 @@ class Run:
     def s(self, real: float) -> float:
         return real * self.f
 
+    @property
+    def timeout(self) -> float:
+        """Probe and scrape timeout, the same for both: scaled, but not below 3/4 of the
+        interval. It bounds a loopback answer that takes milliseconds at any speedup; scaled
+        to a third of a second it would turn CPU contention on a busy machine into failures."""
+        return min(PROBE_TIMEOUT, max(self.s(PROBE_TIMEOUT), 0.75 * self.s(PROBE_INTERVAL)))
+
     # configuration files -----------------------------------------------------------------------
 
     def _write_configs(self, target: str, bb_port: int, am_port: int) -> None:
@@ -350,7 +357,7 @@ class Run:
 modules:
   sora_edge:
     prober: http
-    timeout: {dur(f(PROBE_TIMEOUT))}
+    timeout: {dur(self.timeout)}
     http:
       method: GET
       preferred_ip_protocol: ip4
@@ -366,7 +373,7 @@ modules:
 global:
   scrape_interval: {dur(f(PROBE_INTERVAL))}
   evaluation_interval: {dur(f(EVAL_INTERVAL))}
-  scrape_timeout: {dur(f(PROBE_TIMEOUT))}
+  scrape_timeout: {dur(self.timeout)}
 rule_files: [rules.yml]
 alerting:
   alertmanagers:
@@ -432,7 +439,7 @@ receivers:
             "OPENAI_API_KEY": BENCH_KEY,
             "PROBE_INTERVAL": repr(self.s(PROBE_INTERVAL)),
             "STATUS_POLL_INTERVAL": repr(max(1.0, self.s(PROBE_INTERVAL))),
-            "PROBE_TIMEOUT": repr(self.s(PROBE_TIMEOUT)),
+            "PROBE_TIMEOUT": repr(self.timeout),
             "INGEST_TOKEN": "bench-ingest-token", "PORT": str(port), "HOST": "127.0.0.1",
             "NO_PROXY": "127.0.0.1,localhost", "LOG_LEVEL": "INFO", "LOG_FORMAT": "text",
         })
@@ -530,7 +537,7 @@ receivers:
                     at = datetime.fromisoformat(str(rec["at"]).replace("Z", "+00:00")).timestamp()
                 except (ValueError, KeyError, TypeError):
                     continue
-                head = str(rec.get("text") or "").split("\n", 1)[0]
+                head = " / ".join(str(rec.get("text") or "").split("\n")[:2])
                 found.append(Notice(at, str(rec.get("notice") or "?"),
                                     f"#{rec.get('incident_id')} {head}"))
         if found or self.bot is None:
