@@ -11,12 +11,13 @@ webhook is a receiver in this script. Each notification (bot notice, Alertmanage
 one chat message and is timed.
 
 Why scaled time: at real intervals (1 min scrape and probe, 5 min group_interval) one trial
-takes an hour. Every interval of BOTH systems is divided by the same ``--speedup``: probe,
-status poll and probe timeout (env; timeouts not below 3/4 of the scaled interval), the bot's monitor time constants (evaluation interval,
+takes an hour. Every interval of BOTH systems is divided by the same ``--speedup``: probe
+and status-poll interval (env), the bot's monitor time constants (evaluation interval,
 windows, confirmation re-probes, flapping window: every ``*_s`` field of its policies at
 PROBE_INTERVAL=60 s, scaled in the bot process by a small bootstrap that wraps
-``Policies.for_probe_interval``), scrape and evaluation interval, scrape timeout,
-``for:``, lookback delta, alert resend delay, group_wait, group_interval and repeat_interval.
+``Policies.for_probe_interval``), scrape and evaluation interval, ``for:``, lookback delta,
+alert resend delay, group_wait, group_interval and repeat_interval; the probe timeout and the
+scrape timeout (the same for both) too, but not below 3/4 of the scaled interval.
 Not scaled: the bot's 1 s outbox sweep (a retry sweep; every decision is delivered at once)
 and the scheduler's probe jitter, which the bot derives from PROBE_INTERVAL itself (10%, at
 most 5 s). Delays are printed scaled back to real seconds; timing noise of the processes
