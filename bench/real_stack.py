@@ -68,6 +68,11 @@ if str(ROOT) not in sys.path:
 
 from bot.fakes import FakeSoraAPI, FakeStatusPage  # noqa: E402 - after the path fix above
 
+try:  # where the shell channel's notices are kept, beside the database
+    from adapters.shell.adapter import NOTICES_LOG
+except ImportError:  # pragma: no cover - renamed: the stdout headlines are read instead
+    NOTICES_LOG = "sora-bot-notices.log"
+
 BINARIES: dict[str, tuple[str, ...]] = {
     "prometheus": ("prometheus",),
     "alertmanager": ("prometheus-alertmanager", "alertmanager"),
@@ -277,6 +282,10 @@ class Outcome:
     error: str | None = None
 
 
+LIVE: set[Proc] = set()  # every child still running, stopped on the way out whatever happens
+LIVE_LOCK = threading.Lock()
+
+
 class Proc:
     """A child process with its output in a file (or, for the bot, read line by line)."""
 
@@ -290,6 +299,8 @@ class Proc:
             list(argv), env=env, cwd=cwd, text=True, bufsize=1,
             stdin=subprocess.PIPE if pipe else subprocess.DEVNULL,
             stdout=subprocess.PIPE if pipe else self._out, stderr=self._out)
+        with LIVE_LOCK:
+            LIVE.add(self)
         if pipe:
             threading.Thread(target=self._pump, daemon=True).start()
 
@@ -302,6 +313,10 @@ class Proc:
         return self.popen.poll() is None
 
     def stop(self) -> None:
+        with LIVE_LOCK:
+            if self not in LIVE:
+                return
+            LIVE.discard(self)
         if self.popen.stdin is not None and not self.popen.stdin.closed:
             try:
                 self.popen.stdin.close()
@@ -529,7 +544,7 @@ receivers:
     def _bot_notices(self) -> list[Notice]:
         """The notices the bot's shell channel received: its sink's JSON lines when present
         (structured, timed by the bot), else the headlines on its stdout."""
-        path = self.tmp / "sora-bot-notices.log"
+        path = self.tmp / NOTICES_LOG
         found: list[Notice] = []
         if path.exists():
             for line in path.read_text().splitlines():
@@ -695,6 +710,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  trial {trial + 1}/{trials} done in {time.monotonic() - t_start:.0f} s",
                   flush=True)
     finally:
+        with LIVE_LOCK:
+            left = list(LIVE)
+        for proc in left:  # interrupted: no child outlives the bench
+            proc.stop()
         hooks.close()
     ok = _report(scs, per, trials)
     for e in errors:
