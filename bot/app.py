@@ -151,6 +151,9 @@ class OffLoopMonitor(MonitorService):
         self._inbox.append(lambda: MonitorService.feed_status_changes(self, batch))
         return []  # decided at the next evaluation
 
+    def observe_page(self, snapshot: Any) -> None:
+        self._inbox.append(lambda: MonitorService.observe_page(self, snapshot))
+
     def sync_status(self, snapshot: Any) -> list[Decision]:
         self._inbox.append(lambda: MonitorService.sync_status(self, snapshot))
         return []

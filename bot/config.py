@@ -233,7 +233,7 @@ def _one_line(exc: ValidationError) -> str:
 def load_settings(env_file: str | None = ".env", **overrides: object) -> Settings:
     """Load and validate settings; raise ConfigError with one line naming the bad setting."""
     try:
-        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg,arg-type]
         if env_file and os.path.exists(env_file):
             from dotenv import dotenv_values
 

@@ -167,6 +167,7 @@ class CoreServices:
         snap, changes = await self.watcher.poll_changes()
         await self._db(self.store.add_status_snapshot, snap)
         if self.monitor is not None:
+            self.monitor.observe_page(snap)
             if changes:
                 self.monitor.feed_status_changes(changes)
             # An official incident that ended while the bot was down is in no diff.

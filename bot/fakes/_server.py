@@ -245,7 +245,8 @@ class LoopbackServer:
         with self._rec.cond:
             self._rec.requests.append(rec)
             self._rec.cond.notify_all()
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     # the request record -------------------------------------------------------------------------
 

@@ -122,7 +122,8 @@ def _parse_form(content_type: str, body: bytes) -> dict[str, str]:
             name = part.get_param("name", header="content-disposition")
             if name and not part.get_filename():
                 payload = part.get_payload(decode=True) or b""
-                out[str(name)] = payload.decode("utf-8", "replace")
+                if isinstance(payload, bytes):
+                    out[str(name)] = payload.decode("utf-8", "replace")
         return out
     raise ValueError(f"unsupported content type {ctype or 'none'}")
 
@@ -340,7 +341,7 @@ class FakeSoraAPI(LoopbackServer):
                "size": size, "prompt": prompt, "created_at": int(self.clock().timestamp()),
                "reads": 0, "outcome": self._job_mode}
         with self.lock:
-            self._jobs[job["id"]] = job
+            self._jobs[str(job["id"])] = job
             video = self._video(job, advance=False)
         return self._json(200, video, {"openai-poll-after-ms": str(self.poll_after_ms)})
 

@@ -50,6 +50,7 @@ class Outcome:
     source: str = "probe"
     channel_key: str | None = None
     kind: str | None = None
+    failure: str | None = None  # probes: bot.connectivity.FAILURES word of a failed result
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:

@@ -20,6 +20,7 @@ import logging
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -72,6 +73,15 @@ class _Official:
         self.impact, self.opened_at, self.title = impact, opened_at, title
 
 
+@dataclass(frozen=True)
+class PagePoll:
+    """One poll of the status page as the own-connectivity rule reads it."""
+
+    ok: bool
+    failure: str | None
+    at: datetime
+
+
 class Monitor:
     """Spike detection with hysteresis and flapping, and the incident lifecycle decisions."""
 
@@ -94,6 +104,7 @@ class Monitor:
         self._log: dict[str, deque[Explanation]] = {}
         self._log_size = log_size
         self._last_note: dict[str, str] = {}
+        self._page: PagePoll | None = None
         o, surges = policies.outage, policies.surges.values()
         self._horizon = max([o.window_s, o.burst_window_s + o.baseline_window_s]
                             + [s.window_s + s.baseline_window_s for s in surges])
@@ -124,6 +135,14 @@ class Monitor:
             if last is None or outcome.at > last:
                 self._last_provider_error[outcome.target] = outcome.at
         return True
+
+    def observe_page(self, *, ok: bool, failure: str | None, at: datetime) -> None:
+        """The latest poll of the status page (read or not, and why not)."""
+        self._page = PagePoll(ok=ok, failure=None if ok else failure, at=as_utc(at))
+
+    @property
+    def page(self) -> PagePoll | None:
+        return self._page
 
     def observe_many(self, outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
@@ -166,13 +185,13 @@ class Monitor:
                                 self._watching_since)
         for category in self.policies.surges:
             key = f"surge:{category}"
-            sig = signals.get(category)
-            if sig is None:
+            surge = signals.get(category)
+            if surge is None:
                 if key not in self._tracks:
                     continue
-                sig = SurgeSignal(count=0, total=0, share=0.0, reporters=0, expected=0.0,
+                surge = SurgeSignal(count=0, total=0, share=0.0, reporters=0, expected=0.0,
                                   targets=())
-            verdict = assess_surge(category, sig, self.policies.surges[category])
+            verdict = assess_surge(category, surge, self.policies.surges[category])
             decisions += self._step(key, "surge", None, key, verdict,
                                     self.policies.surges[category], now)
         return decisions

@@ -96,7 +96,7 @@ class MonitorService:
             self.monitor.observe(Outcome(
                 target=str(target), at=as_utc(_get(r, "at") or self.now()),
                 ok=bool(_get(r, "ok")), category=_get(r, "category"), source="probe",
-                kind=_get(r, "kind")))
+                kind=_get(r, "kind"), failure=_get(r, "failure")))
             n += 1
         return n
 
@@ -130,6 +130,16 @@ class MonitorService:
         decisions = self.monitor.official_batch(list(changes))
         self._pending.extend(decisions)
         return decisions
+
+    def observe_page(self, snapshot: Any) -> None:
+        """Every poll of the status page, readable or not (``ok``, ``failure``, ``fetched_at``):
+        the own-connectivity rule needs to know whether the page answered at all."""
+        if snapshot is None:
+            return
+        at = _get(snapshot, "fetched_at")
+        self.monitor.observe_page(ok=bool(_get(snapshot, "ok", False)),
+                                  failure=_get(snapshot, "failure"),
+                                  at=as_utc(at) if isinstance(at, datetime) else self.now())
 
     def sync_status(self, snapshot: Any) -> list[Decision]:
         """After each poll: resolve official incidents a *readable* page no longer lists

@@ -43,8 +43,8 @@ class RetryPolicy:
     def delay_s(self, attempt: int, retry_after: float | None, rand: float) -> float:
         if retry_after is not None and retry_after >= 0:
             return retry_after * (1.0 + self.retry_after_jitter * rand)
-        backoff = min(self.max_delay_s, self.base_s * 2 ** max(0, attempt - 1))
-        return backoff * (0.5 + 0.5 * rand)
+        backoff = min(self.max_delay_s, self.base_s * 2.0 ** max(0, attempt - 1))
+        return float(backoff * (0.5 + 0.5 * rand))
 
     def decide(self, *, attempt: int, error: SendError, created_at: datetime, now: datetime,
                rand: Callable[[], float]) -> Decision:

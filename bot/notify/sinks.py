@@ -101,7 +101,7 @@ class JsonlFileSink:
                 raise SendError(f"cannot write {self.path}: {exc.strerror}",
                                 retryable=True) from None
         if self.echo is not None:
-            self.echo(record["text"])
+            self.echo(str(record["text"]))
         return Delivered(message_id=message_id, thread_id=row.thread_id)
 
     def entries(self) -> list[dict[str, Any]]:

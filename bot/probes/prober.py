@@ -367,7 +367,7 @@ class Prober:
         code, message = _error_fields(payload)
         if diagnosis is not None and diagnosis.category != "unknown":
             category = diagnosis.category
-        elif code in CODE_FALLBACK:
+        elif code is not None and code in CODE_FALLBACK:
             category = CODE_FALLBACK[code]
         elif status >= 500:
             category = "server"
@@ -465,12 +465,11 @@ class Prober:
     def _job_result(self, target: Target, video: dict[str, Any], ex: _Exchange,
                     latency_ms: float) -> ProbeResult:
         status = video.get("status")
-        common = {"http_status": ex.status, "latency_ms": latency_ms,
-                  "request_id": ex.header("x-request-id")}
+        rid = ex.header("x-request-id")
         if status == "completed":
             return self._result(target, "generate", ok=True,
                                 detail=f"video job completed in {latency_ms / 1000:.1f} s",
-                                **common)
+                                http_status=ex.status, latency_ms=latency_ms, request_id=rid)
         code, message = _error_fields(video.get("error") or {})
         if status == "failed":
             text = json.dumps({"error": video.get("error") or {}})
@@ -481,6 +480,8 @@ class Prober:
             detail = "video job failed" + (f": {code}" if code else "") + (
                 f": {message}" if message else "")
             return self._result(target, "generate", ok=False, category=category,
-                                error_code=code, detail=detail, **common)
+                                error_code=code, detail=detail, http_status=ex.status,
+                                latency_ms=latency_ms, request_id=rid)
         return self._result(target, "generate", ok=False, category="unknown",
-                            detail=f"video job ended in unexpected status {status!r}", **common)
+                            detail=f"video job ended in unexpected status {status!r}",
+                            http_status=ex.status, latency_ms=latency_ms, request_id=rid)

@@ -47,6 +47,8 @@ class ProbeResult:
     at: datetime
     retry_after_s: float | None = None
     skipped: bool = False
+    # Why it failed in one word (bot.connectivity.FAILURES): 'dns', 'refused', ... 'http'.
+    failure: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The Contract-3 probe object."""

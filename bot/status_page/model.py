@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bot.clock import as_utc
 
@@ -44,6 +44,8 @@ class StatusSnapshot:
     last_modified: str | None = None
     page_indicator: str | None = None
     not_modified: bool = field(default=False, compare=False)
+    # Why the poll failed in one word (bot.connectivity.FAILURES), None when it was read.
+    failure: str | None = None
 
     def to_official_dict(self) -> dict[str, Any]:
         """The Contract-3 ``official`` object."""
@@ -70,7 +72,7 @@ class StatusSnapshot:
         return cls(indicator=get("indicator") or "unknown",
                    components=[dict(c) for c in get("components") or ()],
                    incidents=[dict(i) for i in get("incidents") or ()],
-                   fetched_at=as_utc(get("fetched_at")), format=get("format"),
+                   fetched_at=as_utc(cast(datetime, get("fetched_at"))), format=get("format"),
                    ok=bool(get("ok")), error=get("error"), url=get("url"), etag=get("etag"),
                    last_modified=get("last_modified"))
 

@@ -407,7 +407,7 @@ def select(page: Page, wanted: Sequence[str]) -> tuple[str, list[dict[str, str]]
     names none — as on incident.io's v2 shim — is kept: it may be ours). Open maintenances are
     listed with the incidents, their components ``under_maintenance``, never an outage.
     """
-    order = {}
+    order: dict[str, int] = {}
     for i, w in enumerate(wanted):
         if w.strip():
             order.setdefault(_key(w), i)

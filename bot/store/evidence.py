@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, CursorResult, Delete, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
 
 from bot.store.base import StoreBase, check_value
 from bot.store.models import (
@@ -165,7 +166,7 @@ class EvidenceMixin(StoreBase):
         """When the page started showing ``indicator`` without a break ("partial outage since
         08:41"): the first successful poll of the newest run of polls with that indicator.
         Failed polls (timeouts, garbage) neither start nor break a run. None if not current."""
-        ok = [StatusSnapshot.ok.is_(True)]
+        ok: list[ColumnElement[bool]] = [StatusSnapshot.ok.is_(True)]
         if url is not None:
             ok.append(StatusSnapshot.url == url)
         with self._tx(read_only=True) as s:
@@ -239,21 +240,26 @@ class EvidenceMixin(StoreBase):
         done = ("sent", "dead", "suppressed")
         with self._tx() as s:
             counts = {
-                "probe_results": s.execute(
-                    delete(ProbeResult).where(ProbeResult.at < older_than)).rowcount,
-                "error_events": s.execute(
-                    delete(ErrorEvent).where(ErrorEvent.at < older_than)).rowcount,
+                "probe_results": _deleted(s, delete(ProbeResult).where(
+                    ProbeResult.at < older_than)),
+                "error_events": _deleted(s, delete(ErrorEvent).where(
+                    ErrorEvent.at < older_than)),
             }
             newest = s.scalar(select(StatusSnapshot.id).order_by(
                 StatusSnapshot.fetched_at.desc(), StatusSnapshot.id.desc()).limit(1))
-            counts["status_snapshots"] = s.execute(delete(StatusSnapshot).where(
-                StatusSnapshot.fetched_at < older_than, StatusSnapshot.id != newest)).rowcount \
+            counts["status_snapshots"] = _deleted(s, delete(StatusSnapshot).where(
+                StatusSnapshot.fetched_at < older_than, StatusSnapshot.id != newest)) \
                 if newest is not None else 0
             # Rows of open incidents stay: their 'opened' message id threads later updates.
             resolved = select(Incident.id).where(Incident.state == "resolved")
             old = (Outbox.status.in_(done), Outbox.created_at < older_than,
                    Outbox.incident_id.in_(resolved))
-            counts["delivery_attempts"] = s.execute(delete(DeliveryAttempt).where(
-                DeliveryAttempt.outbox_id.in_(select(Outbox.id).where(*old)))).rowcount
-            counts["outbox"] = s.execute(delete(Outbox).where(*old)).rowcount
+            counts["delivery_attempts"] = _deleted(s, delete(DeliveryAttempt).where(
+                DeliveryAttempt.outbox_id.in_(select(Outbox.id).where(*old))))
+            counts["outbox"] = _deleted(s, delete(Outbox).where(*old))
         return counts
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    """Rows a DELETE removed (``Session.execute`` is typed as a plain ``Result``)."""
+    return int(cast("CursorResult[Any]", session.execute(statement)).rowcount)
