@@ -327,7 +327,8 @@ def build_core(settings: Settings, adapters: Sequence[Adapter] = (), *,
     store = _open_store(settings)
     log.info("database ready (%s)", store.describe_url())
     metrics = Metrics()
-    policies = DEFAULT_POLICIES.for_probe_interval(settings.PROBE_INTERVAL)
+    # today's defaults, sized for the probe interval, then the operator file's overrides
+    policies = settings.operator_config().policies(DEFAULT_POLICIES.for_probe_interval(settings.PROBE_INTERVAL))
     monitor = OffLoopMonitor(store, Monitor(policies))
     monitor.restore()
     services = _services(settings, store, monitor=monitor)

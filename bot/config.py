@@ -10,12 +10,16 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.operator_config import OperatorConfig
 
 OFFICIAL_TARGET = "openai"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$")
@@ -92,50 +96,88 @@ class Settings(BaseSettings):
 
     # Gateway keys are read by name from the environment or the .env file (see parse_gateways).
     _environ: dict[str, str] = PrivateAttr(default_factory=dict)
+    # The operator file (bot.operator_config), read by load_settings; None: no file.
+    _operator: OperatorConfig | None = PrivateAttr(default=None)
 
-    DATABASE_URL: str = "sqlite:///sora-bot.db"
-    OPENAI_API_KEY: SecretStr | None = None
-    SORA_API_BASE_URL: str = "https://api.openai.com/v1"
-    SORA_GATEWAYS: str = ""
-    SORA_STATUS_URL: str = "https://status.openai.com"
-    STATUS_COMPONENTS: str = "Sora,Video generation,Video viewing"
+    DATABASE_URL: str = Field("sqlite:///sora-bot.db", description=(
+        "SQLite file (embedded default, one process) or `postgresql+psycopg://user:password@host"
+        ":5432/db` for two or more replicas."))
+    OPENAI_API_KEY: SecretStr | None = Field(None, description=(
+        "Key of the authenticated probes (GET /models, GET /videos); without it they are "
+        "skipped. Never logged or echoed."))
+    SORA_API_BASE_URL: str = Field("https://api.openai.com/v1", description=(
+        "Base URL of the official API (or a proxy in front of it)."))
+    SORA_GATEWAYS: str = Field("", description=(
+        "Extra OpenAI-compatible targets: `name=BASE_URL|KEY_ENV`, comma-separated; the key is "
+        "read from the named variable. The operator file's `[[targets.gateway]]` adds more."))
+    SORA_STATUS_URL: str = Field("https://status.openai.com", description=(
+        "Official status page (incident.io widget JSON, falls back to /api/v2/summary.json)."))
+    STATUS_COMPONENTS: str = Field("Sora,Video generation,Video viewing", description=(
+        "Status-page components that matter (comma-separated, case-insensitive)."))
+    SORA_BOT_CONFIG: str | None = Field(None, description=(
+        "Path of the operator file (TOML: targets, thresholds, reminders, maintenance windows, "
+        "mentions); it must exist. Unset: `sora-bot.toml` in the working directory if present."))
 
-    SLACK_BOT_TOKEN: SecretStr | None = None
-    SLACK_APP_TOKEN: SecretStr | None = None
-    SLACK_SIGNING_SECRET: SecretStr | None = None
-    SLACK_API_URL: str | None = None
-    SLACK_ADMIN_USERS: str = ""
-    SLACK_ADMIN_GROUP: str | None = None
+    SLACK_BOT_TOKEN: SecretStr | None = Field(None, description=(
+        "Slack bot token (xoxb-...); set: the Slack adapter starts."))
+    SLACK_APP_TOKEN: SecretStr | None = Field(None, description=(
+        "Slack app-level token (xapp-...); set: Socket Mode (no public URL needed)."))
+    SLACK_SIGNING_SECRET: SecretStr | None = Field(None, description=(
+        "Slack signing secret: required in HTTP mode (no SLACK_APP_TOKEN); requests at "
+        "/slack/events."))
+    SLACK_API_URL: str | None = Field(None, description=(
+        "Slack Web API base URL, for self-hosted proxies and tests (default "
+        "https://slack.com/api/)."))
+    SLACK_ADMIN_USERS: str = Field("", description=(
+        "Who may subscribe, unsubscribe and mute in Slack: comma-separated user ids."))
+    SLACK_ADMIN_GROUP: str | None = Field(None, description=(
+        "A Slack user group id whose members may subscribe, unsubscribe and mute."))
 
-    DISCORD_TOKEN: SecretStr | None = None
-    DISCORD_API_URL: str | None = None
-    DISCORD_GATEWAY_URL: str | None = None
+    DISCORD_TOKEN: SecretStr | None = Field(None, description=(
+        "Discord bot token; set: the Discord adapter starts."))
+    DISCORD_API_URL: str | None = Field(None, description=(
+        "Discord REST base, for proxies and tests (e.g. http://127.0.0.1:P/api/v10)."))
+    DISCORD_GATEWAY_URL: str | None = Field(None, description=(
+        "Discord gateway websocket URL, for proxies and tests."))
 
-    PORT: int = Field(3000, ge=1, le=65535)
-    INGEST_TOKEN: SecretStr | None = None
-    INGEST_MAX_BYTES: int = Field(256 * 1024, ge=1024)
+    PORT: int = Field(3000, ge=1, le=65535, description=(
+        "Port of the web app: /slack/events, /v1/events (ingest), /healthz, /metrics."))
+    INGEST_TOKEN: SecretStr | None = Field(None, description=(
+        "Bearer token for POST /v1/events; unset: the ingest API answers 503."))
+    INGEST_MAX_BYTES: int = Field(256 * 1024, ge=1024, description=(
+        "Largest accepted ingest request body, in bytes."))
     # team memory (Contract 5): the team ingest events belong to unless a request names one
-    INGEST_TEAM: str = "shell:local"
+    INGEST_TEAM: str = Field("shell:local", description=(
+        "The team ingested events belong to: `<platform>:<workspace>`, e.g. `slack:T0123ABCD`, "
+        "`discord:<guild id>` or `shell:local`; a request may name another with `?team=`."))
 
-    PROBE_INTERVAL: float = Field(60, ge=1)
-    STATUS_POLL_INTERVAL: float = Field(60, ge=1)
-    PROBE_TIMEOUT: float = Field(10, gt=0, le=120)
-    PROBE_GENERATE: bool = False
-    GENERATE_DAILY_BUDGET: int = Field(3, ge=0)
-    RETENTION_DAYS: int = Field(14, ge=1)
-    LOG_LEVEL: str = "INFO"
+    PROBE_INTERVAL: float = Field(60, ge=1, description=(
+        "Seconds between probe runs (minimum 1, for demos and tests)."))
+    STATUS_POLL_INTERVAL: float = Field(60, ge=1, description=(
+        "Seconds between status-page polls (minimum 1)."))
+    PROBE_TIMEOUT: float = Field(10, gt=0, le=120, description=(
+        "Seconds before a probe or a status-page request counts as timed out."))
+    PROBE_GENERATE: bool = Field(False, description=(
+        "Opt-in generation probe (POST /videos with sora-2, 4 s, a neutral prompt): costs money."))
+    GENERATE_DAILY_BUDGET: int = Field(3, ge=0, description=(
+        "Maximum generation probes per UTC day."))
+    RETENTION_DAYS: int = Field(14, ge=1, description=(
+        "Days of probe results, error events and status snapshots to keep."))
+    LOG_LEVEL: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
     # -- operations (issue 12): where the web app listens, who may scrape, how long to wait --
-    # Interface of the web app; unset: loopback when only the terminal chat runs, else 0.0.0.0.
-    HOST: str | None = None
-    # Bearer token for GET /metrics; unset: /metrics needs none.
-    METRICS_TOKEN: SecretStr | None = None
-    # Seconds any one database call may take (statement, lock wait, a silent network).
-    DB_TIMEOUT: float = Field(15, ge=1, le=600)
-    # Seconds a scheduler lease lasts among PostgreSQL replicas (renewed every third of it).
-    LEADER_LEASE: float = Field(15, ge=2, le=600)
-    # Log lines as text or one JSON object each; auto: JSON unless stderr is a terminal.
-    LOG_FORMAT: str = "auto"
+    HOST: str | None = Field(None, description=(
+        "Interface of the web app. Unset: 127.0.0.1 when only the terminal chat runs, 0.0.0.0 "
+        "otherwise."))
+    METRICS_TOKEN: SecretStr | None = Field(None, description=(
+        "Bearer token for GET /metrics; unset: /metrics needs none."))
+    DB_TIMEOUT: float = Field(15, ge=1, le=600, description=(
+        "Seconds any one database call may take (a statement, a lock wait, a silent network)."))
+    LEADER_LEASE: float = Field(15, ge=2, le=600, description=(
+        "Seconds a scheduler lease lasts among PostgreSQL replicas (renewed every third of it)."))
+    LOG_FORMAT: str = Field("auto", description=(
+        "Log lines as text, or json (one object a line); auto: json unless stderr is a "
+        "terminal."))
     # -- end of operations settings ------------------------------------------------------------
 
     @field_validator("SORA_API_BASE_URL", "SORA_STATUS_URL")
@@ -215,7 +257,14 @@ class Settings(BaseSettings):
         env = self.environ() if environ is None else environ
         official = Target(name=OFFICIAL_TARGET, base_url=self.SORA_API_BASE_URL,
                           api_key=self.OPENAI_API_KEY, key_env="OPENAI_API_KEY", official=True)
-        return [official, *parse_gateways(self.SORA_GATEWAYS, env)]
+        targets = [official, *parse_gateways(self.SORA_GATEWAYS, env)]
+        return targets + self.operator_config().gateways(env, [t.name for t in targets])
+
+    def operator_config(self) -> OperatorConfig:
+        """The operator file as loaded at start (an empty one when there is none)."""
+        from bot.operator_config import OperatorConfig
+
+        return self._operator if self._operator is not None else OperatorConfig()
 
 
 def _one_line(exc: ValidationError) -> str:
@@ -238,7 +287,12 @@ def load_settings(env_file: str | None = ".env", **overrides: object) -> Setting
             from dotenv import dotenv_values
 
             settings._environ = {k: v for k, v in dotenv_values(env_file).items() if v}
-        settings.targets()  # validates SORA_GATEWAYS now
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
+    from bot.operator_config import config_path, load_operator_config
+
+    path, required = config_path(settings.SORA_BOT_CONFIG)
+    settings._operator = load_operator_config(path, required=required)
+    targets = settings.targets()  # validates SORA_GATEWAYS and the file's gateways now
+    settings._operator.check_targets([t.name for t in targets])
     return settings

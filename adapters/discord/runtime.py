@@ -208,7 +208,8 @@ async def start_discord(settings: Settings, router: Router, *, ready_timeout: fl
     try:
         await _login(client, token, base)
         if not gateway:
-            sink = DiscordSink(token, settings.DISCORD_API_URL)
+            sink = DiscordSink(token, settings.DISCORD_API_URL,
+                       mention=settings.operator_config().mentions.discord)
             log.info("discord: token accepted for %s; alert delivery only (no gateway session)",
                      client.user)
             return DiscordRuntime(client=client, sink=sink, task=None, endpoints=endpoints,
@@ -230,7 +231,8 @@ async def start_discord(settings: Settings, router: Router, *, ready_timeout: fl
         await _stop(client, task)
         endpoints.restore()
         raise
-    sink = DiscordSink(token, settings.DISCORD_API_URL)
+    sink = DiscordSink(token, settings.DISCORD_API_URL,
+                       mention=settings.operator_config().mentions.discord)
     user = client.user
     log.info("discord: connected as %s (id %s) to %d server(s); commands synced: %s",
              user, user.id if user else "?", len(client.guilds), ", ".join(synced) or "none")

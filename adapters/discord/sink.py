@@ -38,6 +38,7 @@ from bot.commands.notices import notice_reply, notice_style, status_line
 from bot.commands.reply import ActionKind, Reply
 from bot.errors import SendError
 from bot.notify import Delivered, OutboxRow
+from bot.operator_config import mention_due
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,11 @@ NO_MENTIONS: dict[str, Any] = {"parse": []}
 # Component ids of the alert buttons (the core's wire ids); adapters.discord.bot handles clicks.
 ACTION_ACK = ActionKind.ACK.value
 ACTION_MUTE_1H = ActionKind.MUTE.value
+
+
+def role_mention(role_id: str) -> str:
+    """A role mention in ``content`` (it pings only when ``allowed_mentions`` names the role)."""
+    return f"<@&{role_id}>"
 
 
 def delivery_ref(row: OutboxRow) -> str:
@@ -93,8 +99,11 @@ class DiscordSink:
     channel_interval_s = CHANNEL_INTERVAL_S
 
     def __init__(self, token: str, api_url: str | None = None, *,
-                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 15.0) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 15.0,
+                 mention: str | None = None) -> None:
         self._token = token
+        # A role id paged on critical notices: the operator file's [mentions].
+        self.mention = mention
         self.http = make_http_client(token, api_url, transport=transport, timeout=timeout)
 
     def __repr__(self) -> str:  # never the token
@@ -105,6 +114,15 @@ class DiscordSink:
 
     async def _call(self, method: str, path: str, op: str, **kwargs: Any) -> Any:
         return await call(self.http, method, path, op, token=self._token, **kwargs)
+
+    def _paged(self, row: OutboxRow, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with the role mention first in ``content`` when this notice pages someone;
+        ``allowed_mentions`` names that role only, so nothing else in the text can ping."""
+        if self.mention is None or not mention_due(row.payload):
+            return body
+        content = em.truncate(f"{role_mention(self.mention)} {body['content']}", em.LIMITS.content)
+        return {**body, "content": content,
+                "allowed_mentions": {"parse": [], "roles": [self.mention]}}
 
     # Sink ----------------------------------------------------------------------------------
 
@@ -117,20 +135,20 @@ class DiscordSink:
                 "content": em.headline(reply, notice_style(kind).status),
                 "embeds": [em.reply_embed(reply, status_line=line, footer_extra=[ref_footer(row)]).to_dict()],
                 "components": alert_components(reply)}
-            message_id = await self._create(row, parent)
+            message_id = await self._create(row, self._paged(row, parent))
             return Delivered(message_id=message_id, thread_id=message_id)
         reply = notice_reply(payload, parent=False)
         body: dict[str, Any] = {"content": em.headline(reply),
                 "embeds": [em.reply_embed(reply, footer_extra=[ref_footer(row)]).to_dict()],
                 "message_reference": {"message_id": row.thread_id, "channel_id": row.channel,
                                       "fail_if_not_exists": False}}
-        message_id = await self._create(row, body)
+        message_id = await self._create(row, self._paged(row, body))
         await self._edit_parent(row)
         return Delivered(message_id=message_id, thread_id=row.thread_id)
 
     async def _create(self, row: OutboxRow, body: dict[str, Any]) -> str:
-        body = {**body, "nonce": delivery_ref(row), "enforce_nonce": True,
-                "allowed_mentions": NO_MENTIONS}
+        body = {"allowed_mentions": NO_MENTIONS, **body, "nonce": delivery_ref(row),
+                "enforce_nonce": True}
         message = await self._call("POST", f"channels/{row.channel}/messages", "create message",
                                    json=body)
         message_id = message.get("id") if isinstance(message, dict) else None
@@ -153,9 +171,10 @@ class DiscordSink:
         try:
             current = await self._call("GET", path, "get parent")
             embed = dict((current.get("embeds") or [{}])[0]) if isinstance(current, dict) else {}
+            content = str(current.get("content") or "") if isinstance(current, dict) else ""
         except SendError as exc:
             log.info("discord: parent of outbox %s not readable (%s); rendering it again", row.id, exc)
-            embed = {}
+            embed, content = {}, ""
         if embed:
             embed = em.set_field(embed, em.STATUS_FIELD, line)
             if resolved:
@@ -163,8 +182,12 @@ class DiscordSink:
         else:
             shown = notice_reply(payload, parent=False) if resolved else parent
             embed = dict(em.reply_embed(shown, status_line=line).to_dict())
-        body: dict[str, Any] = {"content": em.headline(parent, notice_style(kind).status),
-                                "embeds": [embed], "allowed_mentions": NO_MENTIONS}
+        headline = em.headline(parent, notice_style(kind).status)
+        if self.mention is not None and content.startswith(role_mention(self.mention)):
+            # the page stays visible on the parent (an edit never pings again: mentions off)
+            headline = em.truncate(f"{role_mention(self.mention)} {headline}", em.LIMITS.content)
+        body: dict[str, Any] = {"content": headline, "embeds": [embed],
+                                "allowed_mentions": NO_MENTIONS}
         if resolved:
             body["components"] = []
         try:

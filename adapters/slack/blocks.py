@@ -56,6 +56,7 @@ STATUS_BLOCK_ID = "sora_status"
 ACK_BLOCK_ID = "sora_ack"
 MUTE_BLOCK_ID = "sora_mute"
 ACTIONS_BLOCK_ID = "sora_actions"
+MENTION_BLOCK_ID = "sora_mention"  # who a critical notice pages (the operator file's [mentions])
 
 # Interactive action ids are the core's (``bot.commands.reply.ActionKind``): posted messages
 # carry them, so they never change.
@@ -327,6 +328,24 @@ def response_payload(reply: Reply, *, public: bool | None = None, **kwargs: Any)
     payload = message_payload(reply, **kwargs)
     payload["response_type"] = "in_channel" if in_channel else "ephemeral"
     return payload
+
+
+def group_mention(group_id: str) -> str:
+    """A user group mention in mrkdwn (Slack notifies every member)."""
+    return f"<!subteam^{group_id}>"
+
+
+def with_mention(blocks: list[Block], group_id: str) -> list[Block]:
+    """The blocks with a section paging ``group_id`` right under the header; at most 50 blocks
+    (a body section gives way, never the header, the status line or the buttons)."""
+    at = 1 if blocks and blocks[0].get("type") == "header" else 0
+    section: Block = {"type": "section", "block_id": MENTION_BLOCK_ID,
+                      "text": {"type": "mrkdwn", "text": group_mention(group_id)}}
+    out = [*blocks[:at], section, *blocks[at:]]
+    while len(out) > LIMITS.blocks:
+        body = [i for i, b in enumerate(out) if b.get("type") == "section" and "block_id" not in b]
+        del out[body[-1] if body else -2]
+    return out
 
 
 def alert_blocks(reply: Reply, status_line: str, *, buttons: bool = True) -> list[Block]:

@@ -57,7 +57,8 @@ async def start_slack(settings: Settings, router: Router) -> SlackRuntime:
                           admin_group=settings.SLACK_ADMIN_GROUP, client=client)
     # The sink's client does not retry connection errors by itself: a re-sent post after a lost
     # answer could duplicate a notice; the outbox reconciles with find_existing instead.
-    sink = SlackSink(make_web_client(bot_token, api_url, retry_connection_errors=False))
+    sink = SlackSink(make_web_client(bot_token, api_url, retry_connection_errors=False),
+                     mention=settings.operator_config().mentions.slack)
     runtime = SlackRuntime(app=app, mode=mode, sink=sink, auth=auth)
     if mode == "socket":
         assert app_token is not None

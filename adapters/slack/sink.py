@@ -37,6 +37,7 @@ from bot.commands.notices import notice_reply, notice_style, status_line
 from bot.commands.reply import Reply
 from bot.errors import SendError
 from bot.notify import Delivered, OutboxRow
+from bot.operator_config import mention_due
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,17 @@ class SlackSink:
 
     channel_interval_s = CHANNEL_INTERVAL_S
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, mention: str | None = None) -> None:
         self.client = client
+        # A user group id (S0123ABC) paged on critical notices: the operator file's [mentions].
+        self.mention = mention
+
+    def _paged(self, row: OutboxRow, text: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+        """``text`` and ``blocks``, with the group mention when this notice pages someone."""
+        if self.mention is None or not mention_due(row.payload):
+            return {"text": text, "blocks": blocks}
+        text = bk.truncate(f"{bk.group_mention(self.mention)} {text}", bk.LIMITS.fallback_text)
+        return {"text": text, "blocks": bk.with_mention(blocks, self.mention)}
 
     async def send(self, row: OutboxRow) -> Delivered:
         payload = row.payload
@@ -77,13 +87,13 @@ class SlackSink:
         if not row.thread_id:
             reply = notice_reply(payload, parent=True)
             resolved = kind == "resolved"
-            ts = await self._post(row, channel=row.channel, text=bk.fallback_text(reply),
-                                  blocks=bk.alert_blocks(reply, status_line(kind, payload),
-                                                         buttons=not resolved))
+            ts = await self._post(row, channel=row.channel, **self._paged(
+                row, bk.fallback_text(reply),
+                bk.alert_blocks(reply, status_line(kind, payload), buttons=not resolved)))
             return Delivered(message_id=ts, thread_id=ts)
         reply = notice_reply(payload, parent=False)
         ts = await self._post(row, channel=row.channel, thread_ts=row.thread_id,
-                              **bk.message_payload(reply))
+                              **self._paged(row, bk.fallback_text(reply), bk.reply_blocks(reply)))
         await self._edit_parent(row)
         return Delivered(message_id=ts, thread_id=row.thread_id)
 
@@ -119,6 +129,8 @@ class SlackSink:
                     blocks = bk.without_actions(blocks, [bk.ACTION_ACK, bk.ACTION_MUTE_1H])
             text = bk.fallback_text(Reply(title=f"{notice_style(kind).label}: {parent.title}",
                                           severity=parent.severity))
+            if self.mention and any(b.get("block_id") == bk.MENTION_BLOCK_ID for b in blocks):
+                text = f"{bk.group_mention(self.mention)} {text}"  # an edit pages nobody again
             await self.client.chat_update(channel=row.channel, ts=row.thread_id, blocks=blocks, text=text)
         except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
             err = send_error("chat.update", exc)

@@ -16,6 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 RUNS = 16
 
 
+def _wait_sigterm_caught(pid: int, timeout: float = 30.0) -> None:
+    """Until the process has a SIGTERM handler (its SigCgt mask in /proc), however loaded the
+    machine is: a signal before that is the kernel's to handle, not the bot's."""
+    deadline = time.monotonic() + timeout
+    bit = 1 << (signal.SIGTERM - 1)
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            return  # gone already, or no /proc: send anyway
+        if caught & bit:
+            return
+        time.sleep(0.01)
+
+
 def _run(i: int, port: int, tmp: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
     env.update({"PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp}/bot{i % 4}.db",
@@ -25,7 +41,8 @@ def _run(i: int, port: int, tmp: str) -> tuple[int, str, str]:
                              "run"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=tmp, text=True)
     if i % 3 == 2:  # stopped mid-start: the signal lands wherever start-up has got to
-        time.sleep(0.4 + 0.2 * (i % 5))  # after the interpreter itself is up
+        _wait_sigterm_caught(proc.pid)  # before that, the kernel's default action applies
+        time.sleep(0.1 * (i % 5))
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate("", timeout=60)
     else:
