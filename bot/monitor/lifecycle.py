@@ -81,6 +81,8 @@ class Track:
     flapping: bool = False                   # a flapping notice is out; opens/resolves held
     last_change_at: datetime | None = None
     bad_since: datetime | None = None        # when `active` last became True
+    last_bad_at: datetime | None = None      # the latest bad verdict (a spell ends there,
+                                             # not when the resolve streak completes)
     spells: tuple[float, ...] = ()           # lengths (s) of the latest bad spells
     escalated: bool = False                  # a sustained failure was announced while flapping
     flap_main: bool = False                  # the flapping notices go in MAIN's thread
@@ -132,6 +134,7 @@ def decide(track: Track, verdict: Verdict, policy: Lifecycle, now: datetime, *,
     flapping, last_change = track.flapping, track.last_change_at
     bad_since, spells, escalated, flap_main = (track.bad_since, track.spells, track.escalated,
                                                track.flap_main)
+    last_bad = now if verdict.status == BAD else track.last_bad_at
 
     def post_open() -> None:
         nonlocal posted, severity, evidence
@@ -184,7 +187,9 @@ def decide(track: Track, verdict: Verdict, policy: Lifecycle, now: datetime, *,
             post_open()
             notes.append(f"bad for {bad} consecutive evaluations: open")
     elif active and good >= policy.resolve_after:
-        spell = (now - bad_since).total_seconds() if bad_since else 0.0
+        # The spell is what failed (first to last bad verdict), not the resolve streak after it.
+        end = last_bad if last_bad is not None and bad_since and last_bad >= bad_since else now
+        spell = (end - bad_since).total_seconds() if bad_since else 0.0
         spells = (spells + (spell,))[-SPELLS_KEPT:]
         active, changes, last_change, bad_since = False, changes + (now,), now, None
         if flapping:
@@ -263,7 +268,8 @@ def decide(track: Track, verdict: Verdict, policy: Lifecycle, now: datetime, *,
     new_track = Track(active=active, posted=posted, severity=severity, evidence=evidence,
                       bad_streak=bad, good_streak=good, changes=changes, flapping=flapping,
                       last_change_at=last_change, bad_since=bad_since, spells=spells,
-                      escalated=escalated, flap_main=flap_main)
+                      escalated=escalated, flap_main=flap_main,
+                      last_bad_at=last_bad if active else None)
     if quiet:
         if intents:
             notes.append("held: maintenance window (" + ", ".join(

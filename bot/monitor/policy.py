@@ -165,7 +165,7 @@ class OutagePolicy:
     open_after: int = 2
     resolve_after: int = 3
     flap_window_s: float = 3600.0
-    flap_max_changes: int = 4
+    flap_max_changes: int = 3
     # Flapping is over after this long in one state (or 3 of the pattern's longest cycles).
     flap_stable_s: float = 900.0
     # While flapping, this many bad evaluations in a row are a sustained outage even when the
@@ -216,7 +216,7 @@ class SurgePolicy:
     open_after: int = 2
     resolve_after: int = 3
     flap_window_s: float = 3600.0
-    flap_max_changes: int = 4
+    flap_max_changes: int = 3
     flap_stable_s: float = 900.0
     sustain_after: int = 120
     default_severity: str = "warning"
