@@ -146,7 +146,26 @@ class TargetsSection(_Section):
                     "and after `SORA_GATEWAYS`'s; a name used twice is an error.")
 
 
-class SurgeThresholds(_Section):
+class _Lifecycle(_Section):
+    """The hysteresis and flapping keys an outage and a surge share (``Lifecycle`` in
+    bot/monitor/lifecycle.py): declared once, so the two sections cannot drift apart."""
+
+    open_after: int | None = Field(default=None, description="Open after this many bad evaluations in "
+                                                     "a row.")
+    resolve_after: int | None = Field(default=None, description="Resolve after this many healthy "
+                                                        "evaluations in a row.")
+    flap_window: Duration | None = Field(default=None, description="Window in which state changes count "
+                                                           "as flapping.")
+    flap_max_changes: int | None = Field(default=None, description="State changes in `flap_window` that "
+                                                           "mark it flapping.")
+    flap_stable: Duration | None = Field(default=None, description="Flapping ends after this long in one "
+                                                           "state (or 3 of its longest cycles).")
+    sustain_after: int | None = Field(default=None, description="While flapping: this many bad "
+                                                        "evaluations in a row escalate to a "
+                                                        "sustained outage.")
+
+
+class SurgeThresholds(_Lifecycle):
     """``[thresholds.surge.<category>]``: one error category's surge policy (SurgePolicy)."""
 
     window: Duration | None = Field(default=None, description="Window the category's errors are "
@@ -165,23 +184,11 @@ class SurgeThresholds(_Section):
                                                              "surge is healthy again.")
     resolve_share: float | None = Field(default=None, description="... or when the share falls below "
                                                           "this (below `min_share`).")
-    open_after: int | None = Field(default=None, description="Consecutive bad evaluations before it "
-                                                     "opens.")
-    resolve_after: int | None = Field(default=None, description="Consecutive healthy evaluations before "
-                                                        "it resolves.")
-    flap_window: Duration | None = Field(default=None, description="Window in which state changes count "
-                                                           "as flapping.")
-    flap_max_changes: int | None = Field(default=None, description="State changes in `flap_window` that "
-                                                           "mark it flapping.")
-    flap_stable: Duration | None = Field(default=None, description="Flapping ends after this long in one "
-                                                           "state.")
-    sustain_after: int | None = Field(default=None, description="While flapping: this many bad "
-                                                        "evaluations in a row escalate it.")
     default_severity: str | None = Field(default=None, description="Severity of a surge: warning, error "
                                                            "or critical.")
 
 
-class Thresholds(_Section):
+class Thresholds(_Lifecycle):
     """``[thresholds]``: when a target's failures are an outage (OutagePolicy)."""
 
     window: Duration | None = Field(default=None, description="Probe failure-rate window (by default 3 "
@@ -192,10 +199,6 @@ class Thresholds(_Section):
                                                             "(0 to 1).")
     error_rate_resolve: float | None = Field(default=None, description="Failure rate that is healthy "
                                                                "again (below `error_rate_open`).")
-    open_after: int | None = Field(default=None, description="Open after this many bad evaluations in "
-                                                     "a row.")
-    resolve_after: int | None = Field(default=None, description="Resolve after this many healthy "
-                                                        "evaluations in a row.")
     burst_window: Duration | None = Field(default=None, description="Window of the team's provider-side "
                                                             "errors (a burst).")
     burst_min_errors: int | None = Field(default=None, description="Team errors in `burst_window` that "
@@ -209,15 +212,6 @@ class Thresholds(_Section):
                                                             "normal rate.")
     quiet_resolve: Duration | None = Field(default=None, description="Without probes: healthy after this "
                                                              "long with no errors.")
-    flap_window: Duration | None = Field(default=None, description="Window in which state changes count "
-                                                           "as flapping.")
-    flap_max_changes: int | None = Field(default=None, description="State changes in `flap_window` that "
-                                                           "mark a target flapping.")
-    flap_stable: Duration | None = Field(default=None, description="Flapping ends after this long in one "
-                                                           "state (or 3 of its longest cycles).")
-    sustain_after: int | None = Field(default=None, description="While flapping: this many bad "
-                                                        "evaluations in a row escalate to a "
-                                                        "sustained outage.")
     burst_severity: str | None = Field(default=None, description="Severity when only team errors show "
                                                          "it: warning, error or critical.")
     all_down_severity: str | None = Field(default=None, description="Severity when every probe kind's "
