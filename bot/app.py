@@ -243,8 +243,8 @@ def _demo_settings(settings: Settings, fakes: DemoFakes) -> Settings:
 
 def _jobs(rt: Core) -> list[JobSpec]:
     """The scheduler's jobs. The probe job also applies the own-connectivity rule after each
-    round (the monitor logs each change of connectivity once, not per probe) and, when a target failed and the
-    bot's connectivity is not lost, confirms at once: ``confirm_probes`` re-probes of that
+    round (the monitor logs each change of it once) and, when a target failed and the bot's
+    connectivity is not lost, confirms at once: ``confirm_probes`` re-probes of that
     target, ``confirm_interval_s`` apart (at most a third of PROBE_INTERVAL, so all of them
     fit before the next round), each fed to the monitor and evaluated, like Uptime Kuma's
     retryInterval. It delays only the next probe round (max_instances=1), no other job."""
@@ -260,10 +260,6 @@ def _jobs(rt: Core) -> list[JobSpec]:
             if not r.ok and r.category:
                 rt.metrics.count_errors(r.category, "probe")
 
-    def connectivity(results: Sequence[ProbeResult]) -> conn.Connectivity:
-        # The same rule the monitor applies; the monitor logs each change of state once.
-        return conn.assess(results, rt.services.watcher.last)
-
     async def confirm(target: str) -> list[ProbeResult]:
         results = list(await rt.services.run_probes(target))
         observe(results)
@@ -275,14 +271,19 @@ def _jobs(rt: Core) -> list[JobSpec]:
         await evaluate()
         latest = {(r.target, r.kind): r for r in results}
         failed = sorted({r.target for r in results if not r.ok})
-        if connectivity(results).lost:
+
+        def lost() -> bool:
+            # The monitor's rule on what this job saw last and the page's latest poll (which
+            # may be newer than the round): a lost connection is no confirmation.
+            return conn.assess(list(latest.values()), rt.services.watcher.last).lost
+
+        if lost():
             return
         for _ in range(policies.confirm_probes):
             if not failed:
                 return
             await asyncio.sleep(confirm_interval)
-            # the page may have been polled meanwhile: a lost connection is no confirmation
-            if connectivity(list(latest.values())).lost:
+            if lost():
                 return
             rounds = await asyncio.gather(*(confirm(t) for t in failed))
             for r in (r for batch in rounds for r in batch):
