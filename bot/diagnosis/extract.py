@@ -754,7 +754,8 @@ _REASONS = (r"Too Many Requests|Bad Gateway|Service (?:Temporarily )?Unavailable
 #   HTTP Error 429 · status: 503 · Response code 503 · 状态码: 500 · Error reference number: 502 ·
 #   status=429 · "statusCode": 500 · status code 500 · Error: 403 … · ERROR: 403 ·
 #   Exception: (401) · <title>502 Bad Gateway · curl's "returned error: 404" ·
-#   503 (Service Unavailable) · openai-node's "429 status code (no body)"
+#   503 (Service Unavailable) · openai-node's "429 status code (no body)" ·
+#   httpx's "Client error '400 ' for url …" (the reason phrase may be empty)
 # (starts with a character class, not a look-behind, so the engine can skip ahead fast)
 _STATUS_NUMBER = re.compile(r"[1-5](?<![\d.][1-5])\d\d(?!\d|[.,:]\d)")
 STATUS_BEFORE_REVERSED = re.compile(
@@ -772,6 +773,7 @@ STATUS_BEFORE_REVERSED = re.compile(
     r"|[ \t]+saw[ \t]+edoc[ \t]+esnopser"
     r"|[ \t]*:edoc\("
     r"|[ \t]+fo[ \t]+sutats a "
+    r"|'[ \t]?rorre (?:tneil[Cc]|revre[Ss])"
 )
 STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \t]+status code\b")
 # Weaker contexts, asked only when no context above (nor the body's own status field) names a
@@ -992,6 +994,26 @@ _NODE_NEEDLES = ("ECONN", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_E
                  "ENETUNREACH", "CERT_", "SELF_SIGNED", "UNABLE_TO_VERIFY", "DEPTH_ZERO", "ERR_")
 _NODE_HINT = re.compile("|".join(_NODE_NEEDLES))
 _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeout")
+# Exception class names a paste mentions without an exception line of their own:
+#   retry wrappers print the last attempt's class ("RetryError[<Future at 0x… state=finished
+#   raised RateLimitError>]": tenacity, concurrent.futures); plugin hosts relay it as a field
+#   ("error_type": "ServiceUnavailableError"); people name it in prose ("InsufficientQuotaError
+#   after following the quickstart", "Instance of 'UnsupportedUserLocation'").
+_RAISED = re.compile(r"\braised ([A-Z][A-Za-z0-9_]{2,80})>")
+_TYPE_FIELD = re.compile(r"(?:error_type|errorType|exc_type|exception_type)\\?[\"']\s*:\s*\\?[\"']"
+                         r"([A-Z][A-Za-z0-9_]{2,80})")
+_CAMEL = re.compile(r"(?<![\w.])[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])")
+
+
+def mentioned_exceptions(text: str, prose: bool) -> set[str]:
+    """Class names mentioned outside exception lines (``prose``: any CamelCase word, asked
+    only when the paste has no exception line at all; unknown names simply match no rule)."""
+    names = set(_RAISED.findall(text))
+    if "rror" in text or "xception" in text:
+        names.update(_TYPE_FIELD.findall(text))
+    if prose:
+        names.update(_CAMEL.findall(text, 0, 8192)[:32])
+    return names
 
 
 _ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:[ \t]*\\?"'
@@ -999,6 +1021,13 @@ _ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:
 
 
 _CODE_SEGMENT = re.compile(r"[a-z][a-z_]{2,60}")
+
+
+# A terminal or a log viewer wraps long lines ("Output blocked by content\n     filtering
+# policy", "Your\n    organization must be verified"): a line break inside a sentence (a
+# lower-case word or a comma before it, a lower-case word after it) is read as a space, so
+# phrases match across it.
+_WRAPPED_LINE = re.compile(r"(?<=[a-z,])[ \t]*\r?\n[ \t]*(?=[a-z])")
 
 
 def _add_code_segments(codes: set[str]) -> None:
@@ -1050,10 +1079,12 @@ def extract(text: str) -> Extracted:
         # google.api_core.exceptions.PermissionDenied, OpenAI::Errors::RateLimitError: class
         # names without an Error suffix, known by their module
         qualified = set(_QUALIFIED_EXC.findall(_head_tail(win, 8192)))
-    if qualified:
-        ex.exceptions = frozenset(qualified)
+    mentioned = mentioned_exceptions(win, not lines)
+    if qualified or mentioned:
+        ex.exceptions = frozenset(qualified | mentioned)
     if lines:
-        ex.exceptions = frozenset({x.name for x in lines} | {x.short for x in lines} | qualified)
+        ex.exceptions = frozenset({x.name for x in lines} | {x.short for x in lines} | qualified
+                                  | mentioned)
         ex.exception_line = lines[-1].line
         ex.exception_name = lines[-1].short
         if payload is not None:  # the body is in the hay already: keep "Name: Error code: 429 -"
@@ -1062,8 +1093,10 @@ def extract(text: str) -> Extracted:
             hay_parts.extend(x.line for x in lines)
         if ex.message is None:
             ex.message = lines[-1].message or lines[-1].line
-        if payload is None and not any(x.message for x in lines):
-            # only bare names ("Error" as a heading): the evidence is in the rest of the text
+        if payload is None:
+            # the evidence may be in the rest of the text: after a bare name ("Error" as a
+            # heading), in a "Caused by:" chain (Rust anyhow), or in what was printed next
+            # (``block_reason: SAFETY`` under a ValueError)
             hay_parts.append(_head_tail(win, 1024))
     if node_codes:
         hay_parts.append(" ".join(sorted(node_codes)))
@@ -1079,6 +1112,8 @@ def extract(text: str) -> Extracted:
         hay_parts.append(_head_tail(win, 1024))
     ex.hay = "\n".join(hay_parts)
     ex.hay_lower = ex.hay.lower()
+    if "\n" in ex.hay_lower:
+        ex.hay_lower = _WRAPPED_LINE.sub(" ", ex.hay_lower)
     ex.codes = frozenset(codes)
     ex.status = (find_status(win, lines, low) or (payload.status if payload else None)
                  or find_status_weak(win, lines))

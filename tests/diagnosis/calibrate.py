@@ -2,7 +2,8 @@
 
     .venv/bin/python -m tests.diagnosis.calibrate [--write]
 
-Reads realworld.jsonl and collected.jsonl (never blind.jsonl: the blind set is only measured),
+Reads the learning pastes: realworld.jsonl, collected.jsonl and the retired blind sets (never
+the held-out blind3.jsonl: it is only measured),
 fits confidence = sigmoid(intercept + score·s + margin·m + support·u + payload·p + worded·w) by gradient
 descent on the log loss with an L2 pull towards PRIOR (few mistakes on the
 learning set must not turn into certainty). ``unknown`` (the confidence of an ``unknown``
@@ -32,7 +33,8 @@ from bot.diagnosis.knowledge import BUILTIN_PATH  # noqa: E402
 from bot.diagnosis.redact import redact  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-LEARNING = ("realworld.jsonl", "collected.jsonl")
+# the learning pastes (tests/diagnosis/conftest.py: LEARNING), never the held-out blind set
+LEARNING = ("realworld.jsonl", "collected.jsonl", "blind.jsonl", "blind2.jsonl")
 NAMES = ("intercept", "score", "margin", "support", "payload", "worded")
 # The starting point and pull of the fit: a middling score alone is not certainty.
 PRIOR = (-2.5, 4.0, 1.5, 0.5, 0.5, 1.5)

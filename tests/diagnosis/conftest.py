@@ -17,3 +17,12 @@ CORPUS = HERE / "corpus.jsonl"
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+# The real pastes by role. A blind set is held out while its round runs: measured before and
+# after that round's changes, never used to write a rule. Once its "after" figures are
+# recorded (docs/knowledge.md) it is retired and becomes learning material: a measured set that
+# is reused stops being blind, so each round starts a new blind file.
+HELD_OUT = ("blind3.jsonl",)
+RETIRED_BLIND = ("blind.jsonl", "blind2.jsonl")
+LEARNING = ("realworld.jsonl", "collected.jsonl", *RETIRED_BLIND)

@@ -19,7 +19,7 @@ from bot.diagnosis.explain import (
 )
 from bot.diagnosis.knowledge import ACTIONS
 from bot.diagnosis.model import CONTRACT_FIELDS
-from tests.diagnosis.conftest import CORPUS, FIXTURES, HERE, load_jsonl
+from tests.diagnosis.conftest import CORPUS, FIXTURES, HELD_OUT, HERE, LEARNING, load_jsonl
 
 # Contract 1: the seed error's steps end with "waiting before retrying" (after the checks).
 SEED_WAIT_STEP = ACTIONS["wait_retry_later"]
@@ -28,7 +28,7 @@ SEED_WAIT_STEP = ACTIONS["wait_retry_later"]
 @lru_cache(maxsize=1)
 def everything() -> tuple[tuple[dict[str, object], Diagnosis], ...]:
     cases: list[dict[str, object]] = list(load_jsonl(CORPUS)) + list(load_jsonl(FIXTURES))
-    for name in ("realworld.jsonl", "collected.jsonl", "blind.jsonl", "blind2.jsonl"):
+    for name in (*LEARNING, *HELD_OUT):
         cases += load_jsonl(HERE / name)
     return tuple((c, diagnose(str(c["text"]))) for c in cases)
 
@@ -123,7 +123,7 @@ def test_confidence_is_calibrated_on_the_real_pastes() -> None:
     learning pastes (which the rules were written from) show no mistake there: within 0.2.
     "unknown" verdicts are left out: on the learning set they are right by construction, and
     their confidence comes from first looks at fresh pastes instead (next test)."""
-    cases = load_jsonl(HERE / "realworld.jsonl") + load_jsonl(HERE / "collected.jsonl")
+    cases = [c for name in LEARNING for c in load_jsonl(HERE / name)]
     pairs = [(d.confidence, d.category == c["category"])
              for c in cases for d in (diagnose(c["text"]),) if d.category != "unknown"]
     for lo, hi in ((0.0, 0.7), (0.7, 0.9), (0.9, 0.95), (0.95, 1.01)):

@@ -1,24 +1,29 @@
-"""The blind sets: real pastes held out from rule writing. blind.jsonl was set aside in round 1,
-blind2.jsonl in round 2 (collected from sources none of the other files use, before any rule of
-that round changed). Only their form is tested here; their accuracy is measured
-(tests/diagnosis/measure.py) and reported, never used to tune the table."""
+"""The blind sets: real pastes held out from rule writing.
+
+blind3.jsonl (round 3) is held out: collected from sources no other file uses, before any rule
+of that round was written from new material, and only measured (tests/diagnosis/measure.py).
+blind.jsonl (round 1) and blind2.jsonl (round 2) were held out the same way in their rounds,
+measured before and after (figures in docs/knowledge.md), and are retired: from round 3 on
+they are learning pastes, so each of their pastes must now come out as labelled, like
+collected.jsonl's. No test asserts a held-out set's accuracy (an assertion would invite tuning
+to it)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.diagnosis import CATEGORIES
+from bot.diagnosis import CATEGORIES, diagnose
 from bot.diagnosis.knowledge import RULES
-from tests.diagnosis.conftest import HERE, load_jsonl
+from tests.diagnosis.conftest import HELD_OUT, HERE, LEARNING, RETIRED_BLIND, load_jsonl
 
-BLIND = load_jsonl(HERE / "blind.jsonl")
-BLIND2 = load_jsonl(HERE / "blind2.jsonl")
 FIELDS = {"text", "category", "retryable", "http_status", "source", "client", "lang", "gateway",
           "provider", "note"}
+ALL_BLIND = (*RETIRED_BLIND, *HELD_OUT)
 
 
-@pytest.mark.parametrize("rows", [BLIND, BLIND2], ids=["blind", "blind2"])
-def test_blind_set_is_large_sourced_and_labelled(rows: list[dict]) -> None:
+@pytest.mark.parametrize("name", ALL_BLIND)
+def test_blind_set_is_large_sourced_and_labelled(name: str) -> None:
+    rows = load_jsonl(HERE / name)
     assert len(rows) >= 120
     for c in rows:
         assert c["source"] and c["category"] in CATEGORIES, c
@@ -26,24 +31,70 @@ def test_blind_set_is_large_sourced_and_labelled(rows: list[dict]) -> None:
     assert len({c["text"] for c in rows}) == len(rows)
 
 
-def test_blind2_rows_are_complete() -> None:
-    for c in BLIND2:
+@pytest.mark.parametrize("name", ("blind2.jsonl", *HELD_OUT))
+def test_blind_rows_are_complete(name: str) -> None:
+    for c in load_jsonl(HERE / name):
         assert set(c) == FIELDS, c["source"]
 
 
-@pytest.mark.parametrize("rows", [BLIND, BLIND2], ids=["blind", "blind2"])
-def test_blind_set_is_held_out(rows: list[dict]) -> None:
+def _others(name: str) -> list[dict]:
+    rows: list[dict] = []
+    for other in (*LEARNING, *HELD_OUT, "corpus.jsonl"):
+        if other != name:
+            rows += load_jsonl(HERE / other)
+    return rows
+
+
+@pytest.mark.parametrize("name", ALL_BLIND)
+def test_no_two_files_share_a_paste(name: str) -> None:
+    texts = {c["text"] for c in load_jsonl(HERE / name)}
+    assert not texts & {c["text"] for c in _others(name)}
+
+
+@pytest.mark.parametrize("name", HELD_OUT)
+def test_held_out_set_is_learnt_from_nowhere(name: str) -> None:
+    """A source first seen in a held-out set is measured, not learnt from: no learning paste
+    and no rule example shares its text or its source."""
+    rows = load_jsonl(HERE / name)
     texts = {c["text"] for c in rows}
-    learning = load_jsonl(HERE / "realworld.jsonl") + load_jsonl(HERE / "collected.jsonl")
-    assert not texts & {c["text"] for c in learning}
+    sources = {c["source"] for c in rows}
     assert not texts & {ex.text for r in RULES for ex in r.examples}
-
-
-def test_blind_sets_do_not_overlap_and_round2_learnt_from_no_blind2_source() -> None:
-    """A source first seen in blind2 is measured, not learnt from: no learning paste (nor a
-    rule example) of round 2 comes from a blind2 source."""
-    assert not {c["text"] for c in BLIND} & {c["text"] for c in BLIND2}
-    sources = {c["source"] for c in BLIND2}
-    collected = load_jsonl(HERE / "collected.jsonl")
-    assert not sources & {c["source"] for c in collected}
+    assert not sources & {c.get("source") for c in _others(name)}
     assert not sources & {ex.source for r in RULES for ex in r.examples}
+
+
+# Retired blind pastes the table does not get right, kept visible rather than fixed by a rule
+# that would only fit them (strict: the day one passes, it moves out of this list).
+KNOWN_MISSES = {
+    "https://github.com/stackblitz/bolt.new/issues/57":
+        "only the word 'forbiden', misspelt: no family signal survives the spelling",
+    "https://github.com/acheong08/ChatGPT-to-API/issues/84":
+        "a block page cut down to its CSS ('.blocked-icon') inside a 500: no words survive",
+    "https://github.com/pljhonglu/ChatGPT-T/issues/5":
+        "a wrapper's own 'code:400, openai api request error!': a bare 400 reads as a bad "
+        "request at low confidence (the reply asks for the body); the label says the body is "
+        "hidden",
+    "https://github.com/assafelovic/gpt-researcher/issues/981":
+        "code model_not_found on a 403 whose message lost its spaces ('Pindoes not have access "
+        "to modelgpt-4o'): the code decides",
+    "https://github.com/BeehiveInnovations/pal-mcp-server/issues/134":
+        "the provider's message sits in metadata.raw, which the terminal wrapped mid-string so "
+        "it no longer parses; only 'Provider returned error' and 400 remain",
+}
+
+
+def _retired() -> list[object]:
+    params = []
+    for name in RETIRED_BLIND:
+        for i, c in enumerate(load_jsonl(HERE / name)):
+            marks = ([pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[c["source"]])]
+                     if c["source"] in KNOWN_MISSES else [])
+            params.append(pytest.param(c, id=f'{name[:-6]}-{i:03d}-{c["category"]}', marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("case", _retired())
+def test_retired_blind_paste_classified_as_expected(case: dict) -> None:
+    d = diagnose(case["text"])
+    assert (d.category, d.retryable) == (case["category"], case["retryable"]), (
+        case["source"], d.rule_id, d.summary)
