@@ -1023,6 +1023,9 @@ _ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:
 _CODE_SEGMENT = re.compile(r"[a-z][a-z_]{2,60}")
 
 
+_DEBUG_CODES = re.compile(r"\b(?:code|type|r#type|kind): Some\(\"([^\"\n]{1,80})\"\)"
+                          r"|^[ \t]*ErrorCode: ?([A-Za-z][\w.\-]{1,80})[ \t]*$", re.M)
+
 # A terminal or a log viewer wraps long lines ("Output blocked by content\n     filtering
 # policy", "Your\n    organization must be verified"): a line break inside a sentence (a
 # lower-case word or a comma before it, a lower-case word after it) is read as a space, so
@@ -1058,6 +1061,11 @@ def extract(text: str) -> Extracted:
         # a Google details list on its own ("… [{"@type": "…ErrorInfo", "reason": …}]"), the
         # error object around it cut away
         codes.update(r.lower() for r in _ERRORINFO_REASON.findall(_head_tail(win, 8192)))
+    if 'Some("' in win or "ErrorCode:" in win:
+        # Rust Debug structs (async-openai: ``code: Some("insufficient_quota")``) and .NET's
+        # RequestFailedException lines (``ErrorCode: content_filter``)
+        for a, b in _DEBUG_CODES.findall(_head_tail(win, 8192))[:8]:
+            codes.add((a or b).lower())
     if "quotaId" in win and _QUOTA_ID.search(_head_tail(win, 8192)):
         codes.add("quota_failure:per_period")  # also when the body is cut off mid-object
     if payload is not None:

@@ -106,6 +106,8 @@ def test_last_exception_of_a_traceback_counts() -> None:
     ("httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://x/v1/videos/1'", 404),
     ("curl: (22) The requested URL returned error: 503", 503),
     ("upstream error: status 504, body: gateway timeout", 504),
+    ("Client error '400 ' for url 'https://api-beijing.klingai.com/v1/videos/x'", 400),
+    ("Server error '503 ' for url 'https://x/v1/videos'", 503),
 ])
 def test_status_shown_in_the_text(text: str, status: int) -> None:
     assert diagnose(text).http_status == status
@@ -249,3 +251,48 @@ def test_connection_errors_are_network_and_retryable(text: str) -> None:
 ])
 def test_gateway_and_azure_forms(text: str, category: str) -> None:
     assert diagnose(text).category == category
+
+
+# ---- class names and codes outside the usual exception line / error body ----------------------
+@pytest.mark.parametrize("text,name", [
+    ("tenacity.RetryError: RetryError[<Future at 0x7f state=finished raised RateLimitError>]",
+     "RateLimitError"),
+    ('{"error_type":"ServiceUnavailableError","message":"Failed to invoke model"}',
+     "ServiceUnavailableError"),
+    ('PluginInvokeError: {\\"error_type\\":\\"APIConnectionError\\"}', "APIConnectionError"),
+    ("Help: InsufficientQuotaError after following the quickstart guide", "InsufficientQuotaError"),
+    ('Instance of "UnsupportedUserLocation" error with the API', "UnsupportedUserLocation"),
+])
+def test_class_names_mentioned_outside_exception_lines(text: str, name: str) -> None:
+    assert name in extract(text).exceptions
+
+
+def test_prose_words_are_class_names_only_without_an_exception_line() -> None:
+    """With a real exception line, CamelCase words elsewhere (a product name, a class in a code
+    line) are not taken as what was raised."""
+    ex = extract("openai.AuthenticationError: Incorrect API key\nsee RateLimitError docs")
+    assert "AuthenticationError" in ex.exceptions and "RateLimitError" not in ex.exceptions
+
+
+@pytest.mark.parametrize("text,code", [
+    ('ApiError(ApiError { message: "x", type: Some("insufficient_quota"), param: None, '
+     'code: Some("insufficient_quota") })', "insufficient_quota"),
+    ("Azure.RequestFailedException: The response was filtered\nStatus: 400 (Bad Request)\n"
+     "ErrorCode: content_filter", "content_filter"),
+])
+def test_codes_of_rust_debug_structs_and_dotnet_error_lines(text: str, code: str) -> None:
+    assert code in extract(text).codes
+
+
+def test_text_after_an_exception_line_is_evidence() -> None:
+    """Rust anyhow's "Caused by:" chain and what a program printed after the exception."""
+    text = ("Error: Failed to call chat-completions api\n\nCaused by:\n    Invalid Authentication "
+            "(type: invalid_authentication_error)")
+    assert diagnose(text).category == "auth"
+
+
+def test_terminal_wrapped_lines_read_as_one() -> None:
+    text = ('API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":'
+            '"Output blocked by content\n     filtering policy"}}')
+    assert "content filtering policy" in extract(text).hay_lower
+    assert diagnose(text).category == "content_policy"
