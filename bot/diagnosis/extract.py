@@ -1023,6 +1023,52 @@ _ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:
 _CODE_SEGMENT = re.compile(r"[a-z][a-z_]{2,60}")
 
 
+# Codes printed outside an error body:
+#   gRPC status names: Python ``status = StatusCode.PERMISSION_DENIED``, Go ``rpc error: code =
+#   PermissionDenied desc = …``;
+#   structured logs (logfmt: ``err=no_available_candidate``,
+#   ``providerErrorCode=InputImageSensitiveContentDetected.PrivacyInformation``);
+#   a completion that ended on a filter (``"finish_reason": "content_filter"``, Gemini's
+#   ``finishReason: SAFETY``), as ``finish_reason:<value>``;
+#   object-store XML errors (``<Code>AccessDenied</Code>``).
+_GRPC_STATUS = re.compile(r"StatusCode\.([A-Z_]{4,40})\b|\bcode = ([A-Z][A-Za-z]{3,40}) desc = ")
+_LOGFMT_CODE = re.compile(r"(?<![\w.])(?:[A-Za-z]*(?:[Ee]rror_?[Cc]ode|[Ee]rr_?[Cc]ode)|code|err|error_code)"
+                          r"=\"?([A-Za-z][\w.\-]{2,80})")
+_FINISH = re.compile(r"finish_?[Rr]eason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']?"
+                     r"(content_filter|CONTENT_FILTER|SAFETY|safety|PROHIBITED_CONTENT|BLOCKLIST|SPII"
+                     r"|IMAGE_SAFETY|RECITATION)\b")
+_XML_CODE = re.compile(r"<Code>([A-Za-z][\w.]{2,60})</Code>")  # S3 / OSS / Azure Storage errors
+#   codes written as words: UPPER_SNAKE or dotted (``API_KEY_INVALID``, ``SAFETY.INPUT.TEXT``,
+#   ``SensitiveContentDetected.SevereViolation``), error types (``permission_error: …``), and
+#   Google's ``"reason": "SERVICE_DISABLED"`` without the ErrorInfo around it. Unknown words
+#   are harmless: only the table's codes count.
+_UPPER_CODE = re.compile(r"(?<![\w.])[A-Z][A-Z0-9]+(?:[_.][A-Z0-9]+)+(?![\w.])")
+_DOTTED_CODE = re.compile(r"(?<![\w.])[A-Z][a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+(?![\w.])")
+_ERROR_TYPE_WORD = re.compile(r"(?<![\w.])[a-z]+(?:_[a-z]+)*_error(?!\w)")
+_REASON_FIELD = re.compile(r"\breason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']([A-Z][A-Z0-9_]{3,60})\b")
+_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _side_codes(text: str, in_body: bool) -> set[str]:
+    out: set[str] = set()
+    for a, b in _GRPC_STATUS.findall(text)[:4]:
+        out.add(a.lower() if a else _CAMEL_SPLIT.sub("_", b).lower())
+    if "=" in text:
+        out.update(c.lower() for c in _LOGFMT_CODE.findall(text)[:6])
+    out.update("finish_reason:" + v.lower() for v in _FINISH.findall(text)[:2])
+    if "<Code>" in text:
+        out.update(c.lower() for c in _XML_CODE.findall(text)[:2])
+    if not in_body:  # a parsed body's codes and types are known already
+        out.update(c.lower() for c in _UPPER_CODE.findall(text)[:16])
+        out.update(c.lower() for c in _DOTTED_CODE.findall(text)[:8])
+        if "_error" in text:
+            out.update(_ERROR_TYPE_WORD.findall(text)[:8])
+    if "eason" in text:
+        out.update(c.lower() for c in _REASON_FIELD.findall(text)[:4])
+    return out
+
+
+_QUOTA_LIMIT_ZERO = re.compile(r"quota_limit_value\W{1,8}(?:value\W{1,8})?0(?![\d.])")
 _DEBUG_CODES = re.compile(r"\b(?:code|type|r#type|kind): Some\(\"([^\"\n]{1,80})\"\)"
                           r"|^[ \t]*ErrorCode: ?([A-Za-z][\w.\-]{1,80})[ \t]*$", re.M)
 
@@ -1066,6 +1112,9 @@ def extract(text: str) -> Extracted:
         # RequestFailedException lines (``ErrorCode: content_filter``)
         for a, b in _DEBUG_CODES.findall(_head_tail(win, 8192))[:8]:
             codes.add((a or b).lower())
+    codes.update(_side_codes(_head_tail(win, 8192), payload is not None))
+    if "quota_limit_value" in win and _QUOTA_LIMIT_ZERO.search(win):
+        codes.add("quota_limit:zero")  # Google's QuotaFailure metadata: this limit is 0
     if "quotaId" in win and _QUOTA_ID.search(_head_tail(win, 8192)):
         codes.add("quota_failure:per_period")  # also when the body is cut off mid-object
     if payload is not None:
@@ -1080,7 +1129,6 @@ def extract(text: str) -> Extracted:
         for value in (payload.error_code, payload.error_type):
             if value:
                 codes.add(value.lower())
-        _add_code_segments(codes)
         hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
     qualified: set[str] = set()
     if "xceptions" in win or "rrors" in win:
@@ -1122,6 +1170,7 @@ def extract(text: str) -> Extracted:
     ex.hay_lower = ex.hay.lower()
     if "\n" in ex.hay_lower:
         ex.hay_lower = _WRAPPED_LINE.sub(" ", ex.hay_lower)
+    _add_code_segments(codes)
     ex.codes = frozenset(codes)
     ex.status = (find_status(win, lines, low) or (payload.status if payload else None)
                  or find_status_weak(win, lines))

@@ -91,7 +91,10 @@ NAMED: tuple[SecretPattern, ...] = (
             r"access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|id[_\-]?token|token|"
             r"client[_\-]?secret|secret[_\-]?key|secret|password|passwd)"
             r"\\?[\"']?[ \t]{0,5}[:=][ \t]{0,5}\\?[\"']?)"
-            r"(?!null\b|None\b|true\b|false\b)[^\s\"'&,;<>\\(){}\[\]]{4,}+"
+            # not a protobuf map entry's name (google.rpc metadata: key: "quota_limit_value"
+            # value: "0"): the name is an identifier, the secret-free data follows as value
+            r"(?!null\b|None\b|true\b|false\b|[a-z][a-z_]{1,40}\\?[\"'][ \t]+value\b)"
+            r"[^\s\"'&,;<>\\(){}\[\]]{4,}+"
         ),
     ),
 )

@@ -26,3 +26,7 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 HELD_OUT = ("blind3.jsonl",)
 RETIRED_BLIND = ("blind.jsonl", "blind2.jsonl")
 LEARNING = ("realworld.jsonl", "collected.jsonl", *RETIRED_BLIND)
+# Providers' and gateways' own error documentation (one row per documented error, as the page
+# shows it: often a table row, not a paste). Learning material too, read by the words it adds;
+# kept apart from the pastes because its form is the documentation's, not a client's.
+DOCUMENTED = "documented.jsonl"

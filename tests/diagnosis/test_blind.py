@@ -14,7 +14,14 @@ import pytest
 
 from bot.diagnosis import CATEGORIES, diagnose
 from bot.diagnosis.knowledge import RULES
-from tests.diagnosis.conftest import HELD_OUT, HERE, LEARNING, RETIRED_BLIND, load_jsonl
+from tests.diagnosis.conftest import (
+    DOCUMENTED,
+    HELD_OUT,
+    HERE,
+    LEARNING,
+    RETIRED_BLIND,
+    load_jsonl,
+)
 
 FIELDS = {"text", "category", "retryable", "http_status", "source", "client", "lang", "gateway",
           "provider", "note"}
@@ -39,7 +46,7 @@ def test_blind_rows_are_complete(name: str) -> None:
 
 def _others(name: str) -> list[dict]:
     rows: list[dict] = []
-    for other in (*LEARNING, *HELD_OUT, "corpus.jsonl"):
+    for other in (*LEARNING, *HELD_OUT, DOCUMENTED, "corpus.jsonl"):
         if other != name:
             rows += load_jsonl(HERE / other)
     return rows
