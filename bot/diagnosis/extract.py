@@ -1012,7 +1012,7 @@ def mentioned_exceptions(text: str, prose: bool) -> set[str]:
     if "rror" in text or "xception" in text:
         names.update(_TYPE_FIELD.findall(text))
     if prose:
-        names.update(_CAMEL.findall(text, 0, 8192)[:32])
+        names.update(_CAMEL.findall(_head_tail(text, 2048))[:32])
     return names
 
 
@@ -1042,25 +1042,28 @@ _XML_CODE = re.compile(r"<Code>([A-Za-z][\w.]{2,60})</Code>")  # S3 / OSS / Azur
 #   ``SensitiveContentDetected.SevereViolation``), error types (``permission_error: …``), and
 #   Google's ``"reason": "SERVICE_DISABLED"`` without the ErrorInfo around it. Unknown words
 #   are harmless: only the table's codes count.
-_UPPER_CODE = re.compile(r"(?<![\w.])[A-Z][A-Z0-9]+(?:[_.][A-Z0-9]+)+(?![\w.])")
-_DOTTED_CODE = re.compile(r"(?<![\w.])[A-Z][a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+(?![\w.])")
+_WORD_CODE = re.compile(r"(?<![\w.])(?:[A-Z][A-Z0-9]+(?:[_.][A-Z0-9]+)+"
+                        r"|[A-Z][a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+)(?![\w.])")
 _ERROR_TYPE_WORD = re.compile(r"(?<![\w.])[a-z]+(?:_[a-z]+)*_error(?!\w)")
 _REASON_FIELD = re.compile(r"\breason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']([A-Z][A-Z0-9_]{3,60})\b")
 _CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def _side_codes(text: str, in_body: bool) -> set[str]:
+    """Codes printed outside an error body (see the patterns above). Each pattern runs only
+    when a literal every match contains is in the text: most pastes hold none of them."""
     out: set[str] = set()
-    for a, b in _GRPC_STATUS.findall(text)[:4]:
-        out.add(a.lower() if a else _CAMEL_SPLIT.sub("_", b).lower())
-    if "=" in text:
+    if "StatusCode." in text or " desc = " in text:
+        for a, b in _GRPC_STATUS.findall(text)[:4]:
+            out.add(a.lower() if a else _CAMEL_SPLIT.sub("_", b).lower())
+    if "rr=" in text or "ode=" in text:
         out.update(c.lower() for c in _LOGFMT_CODE.findall(text)[:6])
-    out.update("finish_reason:" + v.lower() for v in _FINISH.findall(text)[:2])
+    if "inish" in text:
+        out.update("finish_reason:" + v.lower() for v in _FINISH.findall(text)[:2])
     if "<Code>" in text:
         out.update(c.lower() for c in _XML_CODE.findall(text)[:2])
     if not in_body:  # a parsed body's codes and types are known already
-        out.update(c.lower() for c in _UPPER_CODE.findall(text)[:16])
-        out.update(c.lower() for c in _DOTTED_CODE.findall(text)[:8])
+        out.update(c.lower() for c in _WORD_CODE.findall(text)[:16])
         if "_error" in text:
             out.update(_ERROR_TYPE_WORD.findall(text)[:8])
     if "eason" in text:
