@@ -608,7 +608,8 @@ def _unwrap(payload: Payload, level: int, budget: _Budget) -> Payload:
 # "statusCode" from counting as "type" or "code".
 _SEP_FIELD = r"\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}"
 _F_MESSAGE = re.compile(r"m(?<![A-Za-z\-]m)(?:essage|sg)" + _SEP_FIELD +
-                        r"\\?([\"'])(.{1,2000}?)(?<!\\)\\?\1(?=[ \t]{0,3}[,}\n\r]|$)")
+                        r"\\?([\"'])([^\n]{1,2000}?|[\s\S]{1,2000}?)(?<!\\)\\?\1"
+                        r"(?=[ \t]{0,3}[,}\n\r]|$)")  # a terminal may wrap the message
 _F_CODE = re.compile(r"code(?<![A-Za-z_\-]code)" + _SEP_FIELD + r"\\?[\"']?([A-Za-z0-9_.\-]{1,80})")
 _F_TYPE = re.compile(r"type(?<![A-Za-z_\-]type)" + _SEP_FIELD + r"\\?[\"']?([A-Za-z0-9_.\-]{1,80})")
 _F_PARAM = re.compile(r"param(?<![A-Za-z_\-]param)" + _SEP_FIELD +
@@ -779,9 +780,10 @@ STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \
 # Weaker contexts, asked only when no context above (nor the body's own status field) names a
 # status, and only for 4xx/5xx. Each is a pair that must agree on both sides of the number:
 #   start of a line / quote / bracket + a message   "400 Your organization…", "（429 当前分组…"
-#   "…: " + a body or a capitalised message          "failed: 400 - {…}", "attempts: 403 {…}"
+#   "…: " + a body, a capitalised message or the end "failed: 400 - {…}", "image: 402"
 #   "request " / "error " / "got " … + a message or a body
-#                                                    "request 404 Your…", "ChatGPT error 404: {"
+#                                                    "request 404 Your…", "ChatGPT error 404: {",
+#                                                    "API error 525: <!DOCTYPE html>"
 #   an access-log column on both sides               "| 429 |"
 #   a Chinese verb (提示 / 返回 / 报错 / 出现 / 遇到) + a word break   "提示403 just a moment"
 # (a code frame "  412 |  await …" has no pipe before the number; "余额: 500 元" has ": " before
@@ -792,10 +794,10 @@ _WEAK_PAIRS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
      re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]|:?[ \t]?[\u3000-\u9fff\uff00-\uffef]"
                 r"|[: ][A-Z_a-z]{4,}\]|:[a-z_]{4,}|\)[ \t]{0,2}:")),
     (re.compile(r"[ \t]{1,2}:"), re.compile(_BODY_AFTER + r"|[ \t]{1,2}[A-Z][a-z]"
-                                            r"|[ \t](?:GET|POST|PUT|PATCH|DELETE) ")),
+                                            r"|[ \t](?:GET|POST|PUT|PATCH|DELETE) |[ \t]*$")),
     (re.compile(r"[ \t]{1,3}(?:tseuqer|rorre|RORRE|gnitteg|tog|deviecer|denruter|htiw deilper)"
                 r"(?![A-Za-z])"),
-     re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]")),
+     re.compile(_BODY_AFTER + r"|:?[ \t]{1,2}[A-Z][a-z]|:[ \t]{0,2}<!?[A-Za-z]")),
     (re.compile(r"[ \t]{1,3}\|"), re.compile(r"[ \t]{1,3}\|")),
     (re.compile(r"[ \t]{0,2}(?:示提|回返|错报|现出|到遇)"),
      re.compile(r"[ \t]|$|[，。,.:：！!]")),
@@ -1039,12 +1041,16 @@ _FINISH = re.compile(r"finish_?[Rr]eason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']?"
                      r"|IMAGE_SAFETY|RECITATION)\b")
 _XML_CODE = re.compile(r"<Code>([A-Za-z][\w.]{2,60})</Code>")  # S3 / OSS / Azure Storage errors
 #   codes written as words: UPPER_SNAKE or dotted (``API_KEY_INVALID``, ``SAFETY.INPUT.TEXT``,
-#   ``SensitiveContentDetected.SevereViolation``), error types (``permission_error: …``), and
+#   ``SensitiveContentDetected.SevereViolation``), snake_case codes and error types in prose
+#   (``permission_error: …``, ``OpenAIException - sensitive_words_detected``), bracketed
+#   connect-rpc codes (``[permission_denied] …``), and
 #   Google's ``"reason": "SERVICE_DISABLED"`` without the ErrorInfo around it. Unknown words
 #   are harmless: only the table's codes count.
 _WORD_CODE = re.compile(r"(?<![\w.])(?:[A-Z][A-Z0-9]+(?:[_.][A-Z0-9]+)+"
                         r"|[A-Z][a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+)(?![\w.])")
-_ERROR_TYPE_WORD = re.compile(r"(?<![\w.])[a-z]+(?:_[a-z]+)*_error(?!\w)")
+_CODE_MESSAGE = re.compile(r"[a-z]+(?:_[a-z0-9]+)+")
+_SNAKE_CODE = re.compile(r"(?<![\w.])[a-z]+(?:_[a-z0-9]+)+(?![\w.])")
+_BRACKET_CODE = re.compile(r"\[([a-z][a-z0-9_]{3,60})\]")  # "[permission_denied] api server …"
 _REASON_FIELD = re.compile(r"\breason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']([A-Z][A-Z0-9_]{3,60})\b")
 _CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -1064,8 +1070,10 @@ def _side_codes(text: str, in_body: bool) -> set[str]:
         out.update(c.lower() for c in _XML_CODE.findall(text)[:2])
     if not in_body:  # a parsed body's codes and types are known already
         out.update(c.lower() for c in _WORD_CODE.findall(text)[:16])
-        if "_error" in text:
-            out.update(_ERROR_TYPE_WORD.findall(text)[:8])
+        if "_" in text:
+            out.update(_SNAKE_CODE.findall(text)[:24])
+        if "[" in text:
+            out.update(_BRACKET_CODE.findall(text)[:4])
     if "eason" in text:
         out.update(c.lower() for c in _REASON_FIELD.findall(text)[:4])
     return out
@@ -1132,6 +1140,8 @@ def extract(text: str) -> Extracted:
         for value in (payload.error_code, payload.error_type):
             if value:
                 codes.add(value.lower())
+        if payload.message and _CODE_MESSAGE.fullmatch(payload.message):
+            codes.add(payload.message.lower())  # "message": "model_not_found"
         hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
     qualified: set[str] = set()
     if "xceptions" in win or "rrors" in win:

@@ -17,7 +17,7 @@ from bot.diagnosis.explain import (
     RETRY_WORDS,
     suggests_retry,
 )
-from bot.diagnosis.knowledge import ACTIONS
+from bot.diagnosis.knowledge import ACTIONS, DEFAULT
 from bot.diagnosis.model import CONTRACT_FIELDS
 from tests.diagnosis.conftest import CORPUS, FIXTURES, HELD_OUT, HERE, LEARNING, load_jsonl
 
@@ -115,14 +115,41 @@ def test_weak_evidence_has_lower_confidence_than_a_precise_code() -> None:
     assert precise.confidence >= 0.95
 
 
-def test_confidence_is_calibrated_on_the_real_pastes() -> None:
-    """Reliability: in every confidence bucket with enough pastes, the share of right
-    categories is close to the mean confidence (real learning pastes; the blind set is only
-    measured, see the report). The fit is pulled towards a prior on purpose, so evidence that
-    rests on a status or an exception class alone stays below certainty even though the
-    learning pastes (which the rules were written from) show no mistake there: within 0.2.
-    "unknown" verdicts are left out: on the learning set they are right by construction, and
-    their confidence comes from first looks at fresh pastes instead (next test)."""
+def test_confidence_is_calibrated_on_first_looks_at_fresh_pastes() -> None:
+    """Reliability where it matters: on pastes no rule was written from. first_looks.jsonl
+    holds the engine's evidence features for each new learning paste before anything was
+    learnt from it; with the table's [calibration], in every confidence bucket with enough
+    first looks the share of right verdicts is close to the mean confidence (within 0.15), and
+    the Brier score beats always saying the overall hit rate."""
+    import math
+
+    cal = DEFAULT.calibration
+    w = (cal.intercept, cal.score, cal.margin, cal.support, cal.payload, cal.worded)
+    pairs = []
+    for r in load_jsonl(HERE / "first_looks.jsonl"):
+        right = r["verdict"] == r["category"]
+        f = r.get("features")
+        if f is None:
+            pairs.append((cal.unknown, right))
+            continue
+        z = w[0] + sum(wi * f[n] for wi, n in zip(w[1:], ("score", "margin", "support",
+                                                           "payload", "worded"), strict=True))
+        pairs.append((1.0 / (1.0 + math.exp(-z)), right))
+    assert len(pairs) >= 300
+    for lo, hi in ((0.0, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 1.01)):
+        got = [(conf, ok) for conf, ok in pairs if lo <= conf < hi]
+        if len(got) >= 20:
+            mean = sum(c for c, _ in got) / len(got)
+            acc = sum(ok for _, ok in got) / len(got)
+            assert abs(mean - acc) <= 0.15, (lo, hi, len(got), mean, acc)
+    rate = sum(ok for _, ok in pairs) / len(pairs)
+    brier = sum((conf - ok) ** 2 for conf, ok in pairs) / len(pairs)
+    assert brier < sum((rate - ok) ** 2 for _, ok in pairs) / len(pairs)
+
+
+def test_confidence_on_learning_pastes_never_claims_more_than_it_gets() -> None:
+    """On the pastes the rules were written from, a verdict is right more often than on fresh
+    ones; the confidence (fitted on fresh ones) may be modest there, never boastful."""
     cases = [c for name in LEARNING for c in load_jsonl(HERE / name)]
     pairs = [(d.confidence, d.category == c["category"])
              for c in cases for d in (diagnose(c["text"]),) if d.category != "unknown"]
@@ -131,9 +158,7 @@ def test_confidence_is_calibrated_on_the_real_pastes() -> None:
         if len(got) >= 20:
             mean = sum(c for c, _ in got) / len(got)
             acc = sum(ok for _, ok in got) / len(got)
-            assert abs(mean - acc) <= 0.2, (lo, hi, len(got), mean, acc)
-    brier = sum((conf - ok) ** 2 for conf, ok in pairs) / len(pairs)
-    assert brier < 0.05
+            assert mean <= acc + 0.1, (lo, hi, len(got), mean, acc)
 
 
 def test_an_unknown_verdict_is_low_confidence_and_asks_for_the_body() -> None:

@@ -84,9 +84,6 @@ KNOWN_MISSES = {
     "https://github.com/assafelovic/gpt-researcher/issues/981":
         "code model_not_found on a 403 whose message lost its spaces ('Pindoes not have access "
         "to modelgpt-4o'): the code decides",
-    "https://github.com/BeehiveInnovations/pal-mcp-server/issues/134":
-        "the provider's message sits in metadata.raw, which the terminal wrapped mid-string so "
-        "it no longer parses; only 'Provider returned error' and 400 remain",
 }
 
 
