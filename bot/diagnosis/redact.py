@@ -96,6 +96,11 @@ NAMED: tuple[SecretPattern, ...] = (
     ),
 )
 
+# The names (lower-case) one of which every match of each NAMED pattern contains.
+_NAMED_NEEDS: tuple[tuple[SecretPattern, tuple[str, ...]], ...] = tuple(
+    zip(NAMED, (("authorization",), ("bearer",), ("key", "token", "secret", "passw")),
+        strict=True))
+
 _BEFORE = 64      # a named match starts at most this far before its anchor
 _AFTER = 1024     # and ends at most this far after it (secret values are short)
 _VARIANTS: tuple[str, ...] = tuple(
@@ -151,8 +156,13 @@ def _redact_named(text: str, found: set[str]) -> str:
     last = 0
     for lo, hi in windows:
         chunk = text[lo:hi]
-        for pattern in NAMED:
-            chunk = _sub(pattern, chunk, found)
+        # An ASCII chunk (case-insensitive matching is then plain lower-casing) runs only the
+        # patterns whose name is in it; other text runs them all (re's case folding also
+        # equates "ſ" with "s", "K" with "k"…).
+        low = chunk.lower() if chunk.isascii() else None
+        for pattern, names in _NAMED_NEEDS:
+            if low is None or any(n in low for n in names):
+                chunk = _sub(pattern, chunk, found)
         out.append(text[last:lo])
         out.append(chunk)
         last = hi
