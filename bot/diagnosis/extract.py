@@ -801,32 +801,51 @@ _WEAK_PAIRS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 _BEFORE_SPAN = 96
 
 
-def _scan_status(sources: list[str], weak: bool) -> int | None:
+# A status number the strong contexts did not confirm, kept for the weak pass:
+# (text, start, end, the text before it reversed).
+_Candidate = tuple[str, int, int, str]
+
+
+def _scan_status(sources: list[str], rest: list[_Candidate] | None = None) -> int | None:
+    """The first status number a strong context confirms. The 4xx/5xx numbers it looked at in
+    vain go to ``rest`` (all of them when it returns None), for ``_scan_status_weak``."""
     for source in sources:
         for n, m in enumerate(_STATUS_NUMBER.finditer(source)):
             if n >= 64:
                 break
             start, end = m.span()
             before = source[max(0, start - _BEFORE_SPAN):start][::-1]
-            if weak:
-                if source[start] in "45":
-                    for before_rx, after_rx in _WEAK_PAIRS:
-                        if before_rx.match(before) and after_rx.match(source, end):
-                            return int(m.group())
-            elif STATUS_BEFORE_REVERSED.match(before) or STATUS_AFTER.match(source, end):
+            if STATUS_BEFORE_REVERSED.match(before) or STATUS_AFTER.match(source, end):
                 return int(m.group())
+            if rest is not None and source[start] in "45":
+                rest.append((source, start, end, before))
     return None
+
+
+def _scan_status_weak(candidates: list[_Candidate]) -> int | None:
+    """The first of the 4xx/5xx numbers that a weak context pair (``_WEAK_PAIRS``) confirms."""
+    for source, start, end, before in candidates:
+        for before_rx, after_rx in _WEAK_PAIRS:
+            if before_rx.match(before) and after_rx.match(source, end):
+                return int(source[start:end])
+    return None
+
+
+def _status_sources(text: str, lines: list[ExceptionLine]) -> list[str]:
+    return [lines[-1].line, text] if lines else [text]
 
 
 def find_status(text: str, lines: list[ExceptionLine], low: str | None = None) -> int | None:
     """The HTTP status shown in the text (the earliest one: the response the client got, not
     an upstream status quoted inside it); the last exception line is asked first."""
-    return _scan_status([lines[-1].line, text] if lines else [text], weak=False)
+    return _scan_status(_status_sources(text, lines))
 
 
 def find_status_weak(text: str, lines: list[ExceptionLine]) -> int | None:
     """A 4xx/5xx status shown only by weaker contexts (``_WEAK_PAIRS``); asked last."""
-    return _scan_status([lines[-1].line, text] if lines else [text], weak=True)
+    candidates: list[_Candidate] = []
+    _scan_status(_status_sources(text, lines), candidates)
+    return _scan_status_weak(candidates)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1080,8 +1099,10 @@ def extract(text: str) -> Extracted:
     ex.hay = "\n".join(hay_parts)
     ex.hay_lower = ex.hay.lower()
     ex.codes = frozenset(codes)
-    ex.status = (find_status(win, lines, low) or (payload.status if payload else None)
-                 or find_status_weak(win, lines))
+    # the weak pass reuses the numbers the strong one looked at (find_status_weak, once)
+    unconfirmed: list[_Candidate] = []
+    ex.status = (_scan_status(_status_sources(win, lines), unconfirmed)
+                 or (payload.status if payload else None) or _scan_status_weak(unconfirmed))
     ex.retry_after_s = find_retry_after(win, ex.hay_lower, low)
     ex.request_id = find_request_id(win, low)
     ex.provider = find_provider(win, ex.hay, payload is not None and payload.openai_shape, low)
