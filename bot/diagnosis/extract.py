@@ -979,13 +979,18 @@ def _hinted(probe: str, needles: tuple[str, ...]) -> bool:
     return False
 
 
+# The hints of every provider but openai (asked last), in table order, as (needle, provider).
+_NAMED_HINTS: tuple[tuple[str, str], ...] = tuple(
+    (needle, name) for name, needles in PROVIDER_HINTS if name != "openai" for needle in needles)
+
+
 def find_provider(text: str, hay: str, openai_shape: bool = False,
                   low: str | None = None) -> str:
     """azure, gateway, openai or unknown: hints in the text, the API host, the body's shape."""
     sample = _head_tail(text.lower() if low is None else low, 4096)
     probe = sample if len(text) <= 8192 else hay.lower() + "\n" + sample
-    for name, needles in PROVIDER_HINTS:
-        if name != "openai" and _hinted(probe, needles):
+    for needle, name in _NAMED_HINTS:
+        if needle in probe:
             return name
     if not probe.isascii() and _hinted(probe, PROVIDER_HINTS_CJK):
         return "gateway"

@@ -221,17 +221,19 @@ class Matcher:
         self._by_single = {k.encode(): tuple(sorted(v)) for k, v in by_single.items()}
         # per key word, per rule: the rule's phrases with that key as one alternation (the
         # regex engine finds a literal alternation much faster than one find per phrase)
-        # (a rule with one phrase for that key is looked for with ``str.find``, cheaper still)
-        grouped: dict[bytes, list[tuple[str | re.Pattern[str], bool, int]]] = {}
+        # (a rule with one phrase for that key is looked for with ``in``, cheaper still)
+        self._by_key: dict[bytes, tuple[tuple[tuple[str, bool, int], ...],
+                                        tuple[tuple[re.Pattern[str], bool, int], ...]]] = {}
         for k, entries in by_key.items():
             per_rule: dict[tuple[int, bool], list[str]] = {}
             for phrase, at_word, i in entries:
                 per_rule.setdefault((i, at_word), []).append(phrase)
-            grouped[k.encode()] = [
-                (ps[0] if len(ps) == 1 else
-                 re.compile("|".join(re.escape(p) for p in sorted(ps, key=len, reverse=True))),
-                 at_word, i) for (i, at_word), ps in per_rule.items()]
-        self._by_key = {k: tuple(v) for k, v in grouped.items()}
+            self._by_key[k.encode()] = (
+                tuple((ps[0], at_word, i) for (i, at_word), ps in per_rule.items()
+                      if len(ps) == 1),
+                tuple((re.compile("|".join(re.escape(p)
+                                           for p in sorted(ps, key=len, reverse=True))),
+                       at_word, i) for (i, at_word), ps in per_rule.items() if len(ps) > 1))
         self._anywhere = tuple(anywhere)
         # phrases in other scripts, by their first character (a set look-up per character)
         by_first: dict[str, list[tuple[str, int]]] = {}
@@ -271,16 +273,18 @@ class Matcher:
             for k in self._by_single.keys() & tokens:
                 words.update(self._by_single[k])
             for k in self._by_key.keys() & tokens:
-                for phrases, at_word, i in self._by_key[k]:
-                    if i in words:
-                        continue
-                    if isinstance(phrases, str):
-                        at = low.find(phrases)
+                literal, regexes = self._by_key[k]
+                for phrase, at_word, i in literal:
+                    if phrase in low and i not in words:
                         if at_word:  # where it starts a word (phrase_in)
+                            at = low.find(phrase)
                             while at > 0 and low[at - 1].isascii() and low[at - 1].isalnum():
-                                at = low.find(phrases, at + 1)
-                        if at != -1:
-                            words.add(i)
+                                at = low.find(phrase, at + 1)
+                            if at == -1:
+                                continue
+                        words.add(i)
+                for phrases, at_word, i in regexes:
+                    if i in words:
                         continue
                     hit_at = phrases.search(low)
                     if at_word:  # where it starts a word (phrase_in)

@@ -335,8 +335,10 @@ def redact_collect(text: str) -> tuple[str, set[str]]:
     if len(text) < 4096 and not might_hold_secret(text):
         return text, found  # nothing that can start a secret: the common case
     for pattern in PREFIXED:
-        if any(t in text for t in pattern.triggers):
-            text = _sub(pattern, text, found)
+        for trigger in pattern.triggers:
+            if trigger in text:
+                text = _sub(pattern, text, found)
+                break
     text = _redact_named(text, found)
     if found:
         text = mask_values(text, found)
