@@ -25,7 +25,7 @@ import json
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.diagnosis.knowledge import PROVIDER_HINTS, PROVIDER_HINTS_CJK
 
@@ -176,6 +176,9 @@ def _match_end(text: str, start: int, budget: _Budget) -> int | None:
 
 
 _DECODER = json.JSONDecoder()
+# ``raw_decode`` without its wrapper: no value at the index is a StopIteration here, not a
+# JSONDecodeError (whose line and column cost a count of the text's newlines per failure).
+_SCAN = _DECODER.scan_once
 # Python repr tokens: whole single/double-quoted strings (one token each, at C speed), brackets.
 _REPR_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|[{}\[\]()]")
 _PY_HEX = re.compile(r"\\x([0-9a-fA-F]{2})")
@@ -279,11 +282,11 @@ def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
         if start == -1 or budget.steps <= 0:
             break
         try:
-            obj, end = _DECODER.raw_decode(text, start)
+            obj, end = _SCAN(text, start)
             found.append(obj)
             pos = end
             continue
-        except (ValueError, RecursionError):
+        except (StopIteration, ValueError, RecursionError):
             pass
         # What the C decoder rejects is worth the (Python) token walk only when it looks like
         # a Python repr ({'…) or escaped JSON ({\"… or {\n…).
@@ -693,8 +696,7 @@ _NAME_BACK = re.compile(r"[A-Za-z0-9_.]*")   # matched on the reversed text befo
 _SUFFIX_WORD = re.compile(r"[A-Za-z]+")
 
 
-@dataclass(frozen=True)
-class ExceptionLine:
+class ExceptionLine(NamedTuple):
     name: str        # qualified as written: openai.RateLimitError
     short: str       # RateLimitError
     line: str        # the whole line, trimmed
@@ -703,11 +705,13 @@ class ExceptionLine:
 
 def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
     """The last ``keep`` exception lines (``Name: message``) in the text, in order."""
-    found: deque[ExceptionLine] = deque(maxlen=keep)
+    found: list[ExceptionLine] = []
     matches = list(_EXC_SUFFIX.finditer(text))
     if "gaierror" in text or ".timeout" in text:
         matches = sorted(matches + list(_EXC_SUFFIX_LOWER.finditer(text)), key=lambda m: m.start())
-    for m in matches[-4 * keep:]:
+    for m in reversed(matches[-4 * keep:]):  # from the last one back, until ``keep`` found
+        if len(found) >= keep:
+            break
         start = m.start()
         b = start - _NAME_BACK.match(text[max(0, start - 200):start][::-1]).end()  # type: ignore[union-attr]
         name = text[b:start] + _SUFFIX_WORD.match(m.group()).group()  # type: ignore[union-attr]
@@ -723,9 +727,11 @@ def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
             line_end = min(len(text), m.end() + 1000)
         line = text[line_start:line_end].strip()
         message = text[m.end():line_end].strip() if m.group().endswith(":") else ""
-        message = _LEADING_STATUS.sub("", message)
+        if message and "1" <= message[0] <= "5":
+            message = _LEADING_STATUS.sub("", message)
         found.append(ExceptionLine(name, short, line[:FIELD_CAP], message[:FIELD_CAP]))
-    return list(found)
+    found.reverse()
+    return found
 
 
 _NODE_CODES = re.compile(
