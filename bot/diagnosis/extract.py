@@ -24,6 +24,7 @@ import ast
 import json
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -178,7 +179,7 @@ def _match_end(text: str, start: int, budget: _Budget) -> int | None:
 _DECODER = json.JSONDecoder()
 # ``raw_decode`` without its wrapper: no value at the index is a StopIteration here, not a
 # JSONDecodeError (whose line and column cost a count of the text's newlines per failure).
-_SCAN = _DECODER.scan_once
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 # Python repr tokens: whole single/double-quoted strings (one token each, at C speed), brackets.
 _REPR_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|[{}\[\]()]")
 _PY_HEX = re.compile(r"\\x([0-9a-fA-F]{2})")

@@ -273,8 +273,8 @@ class Matcher:
             for k in self._by_single.keys() & tokens:
                 words.update(self._by_single[k])
             for k in self._by_key.keys() & tokens:
-                literal, regexes = self._by_key[k]
-                for phrase, at_word, i in literal:
+                plain, regexes = self._by_key[k]
+                for phrase, at_word, i in plain:
                     if phrase in low and i not in words:
                         if at_word:  # where it starts a word (phrase_in)
                             at = low.find(phrase)
@@ -301,8 +301,8 @@ class Matcher:
                             words.add(i)
             if self._patterns:
                 run = set(self._pattern_always)
-                for literal, numbers in self._pattern_literals:
-                    if literal in low:
+                for needle, numbers in self._pattern_literals:
+                    if needle in low:
                         run.update(numbers)
                 patterns = self._patterns
                 for n in run:
