@@ -234,6 +234,10 @@ class Matcher:
                 tuple((re.compile("|".join(re.escape(p)
                                            for p in sorted(ps, key=len, reverse=True))),
                        at_word, i) for (i, at_word), ps in per_rule.items() if len(ps) > 1))
+        # both indexes under one key set: one intersection with the text's words
+        self._by_word = {
+            k: (self._by_single.get(k, ()), *self._by_key.get(k, ((), ())))
+            for k in self._by_single.keys() | self._by_key.keys()}
         self._anywhere = tuple(anywhere)
         # phrases in other scripts, by their first character (a set look-up per character)
         by_first: dict[str, list[tuple[str, int]]] = {}
@@ -270,10 +274,10 @@ class Matcher:
         low = ev.low
         if low:
             tokens = words_of(low)
-            for k in self._by_single.keys() & tokens:
-                words.update(self._by_single[k])
-            for k in self._by_key.keys() & tokens:
-                plain, regexes = self._by_key[k]
+            for k in self._by_word.keys() & tokens:
+                single, plain, regexes = self._by_word[k]
+                if single:
+                    words.update(single)
                 for phrase, at_word, i in plain:
                     if phrase in low and i not in words:
                         if at_word:  # where it starts a word (phrase_in)
