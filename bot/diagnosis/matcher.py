@@ -11,7 +11,9 @@ table is indexed by trigger:
   evidence text is cut into words once, and only phrases whose key word is among them are
   compared. Phrases in Chinese (any non-ASCII start) match anywhere;
 * regex patterns: each keeps the literals one of which every match contains, and runs only
-  when one of them is in the text.
+  when one of them is in the text (each distinct literal is looked for once);
+* ``when`` / ``unless`` facts: the rules they block are worked out per table for every set of
+  facts, so a paste's facts are one dictionary look-up.
 
 ``fired_slow`` checks every rule directly; the tests compare the two.
 """
