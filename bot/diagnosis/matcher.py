@@ -117,6 +117,8 @@ def single_word(phrase: str) -> bool:
     return phrase.isascii() and phrase.isalnum()
 
 
+_FEW_PHRASES = 3  # up to this many phrases of a rule under one key: one ``in`` each
+
 # Words in nearly every error paste make poor index keys (every paste would be a candidate).
 _COMMON = frozenset("""a an and api are be by can code could error for from has have in is it
 key message model not of on or please request server than that the this to type was with you
@@ -223,7 +225,7 @@ class Matcher:
         self._by_single = {k.encode(): tuple(sorted(v)) for k, v in by_single.items()}
         # per key word, per rule: the rule's phrases with that key as one alternation (the
         # regex engine finds a literal alternation much faster than one find per phrase)
-        # (a rule with one phrase for that key is looked for with ``in``, cheaper still)
+        # (a rule with a few phrases for that key looks for each with ``in``, cheaper still)
         self._by_key: dict[bytes, tuple[tuple[tuple[str, bool, int], ...],
                                         tuple[tuple[re.Pattern[str], bool, int], ...]]] = {}
         for k, entries in by_key.items():
@@ -231,11 +233,12 @@ class Matcher:
             for phrase, at_word, i in entries:
                 per_rule.setdefault((i, at_word), []).append(phrase)
             self._by_key[k.encode()] = (
-                tuple((ps[0], at_word, i) for (i, at_word), ps in per_rule.items()
-                      if len(ps) == 1),
+                tuple((p, at_word, i) for (i, at_word), ps in per_rule.items()
+                      if len(ps) <= _FEW_PHRASES for p in ps),
                 tuple((re.compile("|".join(re.escape(p)
                                            for p in sorted(ps, key=len, reverse=True))),
-                       at_word, i) for (i, at_word), ps in per_rule.items() if len(ps) > 1))
+                       at_word, i) for (i, at_word), ps in per_rule.items()
+                      if len(ps) > _FEW_PHRASES))
         # both indexes under one key set: one intersection with the text's words
         self._by_word = {
             k: (self._by_single.get(k, ()), *self._by_key.get(k, ((), ())))
