@@ -317,6 +317,7 @@ _MSG_KEYS = ("message", "msg", "error_message", "errorMessage", "error_msg", "de
              "error_description", "description")
 _STATUS_KEYS = ("status", "statusCode", "status_code", "http_status", "httpStatus",
                 "raw_status_code", "upstream_status")
+_STATUS_KEY_SET = frozenset(_STATUS_KEYS)
 _ERRORISH_KEYS = ("code", "type", "status", "statusCode", "status_code", "error_code",
                   "errorCode", "errno", "success", "error_type", "param")
 
@@ -377,6 +378,8 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
     p.openai_shape = ("message" in err and "type" in err and "param" in err) or (
         parent.get("object") == "video")
     for container in (err, parent):
+        if _STATUS_KEY_SET.isdisjoint(container):
+            continue  # the usual case: no status field to read
         for key in _STATUS_KEYS:
             value = container.get(key)
             if type(value) is int and p.status is None:
@@ -421,6 +424,7 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
 
 
 _JOB_STATUS_KEYS = ("status", "state", "task_status", "taskStatus", "job_status", "jobStatus")
+_JOB_STATUS_KEY_SET = frozenset(_JOB_STATUS_KEYS)
 _JOB_FAILED = frozenset({"failed", "fail", "failure", "error", "errored", "生成失败", "失败"})
 _JOB_REASON_KEYS = ("failure_reason", "failureReason", "fail_reason", "failReason", "task_status_msg",
                     "status_msg", "failure", "failure_message", "failureMessage", "error_message",
@@ -429,6 +433,8 @@ _JOB_CODE_KEYS = ("failure_code", "failureCode", "fail_code", "error_code", "err
 
 
 def _job_failed(d: dict[str, Any]) -> bool:
+    if _JOB_STATUS_KEY_SET.isdisjoint(d):
+        return False
     for key in _JOB_STATUS_KEYS:
         value = d.get(key)
         if isinstance(value, str) and value.strip().lower() in _JOB_FAILED:
