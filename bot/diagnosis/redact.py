@@ -212,7 +212,9 @@ def _candidates(low: str, starts: tuple[tuple[str, tuple[int, ...]], ...]) -> li
     for needle, offsets in starts:
         i = low.find(needle)
         while i != -1:
-            found.update(i - d for d in offsets if d <= i)
+            for d in offsets:
+                if d <= i:
+                    found.add(i - d)
             i = low.find(needle, i + 1)
     return sorted(found)
 
