@@ -21,6 +21,7 @@ Linear and bounded by construction:
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 from collections import deque
@@ -82,26 +83,35 @@ class Extracted:
 
     def facts(self) -> frozenset[str]:
         """The facts of ``knowledge.PREDICATES`` that hold for this paste."""
-        out = {"param_set" if self.param else "param_null"}
-        if self.status is None:
-            out.add("no_status")
-        else:
-            out.add("has_status")
-            if 400 <= self.status <= 499:
-                out.add("status_4xx")
-            elif 500 <= self.status <= 599:
-                out.add("status_5xx")
-        if self.html:
-            out.add("html")
-        if self.job_failed:
-            out.add("job_failed")
-        if self.has_payload:
-            out.add("has_payload")
-        if self.wrapped:
-            out.add("wrapped")
-        if self.exceptions:
-            out.add("exception")
-        return frozenset(out)
+        status = self.status
+        band = (0 if status is None else 1 if 400 <= status <= 499 else 2
+                if 500 <= status <= 599 else 3)
+        return _FACTS[(bool(self.param), band, bool(self.html), bool(self.job_failed),
+                       bool(self.has_payload), bool(self.wrapped), bool(self.exceptions))]
+
+
+def _facts_table() -> dict[tuple[bool, int, bool, bool, bool, bool, bool], frozenset[str]]:
+    """``Extracted.facts`` for every combination of what it looks at (made once)."""
+    table = {}
+    flags = (False, True)
+    for param, band, html, job_failed, has_payload, wrapped, exception in itertools.product(
+            flags, range(4), flags, flags, flags, flags, flags):
+        out = {"param_set" if param else "param_null",
+               "no_status" if band == 0 else "has_status"}
+        if band == 1:
+            out.add("status_4xx")
+        elif band == 2:
+            out.add("status_5xx")
+        for name, on in (("html", html), ("job_failed", job_failed),
+                         ("has_payload", has_payload), ("wrapped", wrapped),
+                         ("exception", exception)):
+            if on:
+                out.add(name)
+        table[(param, band, html, job_failed, has_payload, wrapped, exception)] = frozenset(out)
+    return table
+
+
+_FACTS = _facts_table()
 
 
 # ---------------------------------------------------------------------------------------------

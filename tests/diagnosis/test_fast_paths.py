@@ -1,5 +1,6 @@
 """The engine's shortcuts give what the plain way gives: named-secret patterns tried only at
-the starts their names allow, and conditional rules blocked by a per-table facts lookup."""
+the starts their names allow, conditional rules blocked by a per-table facts lookup, and the
+facts themselves read from a table."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import itertools
 import random
 
 from bot.diagnosis.engine import DEFAULT_ENGINE
+from bot.diagnosis.extract import Extracted
 from bot.diagnosis.knowledge import PREDICATES
 from bot.diagnosis.redact import (
     _NAMED_STARTS,
@@ -54,3 +56,32 @@ def test_blocked_rules_per_facts_match_holds() -> None:
             facts = frozenset(combo)
             expected = {r.index for r in rules if not r.holds(facts)}
             assert matcher._blocked[facts] == expected
+
+
+def _facts_reference(ex: Extracted) -> frozenset[str]:
+    out = {"param_set" if ex.param else "param_null"}
+    if ex.status is None:
+        out.add("no_status")
+    else:
+        out.add("has_status")
+        if 400 <= ex.status <= 499:
+            out.add("status_4xx")
+        elif 500 <= ex.status <= 599:
+            out.add("status_5xx")
+    for name in ("html", "job_failed", "has_payload", "wrapped"):
+        if getattr(ex, name):
+            out.add(name)
+    if ex.exceptions:
+        out.add("exception")
+    return frozenset(out)
+
+
+def test_facts_table_matches_the_definition() -> None:
+    flags = (False, True)
+    for param, status, html, job, payload, wrapped, exc in itertools.product(
+            (None, "", "size"), (None, 200, 399, 400, 429, 499, 500, 599, 600), flags, flags,
+            flags, flags, (frozenset(), frozenset({"RateLimitError"}))):
+        ex = Extracted(param=param, status=status, html=html, job_failed=job,
+                       has_payload=payload, wrapped=wrapped, exceptions=exc)
+        assert ex.facts() == _facts_reference(ex)
+        assert ex.facts() <= PREDICATES
