@@ -254,8 +254,9 @@ def _redact_named(text: str, found: set[str]) -> str:
     return "".join(out)
 
 
+# (the ones most pastes have first: a text that holds one stops the look there)
 _ALL_TRIGGERS_LOWER: tuple[str, ...] = tuple(dict.fromkeys(
-    [t.lower() for p in PREFIXED for t in p.triggers] + list(NAME_ANCHORS)))
+    ["://", *NAME_ANCHORS] + [t.lower() for p in PREFIXED for t in p.triggers]))
 MIN_REMEMBERED = 8  # masked values at least this long are masked wherever else they occur
 
 
