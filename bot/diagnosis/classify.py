@@ -46,8 +46,7 @@ class Verdict(NamedTuple):
 
 
 def evidence_of(ex: Extracted) -> Evidence:
-    return Evidence(codes=ex.codes, status=ex.status, exceptions=ex.exceptions,
-                    low=ex.hay_lower, facts=ex.facts())
+    return Evidence(ex.codes, ex.status, ex.exceptions, ex.hay_lower, ex.facts())
 
 
 def confidence(cal: CalibrationSpec, score: float, margin: float, supported: bool,

@@ -21,11 +21,13 @@ Linear and bounded by construction:
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.diagnosis.knowledge import PROVIDER_HINTS, PROVIDER_HINTS_CJK
 
@@ -81,26 +83,35 @@ class Extracted:
 
     def facts(self) -> frozenset[str]:
         """The facts of ``knowledge.PREDICATES`` that hold for this paste."""
-        out = {"param_set" if self.param else "param_null"}
-        if self.status is None:
-            out.add("no_status")
-        else:
-            out.add("has_status")
-            if 400 <= self.status <= 499:
-                out.add("status_4xx")
-            elif 500 <= self.status <= 599:
-                out.add("status_5xx")
-        if self.html:
-            out.add("html")
-        if self.job_failed:
-            out.add("job_failed")
-        if self.has_payload:
-            out.add("has_payload")
-        if self.wrapped:
-            out.add("wrapped")
-        if self.exceptions:
-            out.add("exception")
-        return frozenset(out)
+        status = self.status
+        band = (0 if status is None else 1 if 400 <= status <= 499 else 2
+                if 500 <= status <= 599 else 3)
+        return _FACTS[(bool(self.param), band, bool(self.html), bool(self.job_failed),
+                       bool(self.has_payload), bool(self.wrapped), bool(self.exceptions))]
+
+
+def _facts_table() -> dict[tuple[bool, int, bool, bool, bool, bool, bool], frozenset[str]]:
+    """``Extracted.facts`` for every combination of what it looks at (made once)."""
+    table = {}
+    flags = (False, True)
+    for param, band, html, job_failed, has_payload, wrapped, exception in itertools.product(
+            flags, range(4), flags, flags, flags, flags, flags):
+        out = {"param_set" if param else "param_null",
+               "no_status" if band == 0 else "has_status"}
+        if band == 1:
+            out.add("status_4xx")
+        elif band == 2:
+            out.add("status_5xx")
+        for name, on in (("html", html), ("job_failed", job_failed),
+                         ("has_payload", has_payload), ("wrapped", wrapped),
+                         ("exception", exception)):
+            if on:
+                out.add(name)
+        table[(param, band, html, job_failed, has_payload, wrapped, exception)] = frozenset(out)
+    return table
+
+
+_FACTS = _facts_table()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,6 +187,9 @@ def _match_end(text: str, start: int, budget: _Budget) -> int | None:
 
 
 _DECODER = json.JSONDecoder()
+# ``raw_decode`` without its wrapper: no value at the index is a StopIteration here, not a
+# JSONDecodeError (whose line and column cost a count of the text's newlines per failure).
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 # Python repr tokens: whole single/double-quoted strings (one token each, at C speed), brackets.
 _REPR_TOKENS = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|[{}\[\]()]")
 _PY_HEX = re.compile(r"\\x([0-9a-fA-F]{2})")
@@ -279,11 +293,11 @@ def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
         if start == -1 or budget.steps <= 0:
             break
         try:
-            obj, end = _DECODER.raw_decode(text, start)
+            obj, end = _SCAN(text, start)
             found.append(obj)
             pos = end
             continue
-        except (ValueError, RecursionError):
+        except (StopIteration, ValueError, RecursionError):
             pass
         # What the C decoder rejects is worth the (Python) token walk only when it looks like
         # a Python repr ({'…) or escaped JSON ({\"… or {\n…).
@@ -313,6 +327,7 @@ _MSG_KEYS = ("message", "msg", "error_message", "errorMessage", "error_msg", "de
              "error_description", "description")
 _STATUS_KEYS = ("status", "statusCode", "status_code", "http_status", "httpStatus",
                 "raw_status_code", "upstream_status")
+_STATUS_KEY_SET = frozenset(_STATUS_KEYS)
 _ERRORISH_KEYS = ("code", "type", "status", "statusCode", "status_code", "error_code",
                   "errorCode", "errno", "success", "error_type", "param")
 
@@ -373,6 +388,8 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
     p.openai_shape = ("message" in err and "type" in err and "param" in err) or (
         parent.get("object") == "video")
     for container in (err, parent):
+        if _STATUS_KEY_SET.isdisjoint(container):
+            continue  # the usual case: no status field to read
         for key in _STATUS_KEYS:
             value = container.get(key)
             if type(value) is int and p.status is None:
@@ -417,6 +434,7 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
 
 
 _JOB_STATUS_KEYS = ("status", "state", "task_status", "taskStatus", "job_status", "jobStatus")
+_JOB_STATUS_KEY_SET = frozenset(_JOB_STATUS_KEYS)
 _JOB_FAILED = frozenset({"failed", "fail", "failure", "error", "errored", "生成失败", "失败"})
 _JOB_REASON_KEYS = ("failure_reason", "failureReason", "fail_reason", "failReason", "task_status_msg",
                     "status_msg", "failure", "failure_message", "failureMessage", "error_message",
@@ -425,6 +443,8 @@ _JOB_CODE_KEYS = ("failure_code", "failureCode", "fail_code", "error_code", "err
 
 
 def _job_failed(d: dict[str, Any]) -> bool:
+    if _JOB_STATUS_KEY_SET.isdisjoint(d):
+        return False
     for key in _JOB_STATUS_KEYS:
         value = d.get(key)
         if isinstance(value, str) and value.strip().lower() in _JOB_FAILED:
@@ -694,8 +714,7 @@ _NAME_BACK = re.compile(r"[A-Za-z0-9_.]*")   # matched on the reversed text befo
 _SUFFIX_WORD = re.compile(r"[A-Za-z]+")
 
 
-@dataclass(frozen=True)
-class ExceptionLine:
+class ExceptionLine(NamedTuple):
     name: str        # qualified as written: openai.RateLimitError
     short: str       # RateLimitError
     line: str        # the whole line, trimmed
@@ -704,11 +723,13 @@ class ExceptionLine:
 
 def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
     """The last ``keep`` exception lines (``Name: message``) in the text, in order."""
-    found: deque[ExceptionLine] = deque(maxlen=keep)
+    found: list[ExceptionLine] = []
     matches = list(_EXC_SUFFIX.finditer(text))
     if "gaierror" in text or ".timeout" in text:
         matches = sorted(matches + list(_EXC_SUFFIX_LOWER.finditer(text)), key=lambda m: m.start())
-    for m in matches[-4 * keep:]:
+    for m in reversed(matches[-4 * keep:]):  # from the last one back, until ``keep`` found
+        if len(found) >= keep:
+            break
         start = m.start()
         b = start - _NAME_BACK.match(text[max(0, start - 200):start][::-1]).end()  # type: ignore[union-attr]
         name = text[b:start] + _SUFFIX_WORD.match(m.group()).group()  # type: ignore[union-attr]
@@ -724,9 +745,11 @@ def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
             line_end = min(len(text), m.end() + 1000)
         line = text[line_start:line_end].strip()
         message = text[m.end():line_end].strip() if m.group().endswith(":") else ""
-        message = _LEADING_STATUS.sub("", message)
+        if message and "1" <= message[0] <= "5":
+            message = _LEADING_STATUS.sub("", message)
         found.append(ExceptionLine(name, short, line[:FIELD_CAP], message[:FIELD_CAP]))
-    return list(found)
+    found.reverse()
+    return found
 
 
 _NODE_CODES = re.compile(
@@ -805,32 +828,51 @@ _WEAK_PAIRS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 _BEFORE_SPAN = 96
 
 
-def _scan_status(sources: list[str], weak: bool) -> int | None:
+# A status number the strong contexts did not confirm, kept for the weak pass:
+# (text, start, end, the text before it reversed).
+_Candidate = tuple[str, int, int, str]
+
+
+def _scan_status(sources: list[str], rest: list[_Candidate] | None = None) -> int | None:
+    """The first status number a strong context confirms. The 4xx/5xx numbers it looked at in
+    vain go to ``rest`` (all of them when it returns None), for ``_scan_status_weak``."""
     for source in sources:
         for n, m in enumerate(_STATUS_NUMBER.finditer(source)):
             if n >= 64:
                 break
             start, end = m.span()
             before = source[max(0, start - _BEFORE_SPAN):start][::-1]
-            if weak:
-                if source[start] in "45":
-                    for before_rx, after_rx in _WEAK_PAIRS:
-                        if before_rx.match(before) and after_rx.match(source, end):
-                            return int(m.group())
-            elif STATUS_BEFORE_REVERSED.match(before) or STATUS_AFTER.match(source, end):
+            if STATUS_BEFORE_REVERSED.match(before) or STATUS_AFTER.match(source, end):
                 return int(m.group())
+            if rest is not None and source[start] in "45":
+                rest.append((source, start, end, before))
     return None
+
+
+def _scan_status_weak(candidates: list[_Candidate]) -> int | None:
+    """The first of the 4xx/5xx numbers that a weak context pair (``_WEAK_PAIRS``) confirms."""
+    for source, start, end, before in candidates:
+        for before_rx, after_rx in _WEAK_PAIRS:
+            if before_rx.match(before) and after_rx.match(source, end):
+                return int(source[start:end])
+    return None
+
+
+def _status_sources(text: str, lines: list[ExceptionLine]) -> list[str]:
+    return [lines[-1].line, text] if lines else [text]
 
 
 def find_status(text: str, lines: list[ExceptionLine], low: str | None = None) -> int | None:
     """The HTTP status shown in the text (the earliest one: the response the client got, not
     an upstream status quoted inside it); the last exception line is asked first."""
-    return _scan_status([lines[-1].line, text] if lines else [text], weak=False)
+    return _scan_status(_status_sources(text, lines))
 
 
 def find_status_weak(text: str, lines: list[ExceptionLine]) -> int | None:
     """A 4xx/5xx status shown only by weaker contexts (``_WEAK_PAIRS``); asked last."""
-    return _scan_status([lines[-1].line, text] if lines else [text], weak=True)
+    candidates: list[_Candidate] = []
+    _scan_status(_status_sources(text, lines), candidates)
+    return _scan_status_weak(candidates)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -964,13 +1006,18 @@ def _hinted(probe: str, needles: tuple[str, ...]) -> bool:
     return False
 
 
+# The hints of every provider but openai (asked last), in table order, as (needle, provider).
+_NAMED_HINTS: tuple[tuple[str, str], ...] = tuple(
+    (needle, name) for name, needles in PROVIDER_HINTS if name != "openai" for needle in needles)
+
+
 def find_provider(text: str, hay: str, openai_shape: bool = False,
                   low: str | None = None) -> str:
     """azure, gateway, openai or unknown: hints in the text, the API host, the body's shape."""
     sample = _head_tail(text.lower() if low is None else low, 4096)
     probe = sample if len(text) <= 8192 else hay.lower() + "\n" + sample
-    for name, needles in PROVIDER_HINTS:
-        if name != "openai" and _hinted(probe, needles):
+    for needle, name in _NAMED_HINTS:
+        if needle in probe:
             return name
     if not probe.isascii() and _hinted(probe, PROVIDER_HINTS_CJK):
         return "gateway"
@@ -1185,8 +1232,10 @@ def extract(text: str) -> Extracted:
         ex.hay_lower = _WRAPPED_LINE.sub(" ", ex.hay_lower)
     _add_code_segments(codes)
     ex.codes = frozenset(codes)
-    ex.status = (find_status(win, lines, low) or (payload.status if payload else None)
-                 or find_status_weak(win, lines))
+    # the weak pass reuses the numbers the strong one looked at (find_status_weak, once)
+    unconfirmed: list[_Candidate] = []
+    ex.status = (_scan_status(_status_sources(win, lines), unconfirmed)
+                 or (payload.status if payload else None) or _scan_status_weak(unconfirmed))
     ex.retry_after_s = find_retry_after(win, ex.hay_lower, low)
     ex.request_id = find_request_id(win, low)
     ex.provider = find_provider(win, ex.hay, payload is not None and payload.openai_shape, low)

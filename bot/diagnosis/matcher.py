@@ -11,7 +11,9 @@ table is indexed by trigger:
   evidence text is cut into words once, and only phrases whose key word is among them are
   compared. Phrases in Chinese (any non-ASCII start) match anywhere;
 * regex patterns: each keeps the literals one of which every match contains, and runs only
-  when one of them is in the text.
+  when one of them is in the text (each distinct literal is looked for once);
+* ``when`` / ``unless`` facts: the rules they block are worked out per table for every set of
+  facts, so a paste's facts are one dictionary look-up.
 
 ``fired_slow`` checks every rule directly; the tests compare the two.
 """
@@ -23,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bot.diagnosis.knowledge import Rule
+from bot.diagnosis.knowledge import PREDICATES, Rule
 
 _WORD = re.compile(r"[a-z0-9]+")
 # The same words at C speed: every byte but a-z 0-9 becomes a space (non-ASCII: "?" first).
@@ -115,6 +117,8 @@ def single_word(phrase: str) -> bool:
     return phrase.isascii() and phrase.isalnum()
 
 
+_FEW_PHRASES = 3  # up to this many phrases of a rule under one key: one ``in`` each
+
 # Words in nearly every error paste make poor index keys (every paste would be a candidate).
 _COMMON = frozenset("""a an and api are be by can code could error for from has have in is it
 key message model not of on or please request server than that the this to type was with you
@@ -146,6 +150,24 @@ def phrase_in(phrase: str, low: str) -> bool:
             return True
         i = low.find(phrase, i + 1)
     return False
+
+
+def _blocked_by_facts(rules: tuple[Rule, ...],
+                      conditional: frozenset[int]) -> dict[frozenset[str], frozenset[int]]:
+    """For every subset of ``knowledge.PREDICATES``: the conditional rules whose ``when`` /
+    ``unless`` facts do not hold (made once per table; the subsets that differ only in facts
+    no rule names share one computation)."""
+    named = sorted({f for i in conditional for f in rules[i].when | rules[i].unless})
+    other = sorted(PREDICATES - set(named))
+    by_named: dict[frozenset[str], frozenset[int]] = {}
+    for bits in range(1 << len(named)):
+        facts = frozenset(f for n, f in enumerate(named) if bits >> n & 1)
+        by_named[facts] = frozenset(i for i in conditional if not rules[i].holds(facts))
+    out: dict[frozenset[str], frozenset[int]] = {}
+    for facts, blocked in by_named.items():
+        for bits in range(1 << len(other)):
+            out[facts | {f for n, f in enumerate(other) if bits >> n & 1}] = blocked
+    return out
 
 
 class Evidence(NamedTuple):
@@ -203,15 +225,24 @@ class Matcher:
         self._by_single = {k.encode(): tuple(sorted(v)) for k, v in by_single.items()}
         # per key word, per rule: the rule's phrases with that key as one alternation (the
         # regex engine finds a literal alternation much faster than one find per phrase)
-        grouped: dict[bytes, list[tuple[re.Pattern[str], bool, int]]] = {}
+        # (a rule with a few phrases for that key looks for each with ``in``, cheaper still)
+        self._by_key: dict[bytes, tuple[tuple[tuple[str, bool, int], ...],
+                                        tuple[tuple[re.Pattern[str], bool, int], ...]]] = {}
         for k, entries in by_key.items():
             per_rule: dict[tuple[int, bool], list[str]] = {}
             for phrase, at_word, i in entries:
                 per_rule.setdefault((i, at_word), []).append(phrase)
-            grouped[k.encode()] = [
-                (re.compile("|".join(re.escape(p) for p in sorted(ps, key=len, reverse=True))),
-                 at_word, i) for (i, at_word), ps in per_rule.items()]
-        self._by_key = {k: tuple(v) for k, v in grouped.items()}
+            self._by_key[k.encode()] = (
+                tuple((p, at_word, i) for (i, at_word), ps in per_rule.items()
+                      if len(ps) <= _FEW_PHRASES for p in ps),
+                tuple((re.compile("|".join(re.escape(p)
+                                           for p in sorted(ps, key=len, reverse=True))),
+                       at_word, i) for (i, at_word), ps in per_rule.items()
+                      if len(ps) > _FEW_PHRASES))
+        # both indexes under one key set: one intersection with the text's words
+        self._by_word = {
+            k: (self._by_single.get(k, ()), *self._by_key.get(k, ((), ())))
+            for k in self._by_single.keys() | self._by_key.keys()}
         self._anywhere = tuple(anywhere)
         # phrases in other scripts, by their first character (a set look-up per character)
         by_first: dict[str, list[tuple[str, int]]] = {}
@@ -220,13 +251,18 @@ class Matcher:
         self._by_first = {k: tuple(v) for k, v in by_first.items()}
         self._firsts = frozenset(by_first)
         self._patterns = tuple(patterns)
-        # one look for any pattern's literal before running them one by one
-        keywords = {k for p, _ in patterns if p.keywords for k in p.keywords}
-        always = any(p.keywords is None for p, _ in patterns)
-        self._pattern_gate = None if always or not keywords else re.compile(
-            "|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
+        # patterns by literal: each distinct literal is looked for once (``in``), and only the
+        # patterns with a literal in the text run (those without any always run)
+        by_literal: dict[str, list[int]] = {}
+        for n, (pattern, _) in enumerate(patterns):
+            for k in pattern.keywords or ():
+                by_literal.setdefault(k, []).append(n)
+        self._pattern_literals = tuple((k, tuple(v)) for k, v in by_literal.items())
+        self._pattern_always = tuple(n for n, (p, _) in enumerate(patterns) if p.keywords is None)
         self._bare = tuple(bare)
         self._conditional = frozenset(i for i, r in enumerate(self.rules) if r.when or r.unless)
+        # the conditional rules whose facts do not hold, for every set of known facts
+        self._blocked = _blocked_by_facts(self.rules, self._conditional)
 
     def fired(self, ev: Evidence) -> list[Rule]:
         """The rules whose facts hold and at least one trigger fires, in table order."""
@@ -243,18 +279,28 @@ class Matcher:
         low = ev.low
         if low:
             tokens = words_of(low)
-            for k in self._by_single.keys() & tokens:
-                words.update(self._by_single[k])
-            for k in self._by_key.keys() & tokens:
-                for regex, at_word, i in self._by_key[k]:
+            for k in self._by_word.keys() & tokens:
+                single, plain, regexes = self._by_word[k]
+                if single:
+                    words.update(single)
+                for phrase, at_word, i in plain:
+                    if phrase in low and i not in words:
+                        if at_word:  # where it starts a word (phrase_in)
+                            at = low.find(phrase)
+                            while at > 0 and low[at - 1].isascii() and low[at - 1].isalnum():
+                                at = low.find(phrase, at + 1)
+                            if at == -1:
+                                continue
+                        words.add(i)
+                for phrases, at_word, i in regexes:
                     if i in words:
                         continue
-                    hit_at = regex.search(low)
+                    hit_at = phrases.search(low)
                     if at_word:  # where it starts a word (phrase_in)
                         while (hit_at is not None and hit_at.start() > 0
                                and low[hit_at.start() - 1].isascii()
                                and low[hit_at.start() - 1].isalnum()):
-                            hit_at = regex.search(low, hit_at.start() + 1)
+                            hit_at = phrases.search(low, hit_at.start() + 1)
                     if hit_at is not None:
                         words.add(i)
             if not low.isascii():
@@ -262,10 +308,15 @@ class Matcher:
                     for phrase, i in self._by_first[first]:
                         if i not in words and phrase in low:
                             words.add(i)
-            gate = self._pattern_gate
-            if self._patterns and (gate is None or gate.search(low) is not None):
-                for pattern, i in self._patterns:
-                    if i not in words and pattern.search(low):
+            if self._patterns:
+                run = set(self._pattern_always)
+                for needle, numbers in self._pattern_literals:
+                    if needle in low:
+                        run.update(numbers)
+                patterns = self._patterns
+                for n in run:
+                    pattern, i = patterns[n]
+                    if i not in words and pattern.regex.search(low) is not None:
                         words.add(i)
         hit = set(words)
         hit.update(self._bare)
@@ -278,9 +329,11 @@ class Matcher:
             if found:
                 hit.update(found)
         rules = self.rules
-        facts = ev.facts
-        conditional = self._conditional
-        out = [rules[i] for i in sorted(hit) if i not in conditional or rules[i].holds(facts)]
+        blocked = self._blocked.get(ev.facts)
+        if blocked is None:  # facts outside knowledge.PREDICATES (a hand-made Evidence)
+            facts = ev.facts
+            blocked = frozenset(i for i in self._conditional if not rules[i].holds(facts))
+        out = [rules[i] for i in sorted(hit - blocked)]
         return out, frozenset(words)
 
     def by_words(self, rule: Rule, ev: Evidence) -> bool:

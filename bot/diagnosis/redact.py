@@ -11,7 +11,8 @@ pattern starts with a literal, so secrets come in two kinds:
   runs over the whole text when a plain ``in`` check finds the literal;
 * *named* secrets (``api_key=…``, ``Authorization: …``, ``Bearer …``) whose name may be in any
   case: we find the names with ``str.find`` and run the case-insensitive regexes only in small
-  windows around them.
+  windows around them. In an ASCII window (the usual case) each regex is tried only at the
+  positions its names allow a match to start (``_NAMED_STARTS``), not at every position.
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ PREFIXED: tuple[SecretPattern, ...] = (
 # Names that announce a secret value; found case-insensitively by ``_name_hits``.
 NAME_ANCHORS: tuple[str, ...] = ("key", "token", "secret", "passw", "authorization", "bearer")
 
+# The names of ``named_value`` (regex alternatives, case-insensitive).
+_VALUE_NAMES: tuple[str, ...] = (
+    r"api[_\-]?key", "apikey", "x-api-key", "subscription-key", "key", r"access[_\-]?token",
+    r"refresh[_\-]?token", r"auth[_\-]?token", r"id[_\-]?token", "token", r"client[_\-]?secret",
+    r"secret[_\-]?key", "secret", "password", "passwd")
+
 NAMED: tuple[SecretPattern, ...] = (
     # Authorization header values, whatever the scheme.
     SecretPattern(
@@ -87,9 +94,7 @@ NAMED: tuple[SecretPattern, ...] = (
     SecretPattern(
         "named_value", (),
         re.compile(
-            r"((?<![A-Za-z0-9])(?i:api[_\-]?key|apikey|x-api-key|subscription-key|key|"
-            r"access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|id[_\-]?token|token|"
-            r"client[_\-]?secret|secret[_\-]?key|secret|password|passwd)"
+            r"((?<![A-Za-z0-9])(?i:" + "|".join(_VALUE_NAMES) + ")"
             r"\\?[\"']?[ \t]{0,5}[:=][ \t]{0,5}\\?[\"']?)"
             # not a protobuf map entry's name (google.rpc metadata: key: "quota_limit_value"
             # value: "0"): the name is an identifier, the secret-free data follows as value
@@ -97,6 +102,44 @@ NAMED: tuple[SecretPattern, ...] = (
             r"[^\s\"'&,;<>\\(){}\[\]]{4,}+"
         ),
     ),
+)
+
+def _spellings(name: str) -> list[str]:
+    """The texts one ``_VALUE_NAMES`` alternative matches (lower case)."""
+    optional_sep = r"[_\-]?"
+    out = [""]
+    i = 0
+    while i < len(name):
+        if name.startswith(optional_sep, i):
+            out = [o + sep for o in out for sep in ("", "_", "-")]
+            i += len(optional_sep)
+        else:
+            out = [o + name[i] for o in out]
+            i += 1
+    if any(not re.fullmatch(r"[a-z_\-]+", o) for o in out):
+        raise ValueError(f"redact: cannot spell out {name!r}")
+    return out
+
+
+def _starts_of(names: list[str], needles: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Per needle, how far before it a match of one of ``names`` can start."""
+    offsets: dict[str, set[int]] = {n: set() for n in needles}
+    for name in names:
+        hits = [(n, i) for n in needles for i in range(len(name)) if name.startswith(n, i)]
+        if not hits:
+            raise ValueError(f"redact: {name!r} contains none of {needles}")
+        for n, i in hits[:1]:  # one needle per name suffices: it is found wherever it occurs
+            offsets[n].add(i)
+    return tuple((n, tuple(sorted(v))) for n, v in offsets.items() if v)
+
+
+# Where a match of each NAMED pattern can start, relative to the names (lower case) that
+# every match contains: in an ASCII window the patterns are tried only there.
+_NAMED_STARTS: tuple[tuple[SecretPattern, tuple[tuple[str, tuple[int, ...]], ...]], ...] = (
+    (NAMED[0], (("authorization", (0,)),)),
+    (NAMED[1], (("bearer", (0,)),)),
+    (NAMED[2], _starts_of([s for n in _VALUE_NAMES for s in _spellings(n)],
+                          ("key", "token", "secret", "passw"))),
 )
 
 _BEFORE = 64      # a named match starts at most this far before its anchor
@@ -126,8 +169,9 @@ def _name_hits(text: str) -> list[int]:
     return hits
 
 
-def _sub(pattern: SecretPattern, text: str, found: set[str]) -> str:
-    """Apply one pattern, remembering each masked value (to mask its other occurrences)."""
+def _masker(pattern: SecretPattern, found: set[str]) -> Callable[[re.Match[str]], str]:
+    """The replacement for one pattern's matches, remembering each masked value (to mask its
+    other occurrences)."""
 
     def repl(m: re.Match[str]) -> str:
         out = pattern.replace(m)
@@ -136,7 +180,46 @@ def _sub(pattern: SecretPattern, text: str, found: set[str]) -> str:
             found.add(secret)
         return out
 
-    return pattern.regex.sub(repl, text)
+    return repl
+
+
+def _sub(pattern: SecretPattern, text: str, found: set[str]) -> str:
+    """Apply one pattern, remembering each masked value."""
+    return pattern.regex.sub(_masker(pattern, found), text)
+
+
+def _sub_at(pattern: SecretPattern, text: str, starts: list[int], found: set[str]) -> str:
+    """``_sub`` when every match starts at one of ``starts`` (ascending): the same leftmost,
+    non-overlapping matches, tried only there instead of at every position."""
+    regex = pattern.regex
+    repl = _masker(pattern, found)
+    out: list[str] = []
+    last = 0
+    for p in starts:
+        if p < last:
+            continue
+        m = regex.match(text, p)
+        if m is not None:
+            out.append(text[last:p])
+            out.append(repl(m))
+            last = m.end()
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _candidates(low: str, starts: tuple[tuple[str, tuple[int, ...]], ...]) -> list[int]:
+    """Positions (ascending) where a match may start: each needle's offsets before it."""
+    found: set[int] = set()
+    for needle, offsets in starts:
+        i = low.find(needle)
+        while i != -1:
+            for d in offsets:
+                if d <= i:
+                    found.add(i - d)
+            i = low.find(needle, i + 1)
+    return sorted(found)
 
 
 def _redact_named(text: str, found: set[str]) -> str:
@@ -154,8 +237,19 @@ def _redact_named(text: str, found: set[str]) -> str:
     last = 0
     for lo, hi in windows:
         chunk = text[lo:hi]
-        for pattern in NAMED:
-            chunk = _sub(pattern, chunk, found)
+        if chunk.isascii():
+            # case-insensitive matching is plain lower-casing here: each pattern is tried
+            # only where its names put the start of a match
+            low = chunk.lower()
+            for pattern, starts in _NAMED_STARTS:
+                candidates = _candidates(low, starts)
+                if candidates:
+                    masked = _sub_at(pattern, chunk, candidates, found)
+                    if masked is not chunk:
+                        chunk, low = masked, masked.lower()
+        else:  # re's case folding also equates "ſ" with "s", "K" (Kelvin) with "k"…
+            for pattern in NAMED:
+                chunk = _sub(pattern, chunk, found)
         out.append(text[last:lo])
         out.append(chunk)
         last = hi
@@ -163,8 +257,9 @@ def _redact_named(text: str, found: set[str]) -> str:
     return "".join(out)
 
 
+# (the ones most pastes have first: a text that holds one stops the look there)
 _ALL_TRIGGERS_LOWER: tuple[str, ...] = tuple(dict.fromkeys(
-    [t.lower() for p in PREFIXED for t in p.triggers] + list(NAME_ANCHORS)))
+    ["://", *NAME_ANCHORS] + [t.lower() for p in PREFIXED for t in p.triggers]))
 MIN_REMEMBERED = 8  # masked values at least this long are masked wherever else they occur
 
 
@@ -247,8 +342,10 @@ def redact_collect(text: str) -> tuple[str, set[str]]:
     if len(text) < 4096 and not might_hold_secret(text):
         return text, found  # nothing that can start a secret: the common case
     for pattern in PREFIXED:
-        if any(t in text for t in pattern.triggers):
-            text = _sub(pattern, text, found)
+        for trigger in pattern.triggers:
+            if trigger in text:
+                text = _sub(pattern, text, found)
+                break
     text = _redact_named(text, found)
     if found:
         text = mask_values(text, found)

@@ -1,0 +1,87 @@
+"""The engine's shortcuts give what the plain way gives: named-secret patterns tried only at
+the starts their names allow, conditional rules blocked by a per-table facts lookup, and the
+facts themselves read from a table."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from bot.diagnosis.engine import DEFAULT_ENGINE
+from bot.diagnosis.extract import Extracted
+from bot.diagnosis.knowledge import PREDICATES
+from bot.diagnosis.redact import (
+    _NAMED_STARTS,
+    _VALUE_NAMES,
+    _candidates,
+    _spellings,
+    _sub,
+    _sub_at,
+)
+
+_PIECES = ["api_key", "API-KEY", "apikey", "x-api-key", "Subscription-Key", "key", "Key",
+           "access_token", "refresh-token", "AuthToken", "id_token", "token", "client_secret",
+           "secret_key", "Secret", "password", "PASSWD", "Authorization", "Bearer", "Basic",
+           ": ", "=", '"', "'", "\\\"", " ", "\t", "\n", ",", "{", "}", "abcd1234efgh", "null",
+           "None", "x", "9", "tokenizer", "monkey", "[REDACTED]", "-"]
+
+
+def test_named_patterns_at_candidate_starts_match_a_full_scan() -> None:
+    rnd = random.Random(5)
+    for _ in range(3000):
+        chunk = "".join(rnd.choice(_PIECES) for _ in range(rnd.randint(1, 30)))
+        for pattern, starts in _NAMED_STARTS:
+            slow: set[str] = set()
+            fast: set[str] = set()
+            assert _sub_at(pattern, chunk, _candidates(chunk.lower(), starts), fast) == _sub(
+                pattern, chunk, slow), chunk
+            assert fast == slow
+
+
+def test_every_spelling_of_a_value_name_is_a_candidate_start() -> None:
+    pattern, starts = _NAMED_STARTS[2]
+    for name in _VALUE_NAMES:
+        for spelling in _spellings(name):
+            chunk = f"x {spelling}=abcd1234efgh"
+            assert 2 in _candidates(chunk.lower(), starts), spelling
+            assert _sub_at(pattern, chunk, [2], set()) == _sub(pattern, chunk, set())
+
+
+def test_blocked_rules_per_facts_match_holds() -> None:
+    matcher = DEFAULT_ENGINE.classifier.matcher
+    rules = matcher.rules
+    facts_all = sorted(PREDICATES)
+    for n in range(len(facts_all) + 1):
+        for combo in itertools.combinations(facts_all, n):
+            facts = frozenset(combo)
+            expected = {r.index for r in rules if not r.holds(facts)}
+            assert matcher._blocked[facts] == expected
+
+
+def _facts_reference(ex: Extracted) -> frozenset[str]:
+    out = {"param_set" if ex.param else "param_null"}
+    if ex.status is None:
+        out.add("no_status")
+    else:
+        out.add("has_status")
+        if 400 <= ex.status <= 499:
+            out.add("status_4xx")
+        elif 500 <= ex.status <= 599:
+            out.add("status_5xx")
+    for name in ("html", "job_failed", "has_payload", "wrapped"):
+        if getattr(ex, name):
+            out.add(name)
+    if ex.exceptions:
+        out.add("exception")
+    return frozenset(out)
+
+
+def test_facts_table_matches_the_definition() -> None:
+    flags = (False, True)
+    for param, status, html, job, payload, wrapped, exc in itertools.product(
+            (None, "", "size"), (None, 200, 399, 400, 429, 499, 500, 599, 600), flags, flags,
+            flags, flags, (frozenset(), frozenset({"RateLimitError"}))):
+        ex = Extracted(param=param, status=status, html=html, job_failed=job,
+                       has_payload=payload, wrapped=wrapped, exceptions=exc)
+        assert ex.facts() == _facts_reference(ex)
+        assert ex.facts() <= PREDICATES
