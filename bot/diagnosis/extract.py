@@ -1057,7 +1057,7 @@ _CAMEL = re.compile(r"(?<![\w.])[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])")
 def mentioned_exceptions(text: str, prose: bool) -> set[str]:
     """Class names mentioned outside exception lines (``prose``: any CamelCase word, asked
     only when the paste has no exception line at all; unknown names simply match no rule)."""
-    names = set(_RAISED.findall(text))
+    names = set(_RAISED.findall(text)) if "raised " in text else set()
     if "rror" in text or "xception" in text:
         names.update(_TYPE_FIELD.findall(text))
     if prose:
@@ -1116,12 +1116,22 @@ def _side_codes(text: str, in_body: bool) -> set[str]:
     if "<Code>" in text:
         out.update(c.lower() for c in _XML_CODE.findall(text)[:2])
     if not in_body:  # a parsed body's codes and types are known already
-        out.update(c.lower() for c in _WORD_CODE.findall(text)[:16])
-        if "_" in text:
-            out.update(_SNAKE_CODE.findall(text)[:24])
+        # code words contain "_" or "."; looking only at such whitespace-separated tokens is
+        # several times cheaper than running the patterns over the whole text
+        found = 0
+        for tok in text.split():
+            if "_" in tok:
+                out.update(_SNAKE_CODE.findall(tok))
+                out.update(c.lower() for c in _WORD_CODE.findall(tok))
+                found += 1
+            elif "." in tok and not tok.islower():
+                out.update(c.lower() for c in _WORD_CODE.findall(tok))
+                found += 1
+            if found >= 48:
+                break
         if "[" in text:
             out.update(_BRACKET_CODE.findall(text)[:4])
-    if "eason" in text:
+    if 'reason"' in text or "reason'" in text or 'reason\\"' in text or "reason:" in text:
         out.update(c.lower() for c in _REASON_FIELD.findall(text)[:4])
     return out
 
