@@ -80,7 +80,8 @@ class Engine:
     def explain(self, verdict: Verdict, ex: Extracted, redacted: str) -> Diagnosis:
         kb = self.kb
         rule, category, retryable = verdict.rule, verdict.category, verdict.retryable
-        param = ex.param
+        # a "param" that is a sentence (gateways put the upstream's words there) names none
+        param = ex.param if ex.param and " " not in ex.param else None
         if category == "bad_request" and not param:
             param = param_from_message(ex.message, kb)
         # Fields that come from the paste are redacted again: JSON escapes such as \u0073k- can

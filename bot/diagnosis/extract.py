@@ -1079,13 +1079,16 @@ _CODE_SEGMENT = re.compile(r"[a-z][a-z_]{2,60}")
 #   ``providerErrorCode=InputImageSensitiveContentDetected.PrivacyInformation``);
 #   a completion that ended on a filter (``"finish_reason": "content_filter"``, Gemini's
 #   ``finishReason: SAFETY``), as ``finish_reason:<value>``;
-#   object-store XML errors (``<Code>AccessDenied</Code>``).
+#   object-store XML errors (``<Code>AccessDenied</Code>``), botocore's "An error occurred
+#   (ThrottlingException) when calling …".
 _GRPC_STATUS = re.compile(r"StatusCode\.([A-Z_]{4,40})\b|\bcode = ([A-Z][A-Za-z]{3,40}) desc = ")
 _LOGFMT_CODE = re.compile(r"(?<![\w.])(?:[A-Za-z]*(?:[Ee]rror_?[Cc]ode|[Ee]rr_?[Cc]ode)|code|err|error_code)"
                           r"=\"?([A-Za-z][\w.\-]{2,80})")
 _FINISH = re.compile(r"finish_?[Rr]eason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']?"
                      r"(content_filter|CONTENT_FILTER|SAFETY|safety|PROHIBITED_CONTENT|BLOCKLIST|SPII"
                      r"|IMAGE_SAFETY|RECITATION)\b")
+# botocore: "An error occurred (ThrottlingException) when calling the InvokeModel operation"
+_BOTO_CODE = re.compile(r"n error occurred \(([A-Za-z][A-Za-z.]{2,60})\) when calling")
 _XML_CODE = re.compile(r"<Code>([A-Za-z][\w.]{2,60})</Code>")  # S3 / OSS / Azure Storage errors
 #   codes written as words: UPPER_SNAKE or dotted (``API_KEY_INVALID``, ``SAFETY.INPUT.TEXT``,
 #   ``SensitiveContentDetected.SevereViolation``), snake_case codes and error types in prose
@@ -1115,6 +1118,8 @@ def _side_codes(text: str, in_body: bool) -> set[str]:
         out.update("finish_reason:" + v.lower() for v in _FINISH.findall(text)[:2])
     if "<Code>" in text:
         out.update(c.lower() for c in _XML_CODE.findall(text)[:2])
+    if "n error occurred (" in text:
+        out.update(c.lower() for c in _BOTO_CODE.findall(text)[:2])
     if not in_body:  # a parsed body's codes and types are known already
         # code words contain "_" or "."; looking only at such whitespace-separated tokens is
         # several times cheaper than running the patterns over the whole text
@@ -1200,6 +1205,10 @@ def extract(text: str) -> Extracted:
         if payload.message and _CODE_MESSAGE.fullmatch(payload.message):
             codes.add(payload.message.lower())  # "message": "model_not_found"
         hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
+        if payload.param and " " in payload.param:
+            # gateways put the upstream's sentence in "param" ("message": "Param Incorrect",
+            # "param": "max_tokens is too large: …"): a parameter name has no spaces
+            hay_parts.append(payload.param[:FIELD_CAP])
     qualified: set[str] = set()
     if "xceptions" in win or "rrors" in win:
         # google.api_core.exceptions.PermissionDenied, OpenAI::Errors::RateLimitError: class
