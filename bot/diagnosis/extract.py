@@ -779,7 +779,8 @@ _REASONS = (r"Too Many Requests|Bad Gateway|Service (?:Temporarily )?Unavailable
 #   status=429 · "statusCode": 500 · status code 500 · Error: 403 … · ERROR: 403 ·
 #   Exception: (401) · <title>502 Bad Gateway · curl's "returned error: 404" ·
 #   503 (Service Unavailable) · openai-node's "429 status code (no body)" ·
-#   httpx's "Client error '400 ' for url …" (the reason phrase may be empty)
+#   httpx's "Client error '400 ' for url …" (the reason phrase may be empty) ·
+#   googleapiclient's "<HttpError 400 …" · "Remote Server Returned Code 500"
 # (starts with a character class, not a look-behind, so the engine can skip ahead fast)
 _STATUS_NUMBER = re.compile(r"[1-5](?<![\d.][1-5])\d\d(?!\d|[.,:]\d)")
 STATUS_BEFORE_REVERSED = re.compile(
@@ -798,6 +799,8 @@ STATUS_BEFORE_REVERSED = re.compile(
     r"|[ \t]*:edoc\("
     r"|[ \t]+fo[ \t]+sutats a "
     r"|'[ \t]?rorre (?:tneil[Cc]|revre[Ss])"
+    r"|[ \t]+rorrE(?:ptt[Hh]|PTTH)"
+    r"|[ \t]+edo[Cc] denrute[Rr]"
 )
 STATUS_AFTER = re.compile(r"[ \t]*(?:[:\-][ \t]*|\()?(?:" + _REASONS + r")\b|[ \t]+status code\b")
 # Weaker contexts, asked only when no context above (nor the body's own status field) names a
