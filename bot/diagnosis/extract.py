@@ -1147,6 +1147,36 @@ _DEBUG_CODES = re.compile(r"\b(?:code|type|r#type|kind): Some\(\"([^\"\n]{1,80})
 _WRAPPED_LINE = re.compile(r"(?<=[a-z,])[ \t]*\r?\n[ \t]*(?=[a-z])")
 
 
+def join_wrapped(low: str) -> str:
+    """``_WRAPPED_LINE.sub(" ", low)``, found from each line break instead of trying the
+    look-behind at every position (the regex cannot skip ahead; most texts have few breaks)."""
+    i = low.find("\n")
+    if i == -1:
+        return low
+    out: list[str] = []
+    done = 0  # low[:done] is in ``out`` already
+    n = len(low)
+    while i != -1:
+        j = i
+        if j > 0 and low[j - 1] == "\r":
+            j -= 1
+        while j > done and (low[j - 1] == " " or low[j - 1] == "\t"):
+            j -= 1
+        k = i + 1
+        while k < n and (low[k] == " " or low[k] == "\t"):
+            k += 1
+        if (j > done and "a" <= low[j - 1] <= "z" or j > done and low[j - 1] == ",") and (
+                k < n and "a" <= low[k] <= "z"):
+            out.append(low[done:j])
+            out.append(" ")
+            done = k
+        i = low.find("\n", i + 1)
+    if not out:
+        return low
+    out.append(low[done:])
+    return "".join(out)
+
+
 def _add_code_segments(codes: set[str]) -> None:
     """Dotted codes (Alibaba, Volcengine: "InvalidParameter.Duration",
     "InternalError.Algo.DataInspectionFailed") also count by their first and last segment."""
@@ -1239,7 +1269,7 @@ def extract(text: str) -> Extracted:
     ex.hay = "\n".join(hay_parts)
     ex.hay_lower = ex.hay.lower()
     if "\n" in ex.hay_lower:
-        ex.hay_lower = _WRAPPED_LINE.sub(" ", ex.hay_lower)
+        ex.hay_lower = join_wrapped(ex.hay_lower)
     _add_code_segments(codes)
     ex.codes = frozenset(codes)
     # the weak pass reuses the numbers the strong one looked at (find_status_weak, once)
