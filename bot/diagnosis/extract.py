@@ -1051,7 +1051,8 @@ _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeou
 _RAISED = re.compile(r"\braised ([A-Z][A-Za-z0-9_]{2,80})>")
 _TYPE_FIELD = re.compile(r"(?:error_type|errorType|exc_type|exception_type)\\?[\"']\s*:\s*\\?[\"']"
                          r"([A-Z][A-Za-z0-9_]{2,80})")
-_CAMEL = re.compile(r"(?<![\w.])[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])")
+# (the look-behind follows the first letter, so the regex engine can skip ahead to a capital)
+_CAMEL = re.compile(r"[A-Z](?<![\w.][A-Z])[a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])")
 
 
 def mentioned_exceptions(text: str, prose: bool) -> set[str]:
