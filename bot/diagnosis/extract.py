@@ -1094,10 +1094,12 @@ _XML_CODE = re.compile(r"<Code>([A-Za-z][\w.]{2,60})</Code>")  # S3 / OSS / Azur
 #   connect-rpc codes (``[permission_denied] …``), and
 #   Google's ``"reason": "SERVICE_DISABLED"`` without the ErrorInfo around it. Unknown words
 #   are harmless: only the table's codes count.
-_WORD_CODE = re.compile(r"(?<![\w.])(?:[A-Z][A-Z0-9]+(?:[_.][A-Z0-9]+)+"
-                        r"|[A-Z][a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+)(?![\w.])")
+# (both code patterns start with a letter, the look-behind after it: the regex engine skips
+# ahead to a candidate letter instead of trying the look-behind at every position)
+_WORD_CODE = re.compile(r"[A-Z](?<![\w.][A-Z])(?:[A-Z0-9]+(?:[_.][A-Z0-9]+)+"
+                        r"|[a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+)(?![\w.])")
 _CODE_MESSAGE = re.compile(r"[a-z]+(?:_[a-z0-9]+)+")
-_SNAKE_CODE = re.compile(r"(?<![\w.])[a-z]+(?:_[a-z0-9]+)+(?![\w.])")
+_SNAKE_CODE = re.compile(r"[a-z](?<![\w.][a-z])[a-z]*(?:_[a-z0-9]+)+(?![\w.])")
 _BRACKET_CODE = re.compile(r"\[([a-z][a-z0-9_]{3,60})\]")  # "[permission_denied] api server …"
 _REASON_FIELD = re.compile(r"\breason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']([A-Z][A-Z0-9_]{3,60})\b")
 _CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
