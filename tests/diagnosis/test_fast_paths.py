@@ -85,3 +85,15 @@ def test_facts_table_matches_the_definition() -> None:
                        has_payload=payload, wrapped=wrapped, exceptions=exc)
         assert ex.facts() == _facts_reference(ex)
         assert ex.facts() <= PREDICATES
+
+
+def test_engine_result_has_every_field_in_order() -> None:
+    import dataclasses
+
+    from bot.diagnosis import diagnose
+    from bot.diagnosis.model import Diagnosis
+
+    names = [f.name for f in dataclasses.fields(Diagnosis)]
+    for text in ("", "Error code: 429 - {'error': {'message': 'Rate limit', 'code': 'x'}}",
+                 "openai.AuthenticationError: Incorrect API key provided"):
+        assert list(vars(diagnose(text))) == names
