@@ -131,7 +131,7 @@ class Pattern:
             branches = tuple((k, regex) for k in minimal)
         else:
             try:
-                branches = tuple((k, _branch_regex(b, k)) for b, k in zip(parts, literals))
+                branches = tuple((k, _branch_regex(b, k)) for b, k in zip(parts, literals, strict=True))
             except re.error:
                 branches = tuple((k, regex) for k in minimal)
         return cls(regex, minimal, branches)
