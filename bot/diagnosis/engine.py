@@ -109,28 +109,28 @@ class Engine:
             param=ex.param, message=message or ex.hay[:300],
             exception=None if ex.has_payload else ex.exception_name,
         )
-        return Diagnosis.make(
-            category=category,
-            retryable=retryable,
-            http_status=ex.status,
-            error_type=error_type,
-            error_code=error_code,
-            message=message,
-            param=param,
-            provider=ex.provider,
-            summary=summary,          # templates filled with already-redacted values
-            causes=causes,
-            actions=actions,
-            retry_after_s=ex.retry_after_s,
-            fingerprint=fp,
-            redacted=redacted,
-            verdict=None,
-            request_id=request_id,
-            verdict_reason=None,
-            confidence=round(verdict.confidence, 3),
-            ask=ask_for(ex, category),
-            rule_id=rule.id if rule is not None else None,
-        )
+        return Diagnosis.from_fields({
+            "category": category,
+            "retryable": retryable,
+            "http_status": ex.status,
+            "error_type": error_type,
+            "error_code": error_code,
+            "message": message,
+            "param": param,
+            "provider": ex.provider,
+            "summary": summary,          # templates filled with already-redacted values
+            "causes": causes,
+            "actions": actions,
+            "retry_after_s": ex.retry_after_s,
+            "fingerprint": fp,
+            "redacted": redacted,
+            "verdict": None,
+            "request_id": request_id,
+            "verdict_reason": None,
+            "confidence": round(verdict.confidence, 3),
+            "ask": ask_for(ex, category),
+            "rule_id": rule.id if rule is not None else None,
+        })
 
     def fallback(self, text: str) -> Diagnosis:
         """The ``unknown`` diagnosis used when something unexpected went wrong."""

@@ -707,7 +707,7 @@ def extract_payload(text: str) -> Payload | None:
 _EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$)|\)|'>|`)"
 # Capitalised suffixes share a two-letter start set (E, T) the regex engine skips on fast;
 # socket.gaierror / socket.timeout are looked for only when the plain text contains them.
-_EXC_SUFFIX = re.compile(r"(?:Error|Exception|Timeout|Exceeded)" + _EXC_TAIL)
+_EXC_SUFFIX = re.compile(r"(?:E(?:rror|xception|xceeded)|Timeout)" + _EXC_TAIL)  # shared "E"
 _EXC_SUFFIX_LOWER = re.compile(r"(?:gaierror|timeout)" + _EXC_TAIL)
 _LEADING_STATUS = re.compile(r"^[1-5]\d\d\b[ \t]*")
 _NAME_BACK = re.compile(r"[A-Za-z0-9_.]*")   # matched on the reversed text before a suffix
@@ -1044,7 +1044,9 @@ def find_provider(text: str, hay: str, openai_shape: bool = False,
 _QUALIFIED_EXC = re.compile(r"(?:[Ee]xceptions|[Ee]rrors)(?:\.|::)([A-Z][A-Za-z0-9]{2,60})\b")
 _NODE_NEEDLES = ("ECONN", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR", "EHOSTUNREACH",
                  "ENETUNREACH", "CERT_", "SELF_SIGNED", "UNABLE_TO_VERIFY", "DEPTH_ZERO", "ERR_")
-_NODE_HINT = re.compile("|".join(_NODE_NEEDLES))
+# the needles as one alternation, the E… ones under one "E" (fewer branches tried per "E")
+_NODE_HINT = re.compile("E(?:" + "|".join(n[1:] for n in _NODE_NEEDLES if n[0] == "E") + ")|"
+                        + "|".join(n for n in _NODE_NEEDLES if n[0] != "E"))
 _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeout")
 # Exception class names a paste mentions without an exception line of their own:
 #   retry wrappers print the last attempt's class ("RetryError[<Future at 0x… state=finished
@@ -1054,7 +1056,8 @@ _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeou
 _RAISED = re.compile(r"\braised ([A-Z][A-Za-z0-9_]{2,80})>")
 _TYPE_FIELD = re.compile(r"(?:error_type|errorType|exc_type|exception_type)\\?[\"']\s*:\s*\\?[\"']"
                          r"([A-Z][A-Za-z0-9_]{2,80})")
-_CAMEL = re.compile(r"(?<![\w.])[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])")
+# (the look-behind follows the first letter, so the regex engine can skip ahead to a capital)
+_CAMEL = re.compile(r"[A-Z](?<![\w.][A-Z])[a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])")
 
 
 def mentioned_exceptions(text: str, prose: bool) -> set[str]:
@@ -1099,10 +1102,12 @@ _XML_CODE = re.compile(r"<Code>([A-Za-z][\w.]{2,60})</Code>")  # S3 / OSS / Azur
 #   connect-rpc codes (``[permission_denied] …``), and
 #   Google's ``"reason": "SERVICE_DISABLED"`` without the ErrorInfo around it. Unknown words
 #   are harmless: only the table's codes count.
-_WORD_CODE = re.compile(r"(?<![\w.])(?:[A-Z][A-Z0-9]+(?:[_.][A-Z0-9]+)+"
-                        r"|[A-Z][a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+)(?![\w.])")
+# (both code patterns start with a letter, the look-behind after it: the regex engine skips
+# ahead to a candidate letter instead of trying the look-behind at every position)
+_WORD_CODE = re.compile(r"[A-Z](?<![\w.][A-Z])(?:[A-Z0-9]+(?:[_.][A-Z0-9]+)+"
+                        r"|[a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+)(?![\w.])")
 _CODE_MESSAGE = re.compile(r"[a-z]+(?:_[a-z0-9]+)+")
-_SNAKE_CODE = re.compile(r"(?<![\w.])[a-z]+(?:_[a-z0-9]+)+(?![\w.])")
+_SNAKE_CODE = re.compile(r"[a-z](?<![\w.][a-z])[a-z]*(?:_[a-z0-9]+)+(?![\w.])")
 _BRACKET_CODE = re.compile(r"\[([a-z][a-z0-9_]{3,60})\]")  # "[permission_denied] api server …"
 _REASON_FIELD = re.compile(r"\breason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']([A-Z][A-Z0-9_]{3,60})\b")
 _CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -1153,6 +1158,36 @@ _DEBUG_CODES = re.compile(r"\b(?:code|type|r#type|kind): Some\(\"([^\"\n]{1,80})
 # lower-case word or a comma before it, a lower-case word after it) is read as a space, so
 # phrases match across it.
 _WRAPPED_LINE = re.compile(r"(?<=[a-z,])[ \t]*\r?\n[ \t]*(?=[a-z])")
+
+
+def join_wrapped(low: str) -> str:
+    """``_WRAPPED_LINE.sub(" ", low)``, found from each line break instead of trying the
+    look-behind at every position (the regex cannot skip ahead; most texts have few breaks)."""
+    i = low.find("\n")
+    if i == -1:
+        return low
+    out: list[str] = []
+    done = 0  # low[:done] is in ``out`` already
+    n = len(low)
+    while i != -1:
+        j = i
+        if j > 0 and low[j - 1] == "\r":
+            j -= 1
+        while j > done and (low[j - 1] == " " or low[j - 1] == "\t"):
+            j -= 1
+        k = i + 1
+        while k < n and (low[k] == " " or low[k] == "\t"):
+            k += 1
+        if (j > done and "a" <= low[j - 1] <= "z" or j > done and low[j - 1] == ",") and (
+                k < n and "a" <= low[k] <= "z"):
+            out.append(low[done:j])
+            out.append(" ")
+            done = k
+        i = low.find("\n", i + 1)
+    if not out:
+        return low
+    out.append(low[done:])
+    return "".join(out)
 
 
 def _add_code_segments(codes: set[str]) -> None:
@@ -1251,7 +1286,7 @@ def extract(text: str) -> Extracted:
     ex.hay = "\n".join(hay_parts)
     ex.hay_lower = ex.hay.lower()
     if "\n" in ex.hay_lower:
-        ex.hay_lower = _WRAPPED_LINE.sub(" ", ex.hay_lower)
+        ex.hay_lower = join_wrapped(ex.hay_lower)
     _add_code_segments(codes)
     ex.codes = frozenset(codes)
     # the weak pass reuses the numbers the strong one looked at (find_status_weak, once)

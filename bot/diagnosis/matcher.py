@@ -10,8 +10,9 @@ table is indexed by trigger:
   failed``, not ``premoderation failed``) and is indexed by its longest complete word: the
   evidence text is cut into words once, and only phrases whose key word is among them are
   compared. Phrases in Chinese (any non-ASCII start) match anywhere;
-* regex patterns: each keeps the literals one of which every match contains, and runs only
-  when one of them is in the text (each distinct literal is looked for once);
+* regex patterns: each is split at its top-level ``|``; a branch keeps the literal every match
+  of it starts with, and runs only when that literal is in the text (each distinct literal is
+  looked for once);
 * ``when`` / ``unless`` facts: the rules they block are worked out per table for every set of
   facts, so a paste's facts are one dictionary look-up.
 
@@ -85,22 +86,55 @@ def _leading_literal(branch: str) -> str:
     return "".join(lit)
 
 
+_WORD_LITERAL = re.compile(r"[a-z0-9_]+")
+# what splitting a regex at its top-level ``|`` could change: global inline flags, back
+# references and conditionals (they refer across branches)
+_UNSPLITTABLE = re.compile(r"^\(\?[a-zA-Z]+\)|\\[1-9]|\(\?P=|\(\?\(")
+
+
+def _branch_regex(branch: str, literal: str) -> re.Pattern[str]:
+    """One branch compiled on its own. A branch that starts with ``\\b`` and a word is written
+    with the word first (``\\bapi_?key`` as ``api(?<=\\bapi)_?key``: the same matches), so the
+    regex engine looks for the word at C speed instead of trying ``\\b`` at every position."""
+    if (branch.startswith("\\b") and len(literal) >= 2 and _WORD_LITERAL.fullmatch(literal)
+            and branch.startswith(literal, 2)):
+        rewritten = literal + "(?<=\\b" + literal + ")" + branch[2 + len(literal):]
+        try:
+            return re.compile(rewritten)
+        except re.error:
+            pass
+    return re.compile(branch)
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A lower-case regex plus the literals one of which every match contains (None: no safe
-    prefilter, always run)."""
+    prefilter, always run), and the same regex as ``branches``: (literal, regex) per top-level
+    alternative, the literal every match of that alternative starts with. The regex matches
+    somewhere exactly when one of its branches does, so the matcher runs only the branches
+    whose literal is in the text."""
 
     regex: re.Pattern[str]
     keywords: tuple[str, ...] | None
+    branches: tuple[tuple[str, re.Pattern[str]], ...] | None = None
 
     @classmethod
     def build(cls, source: str) -> Pattern:
-        literals = [_leading_literal(b) for b in _branches(source)]
+        regex = re.compile(source)
+        parts = _branches(source)
+        literals = [_leading_literal(b) for b in parts]
         if any(len(x) < 2 for x in literals):
-            return cls(re.compile(source), None)
+            return cls(regex, None)
         unique = list(dict.fromkeys(literals))
         minimal = tuple(k for k in unique if not any(o != k and o in k for o in unique))
-        return cls(re.compile(source), minimal)
+        if _UNSPLITTABLE.search(source):
+            branches = tuple((k, regex) for k in minimal)
+        else:
+            try:
+                branches = tuple((k, _branch_regex(b, k)) for b, k in zip(parts, literals, strict=True))
+            except re.error:
+                branches = tuple((k, regex) for k in minimal)
+        return cls(regex, minimal, branches)
 
     def search(self, low: str) -> bool:
         if self.keywords is not None:
@@ -251,14 +285,22 @@ class Matcher:
         self._by_first = {k: tuple(v) for k, v in by_first.items()}
         self._firsts = frozenset(by_first)
         self._patterns = tuple(patterns)
-        # patterns by literal: each distinct literal is looked for once (``in``), and only the
-        # patterns with a literal in the text run (those without any always run)
+        # pattern branches by literal: each distinct literal is looked for once (``in``), and
+        # only the branches whose literal is in the text run (patterns without one always run)
+        branch_rx: list[tuple[re.Pattern[str], int]] = []
         by_literal: dict[str, list[int]] = {}
-        for n, (pattern, _) in enumerate(patterns):
-            for k in pattern.keywords or ():
-                by_literal.setdefault(k, []).append(n)
+        always: list[int] = []
+        for pattern, i in patterns:
+            if pattern.branches is None:
+                always.append(len(branch_rx))
+                branch_rx.append((pattern.regex, i))
+                continue
+            for k, rx in pattern.branches:
+                by_literal.setdefault(k, []).append(len(branch_rx))
+                branch_rx.append((rx, i))
+        self._branch_rx = tuple(branch_rx)
         self._pattern_literals = tuple((k, tuple(v)) for k, v in by_literal.items())
-        self._pattern_always = tuple(n for n, (p, _) in enumerate(patterns) if p.keywords is None)
+        self._pattern_always = tuple(always)
         self._bare = tuple(bare)
         self._conditional = frozenset(i for i, r in enumerate(self.rules) if r.when or r.unless)
         # the conditional rules whose facts do not hold, for every set of known facts
@@ -313,10 +355,10 @@ class Matcher:
                 for needle, numbers in self._pattern_literals:
                     if needle in low:
                         run.update(numbers)
-                patterns = self._patterns
+                branch_rx = self._branch_rx
                 for n in run:
-                    pattern, i = patterns[n]
-                    if i not in words and pattern.regex.search(low) is not None:
+                    rx, i = branch_rx[n]
+                    if i not in words and rx.search(low) is not None:
                         words.add(i)
         hit = set(words)
         hit.update(self._bare)

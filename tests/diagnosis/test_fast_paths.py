@@ -85,3 +85,73 @@ def test_facts_table_matches_the_definition() -> None:
                        has_payload=payload, wrapped=wrapped, exceptions=exc)
         assert ex.facts() == _facts_reference(ex)
         assert ex.facts() <= PREDICATES
+
+
+def test_engine_result_has_every_field_in_order() -> None:
+    import dataclasses
+
+    from bot.diagnosis import diagnose
+    from bot.diagnosis.model import Diagnosis
+
+    names = [f.name for f in dataclasses.fields(Diagnosis)]
+    for text in ("", "Error code: 429 - {'error': {'message': 'Rate limit', 'code': 'x'}}",
+                 "openai.AuthenticationError: Incorrect API key provided"):
+        assert list(vars(diagnose(text))) == names
+
+
+def _corpus_lows() -> list[str]:
+    import json
+    from pathlib import Path
+
+    from bot.diagnosis.extract import extract
+    from bot.diagnosis.redact import redact
+
+    out = []
+    for path in sorted(Path(__file__).parent.glob("*.jsonl")):
+        for line in path.open(encoding="utf-8"):
+            text = json.loads(line).get("text") if line.strip() else None
+            if text:
+                out.append(extract(redact(text)).hay_lower)
+    return out
+
+
+def test_pattern_branches_match_where_the_whole_regex_does() -> None:
+    from bot.diagnosis.knowledge import RULES
+    from bot.diagnosis.matcher import Pattern
+
+    rnd = random.Random(3)
+    lows = _corpus_lows()
+    patterns = [Pattern.build(src) for rule in RULES for src in rule.patterns]
+    patterns.append(Pattern.build(r"\bapi_?key\b|\blimit:? 0\b|rate limit"))
+    for p in patterns:
+        if p.branches is None:
+            continue
+        texts = list(lows)
+        for _ in range(200):  # the branch literals spliced into other text
+            k = rnd.choice(p.branches)[0]
+            base = rnd.choice(lows)
+            at = rnd.randrange(len(base) + 1)
+            texts.append(base[:at] + rnd.choice(["", " ", "x", "_"]) + k + base[at:at + 40])
+        for low in texts:
+            fast = any(k in low and rx.search(low) is not None for k, rx in p.branches)
+            assert fast == (p.regex.search(low) is not None), (p.regex.pattern, low)
+
+
+def test_rewritten_regexes_match_their_plain_forms() -> None:
+    import re
+
+    from bot.diagnosis.extract import _CAMEL, _SNAKE_CODE, _WORD_CODE, _WRAPPED_LINE, join_wrapped
+
+    plain = {
+        _CAMEL: re.compile(r"(?<![\w.])[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])"),
+        _SNAKE_CODE: re.compile(r"(?<![\w.])[a-z]+(?:_[a-z0-9]+)+(?![\w.])"),
+        _WORD_CODE: re.compile(r"(?<![\w.])(?:[A-Z][A-Z0-9]+(?:[_.][A-Z0-9]+)+"
+                               r"|[A-Z][a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+)(?![\w.])"),
+    }
+    rnd = random.Random(4)
+    alphabet = "aBcZ9._ é\n-\t\r,"
+    for _ in range(20000):
+        s = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 16)))
+        for fast, slow in plain.items():
+            assert fast.findall(s) == slow.findall(s), (fast.pattern, s)
+        assert join_wrapped(s) == _WRAPPED_LINE.sub(" ", s), s
