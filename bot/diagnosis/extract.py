@@ -1134,8 +1134,10 @@ def _side_codes(text: str, in_body: bool) -> set[str]:
         found = 0
         for tok in text.split():
             if "_" in tok:
-                out.update(_SNAKE_CODE.findall(tok))
-                out.update(c.lower() for c in _WORD_CODE.findall(tok))
+                if not tok.isupper():
+                    out.update(_SNAKE_CODE.findall(tok))
+                if not tok.islower():
+                    out.update(c.lower() for c in _WORD_CODE.findall(tok))
                 found += 1
             elif "." in tok and not tok.islower():
                 out.update(c.lower() for c in _WORD_CODE.findall(tok))
@@ -1223,7 +1225,7 @@ def extract(text: str) -> Extracted:
         # RequestFailedException lines (``ErrorCode: content_filter``)
         for a, b in _DEBUG_CODES.findall(_head_tail(win, 8192))[:8]:
             codes.add((a or b).lower())
-    codes.update(_side_codes(_head_tail(win, 8192), payload is not None))
+    codes.update(_side_codes(_head_tail(win, 4096), payload is not None))
     if "quota_limit_value" in win and _QUOTA_LIMIT_ZERO.search(win):
         codes.add("quota_limit:zero")  # Google's QuotaFailure metadata: this limit is 0
     if "quotaId" in win and _QUOTA_ID.search(_head_tail(win, 8192)):

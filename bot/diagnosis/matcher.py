@@ -326,7 +326,7 @@ class Matcher:
                 if single:
                     words.update(single)
                 for phrase, at_word, i in plain:
-                    if phrase in low and i not in words:
+                    if i not in words and phrase in low:  # the set look-up is the cheaper
                         if at_word:  # where it starts a word (phrase_in)
                             at = low.find(phrase)
                             while at > 0 and low[at - 1].isascii() and low[at - 1].isalnum():
@@ -352,9 +352,8 @@ class Matcher:
                             words.add(i)
             if self._patterns:
                 run = set(self._pattern_always)
-                for needle, numbers in self._pattern_literals:
-                    if needle in low:
-                        run.update(numbers)
+                for numbers in [nums for needle, nums in self._pattern_literals if needle in low]:
+                    run.update(numbers)
                 branch_rx = self._branch_rx
                 for n in run:
                     rx, i = branch_rx[n]
