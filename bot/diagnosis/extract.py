@@ -29,6 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from bot.diagnosis.codewords import (
+    CODE_MESSAGE,
+    DEBUG_CODES,
+    QUOTA_LIMIT_ZERO,
+    join_wrapped,
+    mentioned_exceptions,
+    side_codes,
+)
 from bot.diagnosis.knowledge import PROVIDER_HINTS, PROVIDER_HINTS_CJK
 
 HEAD = 24 * 1024
@@ -1048,148 +1056,12 @@ _NODE_NEEDLES = ("ECONN", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_E
 _NODE_HINT = re.compile("E(?:" + "|".join(n[1:] for n in _NODE_NEEDLES if n[0] == "E") + ")|"
                         + "|".join(n for n in _NODE_NEEDLES if n[0] != "E"))
 _EXC_NEEDLES = ("Error", "Exception", "Timeout", "Exceeded", "gaierror", "timeout")
-# Exception class names a paste mentions without an exception line of their own:
-#   retry wrappers print the last attempt's class ("RetryError[<Future at 0x… state=finished
-#   raised RateLimitError>]": tenacity, concurrent.futures); plugin hosts relay it as a field
-#   ("error_type": "ServiceUnavailableError"); people name it in prose ("InsufficientQuotaError
-#   after following the quickstart", "Instance of 'UnsupportedUserLocation'").
-_RAISED = re.compile(r"\braised ([A-Z][A-Za-z0-9_]{2,80})>")
-_TYPE_FIELD = re.compile(r"(?:error_type|errorType|exc_type|exception_type)\\?[\"']\s*:\s*\\?[\"']"
-                         r"([A-Z][A-Za-z0-9_]{2,80})")
-# (the look-behind follows the first letter, so the regex engine can skip ahead to a capital)
-_CAMEL = re.compile(r"[A-Z](?<![\w.][A-Z])[a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])")
-
-
-def mentioned_exceptions(text: str, prose: bool) -> set[str]:
-    """Class names mentioned outside exception lines (``prose``: any CamelCase word, asked
-    only when the paste has no exception line at all; unknown names simply match no rule)."""
-    names = set(_RAISED.findall(text)) if "raised " in text else set()
-    if "rror" in text or "xception" in text:
-        names.update(_TYPE_FIELD.findall(text))
-    if prose:
-        names.update(_CAMEL.findall(_head_tail(text, 2048))[:32])
-    return names
-
-
 _ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:[ \t]*\\?"'
                                r'([A-Z][A-Z0-9_]{2,60})')
 
 
 _CODE_SEGMENT = re.compile(r"[a-z][a-z_]{2,60}")
 
-
-# Codes printed outside an error body:
-#   gRPC status names: Python ``status = StatusCode.PERMISSION_DENIED``, Go ``rpc error: code =
-#   PermissionDenied desc = …``;
-#   structured logs (logfmt: ``err=no_available_candidate``,
-#   ``providerErrorCode=InputImageSensitiveContentDetected.PrivacyInformation``);
-#   a completion that ended on a filter (``"finish_reason": "content_filter"``, Gemini's
-#   ``finishReason: SAFETY``), as ``finish_reason:<value>``;
-#   object-store XML errors (``<Code>AccessDenied</Code>``), botocore's "An error occurred
-#   (ThrottlingException) when calling …".
-_GRPC_STATUS = re.compile(r"StatusCode\.([A-Z_]{4,40})\b|\bcode = ([A-Z][A-Za-z]{3,40}) desc = ")
-_LOGFMT_CODE = re.compile(r"(?<![\w.])(?:[A-Za-z]*(?:[Ee]rror_?[Cc]ode|[Ee]rr_?[Cc]ode)|code|err|error_code)"
-                          r"=\"?([A-Za-z][\w.\-]{2,80})")
-_FINISH = re.compile(r"finish_?[Rr]eason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']?"
-                     r"(content_filter|CONTENT_FILTER|SAFETY|safety|PROHIBITED_CONTENT|BLOCKLIST|SPII"
-                     r"|IMAGE_SAFETY|RECITATION)\b")
-# botocore: "An error occurred (ThrottlingException) when calling the InvokeModel operation"
-_BOTO_CODE = re.compile(r"n error occurred \(([A-Za-z][A-Za-z.]{2,60})\) when calling")
-_XML_CODE = re.compile(r"<Code>([A-Za-z][\w.]{2,60})</Code>")  # S3 / OSS / Azure Storage errors
-#   codes written as words: UPPER_SNAKE or dotted (``API_KEY_INVALID``, ``SAFETY.INPUT.TEXT``,
-#   ``SensitiveContentDetected.SevereViolation``), snake_case codes and error types in prose
-#   (``permission_error: …``, ``OpenAIException - sensitive_words_detected``), bracketed
-#   connect-rpc codes (``[permission_denied] …``), and
-#   Google's ``"reason": "SERVICE_DISABLED"`` without the ErrorInfo around it. Unknown words
-#   are harmless: only the table's codes count.
-# (both code patterns start with a letter, the look-behind after it: the regex engine skips
-# ahead to a candidate letter instead of trying the look-behind at every position)
-_WORD_CODE = re.compile(r"[A-Z](?<![\w.][A-Z])(?:[A-Z0-9]+(?:[_.][A-Z0-9]+)+"
-                        r"|[a-z]+[A-Za-z]*(?:\.[A-Z][A-Za-z0-9]+)+)(?![\w.])")
-_CODE_MESSAGE = re.compile(r"[a-z]+(?:_[a-z0-9]+)+")
-_SNAKE_CODE = re.compile(r"[a-z](?<![\w.][a-z])[a-z]*(?:_[a-z0-9]+)+(?![\w.])")
-_BRACKET_CODE = re.compile(r"\[([a-z][a-z0-9_]{3,60})\]")  # "[permission_denied] api server …"
-_REASON_FIELD = re.compile(r"\breason\\?[\"']?\s{0,3}[:=]\s{0,3}\\?[\"']([A-Z][A-Z0-9_]{3,60})\b")
-_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def _side_codes(text: str, in_body: bool) -> set[str]:
-    """Codes printed outside an error body (see the patterns above). Each pattern runs only
-    when a literal every match contains is in the text: most pastes hold none of them."""
-    out: set[str] = set()
-    if "StatusCode." in text or " desc = " in text:
-        for a, b in _GRPC_STATUS.findall(text)[:4]:
-            out.add(a.lower() if a else _CAMEL_SPLIT.sub("_", b).lower())
-    if "rr=" in text or "ode=" in text:
-        out.update(c.lower() for c in _LOGFMT_CODE.findall(text)[:6])
-    if "inish" in text:
-        out.update("finish_reason:" + v.lower() for v in _FINISH.findall(text)[:2])
-    if "<Code>" in text:
-        out.update(c.lower() for c in _XML_CODE.findall(text)[:2])
-    if "n error occurred (" in text:
-        out.update(c.lower() for c in _BOTO_CODE.findall(text)[:2])
-    if not in_body:  # a parsed body's codes and types are known already
-        # code words contain "_" or "."; looking only at such whitespace-separated tokens is
-        # several times cheaper than running the patterns over the whole text
-        found = 0
-        for tok in text.split():
-            if "_" in tok:
-                if not tok.isupper():
-                    out.update(_SNAKE_CODE.findall(tok))
-                if not tok.islower():
-                    out.update(c.lower() for c in _WORD_CODE.findall(tok))
-                found += 1
-            elif "." in tok and not tok.islower():
-                out.update(c.lower() for c in _WORD_CODE.findall(tok))
-                found += 1
-            if found >= 48:
-                break
-        if "[" in text:
-            out.update(_BRACKET_CODE.findall(text)[:4])
-    if 'reason"' in text or "reason'" in text or 'reason\\"' in text or "reason:" in text:
-        out.update(c.lower() for c in _REASON_FIELD.findall(text)[:4])
-    return out
-
-
-_QUOTA_LIMIT_ZERO = re.compile(r"quota_limit_value\W{1,8}(?:value\W{1,8})?0(?![\d.])")
-_DEBUG_CODES = re.compile(r"\b(?:code|type|r#type|kind): Some\(\"([^\"\n]{1,80})\"\)"
-                          r"|^[ \t]*ErrorCode: ?([A-Za-z][\w.\-]{1,80})[ \t]*$", re.M)
-
-# A terminal or a log viewer wraps long lines ("Output blocked by content\n     filtering
-# policy", "Your\n    organization must be verified"): a line break inside a sentence (a
-# lower-case word or a comma before it, a lower-case word after it) is read as a space, so
-# phrases match across it.
-_WRAPPED_LINE = re.compile(r"(?<=[a-z,])[ \t]*\r?\n[ \t]*(?=[a-z])")
-
-
-def join_wrapped(low: str) -> str:
-    """``_WRAPPED_LINE.sub(" ", low)``, found from each line break instead of trying the
-    look-behind at every position (the regex cannot skip ahead; most texts have few breaks)."""
-    i = low.find("\n")
-    if i == -1:
-        return low
-    out: list[str] = []
-    done = 0  # low[:done] is in ``out`` already
-    n = len(low)
-    while i != -1:
-        j = i
-        if j > 0 and low[j - 1] == "\r":
-            j -= 1
-        while j > done and (low[j - 1] == " " or low[j - 1] == "\t"):
-            j -= 1
-        k = i + 1
-        while k < n and (low[k] == " " or low[k] == "\t"):
-            k += 1
-        if (j > done and "a" <= low[j - 1] <= "z" or j > done and low[j - 1] == ",") and (
-                k < n and "a" <= low[k] <= "z"):
-            out.append(low[done:j])
-            out.append(" ")
-            done = k
-        i = low.find("\n", i + 1)
-    if not out:
-        return low
-    out.append(low[done:])
-    return "".join(out)
 
 
 def _add_code_segments(codes: set[str]) -> None:
@@ -1223,10 +1095,10 @@ def extract(text: str) -> Extracted:
     if 'Some("' in win or "ErrorCode:" in win:
         # Rust Debug structs (async-openai: ``code: Some("insufficient_quota")``) and .NET's
         # RequestFailedException lines (``ErrorCode: content_filter``)
-        for a, b in _DEBUG_CODES.findall(_head_tail(win, 8192))[:8]:
+        for a, b in DEBUG_CODES.findall(_head_tail(win, 8192))[:8]:
             codes.add((a or b).lower())
-    codes.update(_side_codes(_head_tail(win, 4096), payload is not None))
-    if "quota_limit_value" in win and _QUOTA_LIMIT_ZERO.search(win):
+    codes.update(side_codes(_head_tail(win, 4096), payload is not None))
+    if "quota_limit_value" in win and QUOTA_LIMIT_ZERO.search(win):
         codes.add("quota_limit:zero")  # Google's QuotaFailure metadata: this limit is 0
     if "quotaId" in win and _QUOTA_ID.search(_head_tail(win, 8192)):
         codes.add("quota_failure:per_period")  # also when the body is cut off mid-object
@@ -1242,7 +1114,7 @@ def extract(text: str) -> Extracted:
         for value in (payload.error_code, payload.error_type):
             if value:
                 codes.add(value.lower())
-        if payload.message and _CODE_MESSAGE.fullmatch(payload.message):
+        if payload.message and CODE_MESSAGE.fullmatch(payload.message):
             codes.add(payload.message.lower())  # "message": "model_not_found"
         hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
         if payload.param and " " in payload.param:
@@ -1254,7 +1126,7 @@ def extract(text: str) -> Extracted:
         # google.api_core.exceptions.PermissionDenied, OpenAI::Errors::RateLimitError: class
         # names without an Error suffix, known by their module
         qualified = set(_QUALIFIED_EXC.findall(_head_tail(win, 8192)))
-    mentioned = mentioned_exceptions(win, not lines)
+    mentioned = mentioned_exceptions(win, None if lines else _head_tail(win, 2048))
     if qualified or mentioned:
         ex.exceptions = frozenset(qualified | mentioned)
     if lines:

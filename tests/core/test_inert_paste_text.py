@@ -20,15 +20,18 @@ from bot.diagnosis import diagnose
 
 EVIL = "https://evil.example/login"
 LINK = f"[Rotate your key here]({EVIL})"
+# a parameter name has no spaces (a "param" that is a sentence is not named as one): the same
+# markdown link, written as a name
+PARAM_LINK = f"[rotate_key]({EVIL})"
 PASTES = [
     json.dumps({"error": {"message": "Invalid value for param.", "type": "invalid_request_error",
-                          "param": LINK, "code": "invalid_value"}}),
+                          "param": PARAM_LINK, "code": "invalid_value"}}),
     json.dumps({"error": {"message": f"Bad request: see {LINK}", "type": "invalid_request_error",
                           "param": None, "code": LINK}}),
     json.dumps({"error": {"message": "x", "type": f"`x` {LINK} `y`", "param": f"a` {EVIL} `b",
                           "code": "<!channel> *urgent*"}}),
     f"openai.BadRequestError: Error code: 400 - {{'error': {{'message': 'Rejected, go to {EVIL}', "
-    f"'type': 'invalid_request_error', 'param': '{LINK}', 'code': None}}}}",
+    f"'type': 'invalid_request_error', 'param': '{PARAM_LINK}', 'code': None}}}}",
 ]
 
 

@@ -140,7 +140,7 @@ def test_pattern_branches_match_where_the_whole_regex_does() -> None:
 def test_rewritten_regexes_match_their_plain_forms() -> None:
     import re
 
-    from bot.diagnosis.extract import _CAMEL, _SNAKE_CODE, _WORD_CODE, _WRAPPED_LINE, join_wrapped
+    from bot.diagnosis.codewords import _CAMEL, _SNAKE_CODE, _WORD_CODE, _WRAPPED_LINE, join_wrapped
 
     plain = {
         _CAMEL: re.compile(r"(?<![\w.])[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+(?![\w.])"),
