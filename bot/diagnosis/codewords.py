@@ -37,8 +37,6 @@ def mentioned_exceptions(text: str, prose: str | None) -> set[str]:
     return names
 
 
-
-
 # Codes printed outside an error body:
 #   gRPC status names: Python ``status = StatusCode.PERMISSION_DENIED``, Go ``rpc error: code =
 #   PermissionDenied desc = …``;
@@ -94,15 +92,14 @@ def side_codes(text: str, in_body: bool) -> set[str]:
         # several times cheaper than running the patterns over the whole text
         found = 0
         for tok in text.split():
-            if "_" in tok:
-                if not tok.isupper():
-                    out.update(_SNAKE_CODE.findall(tok))
-                if not tok.islower():
-                    out.update(c.lower() for c in _WORD_CODE.findall(tok))
-                found += 1
-            elif "." in tok and not tok.islower():
+            snake = "_" in tok
+            if not (snake or "." in tok and not tok.islower()):
+                continue
+            if snake and not tok.isupper():
+                out.update(_SNAKE_CODE.findall(tok))
+            if not tok.islower():  # UPPER_SNAKE, dotted and CamelCase codes need a capital
                 out.update(c.lower() for c in _WORD_CODE.findall(tok))
-                found += 1
+            found += 1
             if found >= 48:
                 break
         if "[" in text:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bot.diagnosis.classify import Classifier, Verdict
 from bot.diagnosis.explain import ask_for, explain, param_from_message
-from bot.diagnosis.extract import Extracted, extract
+from bot.diagnosis.extract import Extracted, extract, names_a_parameter
 from bot.diagnosis.fingerprint import fingerprint
 from bot.diagnosis.knowledge import DEFAULT, Knowledge
 from bot.diagnosis.model import Cause, Diagnosis
@@ -80,8 +80,7 @@ class Engine:
     def explain(self, verdict: Verdict, ex: Extracted, redacted: str) -> Diagnosis:
         kb = self.kb
         rule, category, retryable = verdict.rule, verdict.category, verdict.retryable
-        # a "param" that is a sentence (gateways put the upstream's words there) names none
-        param = ex.param if ex.param and " " not in ex.param else None
+        param = ex.param if ex.param and names_a_parameter(ex.param) else None
         if category == "bad_request" and not param:
             param = param_from_message(ex.message, kb)
         # Fields that come from the paste are redacted again: JSON escapes such as \u0073k- can

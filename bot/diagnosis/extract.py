@@ -1063,6 +1063,11 @@ _ERRORINFO_REASON = re.compile(r'ErrorInfo\\?"[^{}]{0,200}?\\?"reason\\?"[ \t]*:
 _CODE_SEGMENT = re.compile(r"[a-z][a-z_]{2,60}")
 
 
+def names_a_parameter(param: str) -> bool:
+    """Whether a body's ``param`` is a parameter's name, not a sentence (a name has no
+    spaces; gateways put the upstream's words there)."""
+    return " " not in param
+
 
 def _add_code_segments(codes: set[str]) -> None:
     """Dotted codes (Alibaba, Volcengine: "InvalidParameter.Duration",
@@ -1081,9 +1086,10 @@ def extract(text: str) -> Extracted:
     ex = Extracted()
     payload = extract_payload(win)
     lines = exception_lines(win) if _contains_any(win, _EXC_NEEDLES) else []
+    ends = _head_tail(win, 8192)  # where the code and name patterns below look
     node_codes: set[str] = set()
     if _NODE_HINT.search(win):
-        node_codes = {c.lower() for c in _NODE_CODES.findall(_head_tail(win, 8192))}
+        node_codes = {c.lower() for c in _NODE_CODES.findall(ends)}
     page = html_facts(win) if "<" in win else None
 
     hay_parts: list[str] = []
@@ -1091,16 +1097,16 @@ def extract(text: str) -> Extracted:
     if payload is None and "ErrorInfo" in win:
         # a Google details list on its own ("… [{"@type": "…ErrorInfo", "reason": …}]"), the
         # error object around it cut away
-        codes.update(r.lower() for r in _ERRORINFO_REASON.findall(_head_tail(win, 8192)))
+        codes.update(r.lower() for r in _ERRORINFO_REASON.findall(ends))
     if 'Some("' in win or "ErrorCode:" in win:
         # Rust Debug structs (async-openai: ``code: Some("insufficient_quota")``) and .NET's
         # RequestFailedException lines (``ErrorCode: content_filter``)
-        for a, b in DEBUG_CODES.findall(_head_tail(win, 8192))[:8]:
+        for a, b in DEBUG_CODES.findall(ends)[:8]:
             codes.add((a or b).lower())
     codes.update(side_codes(_head_tail(win, 4096), payload is not None))
     if "quota_limit_value" in win and QUOTA_LIMIT_ZERO.search(win):
         codes.add("quota_limit:zero")  # Google's QuotaFailure metadata: this limit is 0
-    if "quotaId" in win and _QUOTA_ID.search(_head_tail(win, 8192)):
+    if "quotaId" in win and _QUOTA_ID.search(ends):
         codes.add("quota_failure:per_period")  # also when the body is cut off mid-object
     if payload is not None:
         ex.has_payload = True
@@ -1117,21 +1123,22 @@ def extract(text: str) -> Extracted:
         if payload.message and CODE_MESSAGE.fullmatch(payload.message):
             codes.add(payload.message.lower())  # "message": "model_not_found"
         hay_parts.extend(m[:FIELD_CAP] for m in payload.messages if m)
-        if payload.param and " " in payload.param:
+        if payload.param and not names_a_parameter(payload.param):
             # gateways put the upstream's sentence in "param" ("message": "Param Incorrect",
-            # "param": "max_tokens is too large: …"): a parameter name has no spaces
+            # "param": "max_tokens is too large: …"): it is evidence, not a name
             hay_parts.append(payload.param[:FIELD_CAP])
     qualified: set[str] = set()
     if "xceptions" in win or "rrors" in win:
         # google.api_core.exceptions.PermissionDenied, OpenAI::Errors::RateLimitError: class
         # names without an Error suffix, known by their module
-        qualified = set(_QUALIFIED_EXC.findall(_head_tail(win, 8192)))
-    mentioned = mentioned_exceptions(win, None if lines else _head_tail(win, 2048))
-    if qualified or mentioned:
-        ex.exceptions = frozenset(qualified | mentioned)
+        qualified = set(_QUALIFIED_EXC.findall(ends))
+    names = qualified | mentioned_exceptions(win, None if lines else _head_tail(win, 2048))
     if lines:
-        ex.exceptions = frozenset({x.name for x in lines} | {x.short for x in lines} | qualified
-                                  | mentioned)
+        names.update(x.name for x in lines)
+        names.update(x.short for x in lines)
+    if names:
+        ex.exceptions = frozenset(names)
+    if lines:
         ex.exception_line = lines[-1].line
         ex.exception_name = lines[-1].short
         if payload is not None:  # the body is in the hay already: keep "Name: Error code: 429 -"
@@ -1176,6 +1183,6 @@ def extract(text: str) -> Extracted:
 __all__ = [
     "ExceptionLine", "Extracted", "Payload", "STATUS_AFTER", "STATUS_BEFORE_REVERSED",
     "exception_lines", "extract", "extract_payload", "find_payload", "find_provider",
-    "find_request_id", "find_retry_after", "find_status", "find_status_weak", "html_facts", "parse_duration",
-    "parse_objects", "window",
+    "find_request_id", "find_retry_after", "find_status", "find_status_weak", "html_facts",
+    "names_a_parameter", "parse_duration", "parse_objects", "window",
 ]

@@ -178,12 +178,16 @@ def phrase_in(phrase: str, low: str) -> bool:
         return phrase in _WORD.findall(low)
     if not (phrase[0].isascii() and phrase[0].isalnum()):
         return phrase in low
+    return _starts_a_word(phrase, low)
+
+
+def _starts_a_word(phrase: str, low: str) -> bool:
+    """Whether ``phrase`` occurs in ``low`` where a word starts (not right after a letter or
+    digit: "rate limit" is not in "x-rate limit"'s "xrate limit")."""
     i = low.find(phrase)
-    while i != -1:
-        if i == 0 or not (low[i - 1].isascii() and low[i - 1].isalnum()):
-            return True
+    while i > 0 and low[i - 1].isascii() and low[i - 1].isalnum():
         i = low.find(phrase, i + 1)
-    return False
+    return i != -1
 
 
 def _blocked_by_facts(rules: tuple[Rule, ...],
@@ -256,17 +260,17 @@ class Matcher:
         self._by_code = {k: tuple(sorted(v)) for k, v in by_code.items()}
         self._by_status = {k: tuple(sorted(v)) for k, v in by_status.items()}
         self._by_exception = {k: tuple(sorted(v)) for k, v in by_exception.items()}
-        self._by_single = {k.encode(): tuple(sorted(v)) for k, v in by_single.items()}
+        single_index = {k.encode(): tuple(sorted(v)) for k, v in by_single.items()}
         # per key word, per rule: the rule's phrases with that key as one alternation (the
         # regex engine finds a literal alternation much faster than one find per phrase)
         # (a rule with a few phrases for that key looks for each with ``in``, cheaper still)
-        self._by_key: dict[bytes, tuple[tuple[tuple[str, bool, int], ...],
-                                        tuple[tuple[re.Pattern[str], bool, int], ...]]] = {}
+        key_index: dict[bytes, tuple[tuple[tuple[str, bool, int], ...],
+                                     tuple[tuple[re.Pattern[str], bool, int], ...]]] = {}
         for k, entries in by_key.items():
             per_rule: dict[tuple[int, bool], list[str]] = {}
             for phrase, at_word, i in entries:
                 per_rule.setdefault((i, at_word), []).append(phrase)
-            self._by_key[k.encode()] = (
+            key_index[k.encode()] = (
                 tuple((p, at_word, i) for (i, at_word), ps in per_rule.items()
                       if len(ps) <= _FEW_PHRASES for p in ps),
                 tuple((re.compile("|".join(re.escape(p)
@@ -275,9 +279,8 @@ class Matcher:
                       if len(ps) > _FEW_PHRASES))
         # both indexes under one key set: one intersection with the text's words
         self._by_word = {
-            k: (self._by_single.get(k, ()), *self._by_key.get(k, ((), ())))
-            for k in self._by_single.keys() | self._by_key.keys()}
-        self._anywhere = tuple(anywhere)
+            k: (single_index.get(k, ()), *key_index.get(k, ((), ())))
+            for k in single_index.keys() | key_index.keys()}
         # phrases in other scripts, by their first character (a set look-up per character)
         by_first: dict[str, list[tuple[str, int]]] = {}
         for phrase, i in anywhere:
@@ -326,13 +329,9 @@ class Matcher:
                 if single:
                     words.update(single)
                 for phrase, at_word, i in plain:
-                    if i not in words and phrase in low:  # the set look-up is the cheaper
-                        if at_word:  # where it starts a word (phrase_in)
-                            at = low.find(phrase)
-                            while at > 0 and low[at - 1].isascii() and low[at - 1].isalnum():
-                                at = low.find(phrase, at + 1)
-                            if at == -1:
-                                continue
+                    # the set look-up is the cheaper; then where it starts a word (phrase_in)
+                    if (i not in words and phrase in low
+                            and (not at_word or _starts_a_word(phrase, low))):
                         words.add(i)
                 for phrases, at_word, i in regexes:
                     if i in words:

@@ -115,16 +115,28 @@ def test_weak_evidence_has_lower_confidence_than_a_precise_code() -> None:
     assert precise.confidence >= 0.95
 
 
+def _buckets(pairs: list[tuple[float, bool]], edges: tuple[tuple[float, float], ...],
+             least: int = 20) -> list[tuple[float, float, int, float, float]]:
+    """(lo, hi, n, mean confidence, share right) per confidence bucket with ``least`` pairs."""
+    out = []
+    for lo, hi in edges:
+        got = [(conf, ok) for conf, ok in pairs if lo <= conf < hi]
+        if len(got) >= least:
+            out.append((lo, hi, len(got), sum(c for c, _ in got) / len(got),
+                        sum(ok for _, ok in got) / len(got)))
+    return out
+
+
 def test_confidence_is_calibrated_on_first_looks_at_fresh_pastes() -> None:
     """Reliability where it matters: on pastes no rule was written from. first_looks.jsonl
     holds the engine's evidence features for each new learning paste before anything was
-    learnt from it; with the table's [calibration], in every confidence bucket with enough
-    first looks the share of right verdicts is close to the mean confidence (within 0.15), and
-    the Brier score beats always saying the overall hit rate."""
-    import math
+    learnt from it (score / 100, margin / 40, and the three flags); with the table's
+    [calibration], through the engine's own ``confidence``, in every confidence bucket with
+    enough first looks the share of right verdicts is close to the mean confidence (within
+    0.15), and the Brier score beats always saying the overall hit rate."""
+    from bot.diagnosis.classify import confidence
 
     cal = DEFAULT.calibration
-    w = (cal.intercept, cal.score, cal.margin, cal.support, cal.payload, cal.worded)
     pairs = []
     for r in load_jsonl(HERE / "first_looks.jsonl"):
         right = r["verdict"] == r["category"]
@@ -132,16 +144,12 @@ def test_confidence_is_calibrated_on_first_looks_at_fresh_pastes() -> None:
         if f is None:
             pairs.append((cal.unknown, right))
             continue
-        z = w[0] + sum(wi * f[n] for wi, n in zip(w[1:], ("score", "margin", "support",
-                                                           "payload", "worded"), strict=True))
-        pairs.append((1.0 / (1.0 + math.exp(-z)), right))
+        pairs.append((confidence(cal, f["score"] * 100.0, f["margin"] * 40.0,
+                                 bool(f["support"]), bool(f["payload"]), bool(f["worded"])),
+                      right))
     assert len(pairs) >= 300
-    for lo, hi in ((0.0, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 1.01)):
-        got = [(conf, ok) for conf, ok in pairs if lo <= conf < hi]
-        if len(got) >= 20:
-            mean = sum(c for c, _ in got) / len(got)
-            acc = sum(ok for _, ok in got) / len(got)
-            assert abs(mean - acc) <= 0.15, (lo, hi, len(got), mean, acc)
+    for bucket in _buckets(pairs, ((0.0, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 1.01))):
+        assert abs(bucket[3] - bucket[4]) <= 0.15, bucket
     rate = sum(ok for _, ok in pairs) / len(pairs)
     brier = sum((conf - ok) ** 2 for conf, ok in pairs) / len(pairs)
     assert brier < sum((rate - ok) ** 2 for _, ok in pairs) / len(pairs)
@@ -153,12 +161,8 @@ def test_confidence_on_learning_pastes_never_claims_more_than_it_gets() -> None:
     cases = [c for name in LEARNING for c in load_jsonl(HERE / name)]
     pairs = [(d.confidence, d.category == c["category"])
              for c in cases for d in (diagnose(c["text"]),) if d.category != "unknown"]
-    for lo, hi in ((0.0, 0.7), (0.7, 0.9), (0.9, 0.95), (0.95, 1.01)):
-        got = [(conf, ok) for conf, ok in pairs if lo <= conf < hi]
-        if len(got) >= 20:
-            mean = sum(c for c, _ in got) / len(got)
-            acc = sum(ok for _, ok in got) / len(got)
-            assert mean <= acc + 0.1, (lo, hi, len(got), mean, acc)
+    for bucket in _buckets(pairs, ((0.0, 0.7), (0.7, 0.9), (0.9, 0.95), (0.95, 1.01))):
+        assert bucket[3] <= bucket[4] + 0.1, bucket
 
 
 def test_an_unknown_verdict_is_low_confidence_and_asks_for_the_body() -> None:
