@@ -334,7 +334,7 @@ def parse_objects(text: str, budget: _Budget | None = None) -> list[Any]:
 _MSG_KEYS = ("message", "msg", "error_message", "errorMessage", "error_msg", "detail",
              "error_description", "description")
 _STATUS_KEYS = ("status", "statusCode", "status_code", "http_status", "httpStatus",
-                "raw_status_code", "upstream_status")
+                "raw_status_code", "upstream_status", "httpCode", "http_code")
 _STATUS_KEY_SET = frozenset(_STATUS_KEYS)
 _ERRORISH_KEYS = ("code", "type", "status", "statusCode", "status_code", "error_code",
                   "errorCode", "errno", "success", "error_type", "param")
@@ -581,6 +581,12 @@ def _codes_from_messages(p: Payload) -> None:
     for value in (p.message, p.error_type):
         if value and len(value) <= 64 and _CODE_LIKE.fullmatch(value):
             p.codes.add(value.lower())
+    message = p.message
+    if message and len(message) <= 200 and ": " in message:
+        # a wrapper's prefix before the code: "Gemini API error: IMAGE_SAFETY"
+        tail = message.rsplit(": ", 1)[1].strip()
+        if len(tail) <= 64 and _CODE_LIKE.fullmatch(tail):
+            p.codes.add(tail.lower())
 
 
 def find_payload(obj: Any) -> Payload | None:
@@ -706,6 +712,7 @@ def extract_payload(text: str) -> Payload | None:
         payload = _payload_from_fields(_head_tail(text, 8192))
         if payload is None:
             return None
+        _codes_from_messages(payload)
     return _unwrap(payload, 0, budget)
 
 

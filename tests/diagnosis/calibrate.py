@@ -36,9 +36,10 @@ from bot.diagnosis.extract import extract  # noqa: E402
 from bot.diagnosis.knowledge import BUILTIN_PATH  # noqa: E402
 from bot.diagnosis.redact import redact  # noqa: E402
 
+# the learning pastes, never the held-out blind set
+from tests.diagnosis.conftest import LEARNING  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-# the learning pastes (tests/diagnosis/conftest.py: LEARNING), never the held-out blind set
-LEARNING = ("realworld.jsonl", "collected.jsonl", "blind.jsonl", "blind2.jsonl")
 NAMES = ("intercept", "score", "margin", "support", "payload", "worded")
 # The starting point and pull of the fit: a middling score alone is not certainty.
 PRIOR = (-2.5, 4.0, 1.5, 0.5, 0.5, 1.5)

@@ -23,8 +23,8 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 # after that round's changes, never used to write a rule. Once its "after" figures are
 # recorded (docs/knowledge.md) it is retired and becomes learning material: a measured set that
 # is reused stops being blind, so each round starts a new blind file.
-HELD_OUT = ("blind3.jsonl", "blind4.jsonl")
-RETIRED_BLIND = ("blind.jsonl", "blind2.jsonl")
+HELD_OUT = ("blind4.jsonl",)
+RETIRED_BLIND = ("blind.jsonl", "blind2.jsonl", "blind3.jsonl")
 LEARNING = ("realworld.jsonl", "collected.jsonl", *RETIRED_BLIND)
 # Providers' and gateways' own error documentation (one row per documented error, as the page
 # shows it: often a table row, not a paste). Learning material too, read by the words it adds;

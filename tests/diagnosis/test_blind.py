@@ -1,11 +1,11 @@
 """The blind sets: real pastes held out from rule writing.
 
-blind3.jsonl (round 3) is held out: collected from sources no other file uses, before any rule
-of that round was written from new material, and only measured (tests/diagnosis/measure.py).
-blind.jsonl (round 1) and blind2.jsonl (round 2) were held out the same way in their rounds,
-measured before and after (figures in docs/knowledge.md), and are retired: from round 3 on
-they are learning pastes, so each of their pastes must now come out as labelled, like
-collected.jsonl's. No test asserts a held-out set's accuracy (an assertion would invite tuning
+The set named in conftest.HELD_OUT is held out: collected from sources no other file uses,
+before any rule of that round was written from new material, and only measured
+(tests/diagnosis/measure.py). blind.jsonl (round 1), blind2.jsonl (round 2) and blind3.jsonl
+(round 3) were held out the same way in their rounds, measured before and after (figures in
+docs/knowledge.md), and are retired: from the next round on they are learning pastes, so each
+of their pastes must now come out as labelled, like collected.jsonl's. No test asserts a held-out set's accuracy (an assertion would invite tuning
 to it)."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_blind_set_is_large_sourced_and_labelled(name: str) -> None:
     assert len({c["text"] for c in rows}) == len(rows)
 
 
-@pytest.mark.parametrize("name", ("blind2.jsonl", *HELD_OUT))
+@pytest.mark.parametrize("name", ("blind2.jsonl", "blind3.jsonl", *HELD_OUT))
 def test_blind_rows_are_complete(name: str) -> None:
     for c in load_jsonl(HERE / name):
         assert set(c) == FIELDS, c["source"]
@@ -84,6 +84,21 @@ KNOWN_MISSES = {
     "https://github.com/assafelovic/gpt-researcher/issues/981":
         "code model_not_found on a 403 whose message lost its spaces ('Pindoes not have access "
         "to modelgpt-4o'): the code decides",
+    # blind3 (round 3), retired in round 4
+    "https://github.com/chatboxai/chatbox/issues/1033":
+        "an app's own 'API Error: 403 … usually caused by incorrect settings or account issues' "
+        "with the body hidden: the 403 reads as a permission refusal (at low confidence)",
+    "https://github.com/mozilla-ai/any-llm/issues/485":
+        "a provider's 500 whose detail is 'Unable to process request', the words of Sora's "
+        "refusal: read as the refusal (a relay's 500 around the refusal must stay one)",
+    "https://github.com/BerriAI/litellm/issues/2487":
+        "LiteLLM's 'No models available' (every deployment cooling down): no rule's words",
+    "https://github.com/Kong/kong/issues/12869":
+        "a gateway plugin's Lua error 'path must be a string' in its log: parameter words for "
+        "the gateway's own bug",
+    "https://github.com/chenyme/grok2api/issues/1014":
+        "Grok web's '403: This page is out of date. Reload to continue.' to a scripted session: "
+        "no block words, the 403 reads as a permission refusal",
 }
 
 
