@@ -15,6 +15,7 @@ from bot.diagnosis.explain import ask_for, explain, param_from_message
 from bot.diagnosis.extract import Extracted, extract, names_a_parameter
 from bot.diagnosis.fingerprint import fingerprint
 from bot.diagnosis.knowledge import DEFAULT, Knowledge
+from bot.diagnosis.lexicon import DEFAULT_LEXICON, Lexicon
 from bot.diagnosis.model import Cause, Diagnosis
 from bot.diagnosis.redact import mask_values, might_hold_secret, redact, redact_collect
 
@@ -58,9 +59,10 @@ class _Cleaner:
 class Engine:
     """The pipeline for one knowledge table."""
 
-    def __init__(self, kb: Knowledge = DEFAULT) -> None:
+    def __init__(self, kb: Knowledge = DEFAULT, lexicon: Lexicon | None = DEFAULT_LEXICON) -> None:
         self.kb = kb
         self.classifier = Classifier(kb)
+        self.lexicon = lexicon
 
     def diagnose(self, text: str | bytes) -> Diagnosis:
         """Diagnose any pasted text (or bytes). Never raises."""
@@ -75,6 +77,13 @@ class Engine:
     def build(self, ex: Extracted, redacted: str) -> Diagnosis:
         """Weigh and explain extracted evidence (exposed for tests and re-ranking)."""
         verdict = self.classifier.weigh(ex)
+        if verdict.rule is None and self.lexicon is not None:
+            # no rule fired: the words may still say the category (bot/diagnosis/lexicon.py);
+            # never over a rule, and said at the lexicon's own, measured, confidence
+            guess = self.lexicon.guess(ex)
+            if guess is not None:
+                verdict = Verdict(None, guess.category, self.kb.category_retryable[guess.category],
+                                  0.0, 0.0, False, False, self.lexicon.confidence, ())
         return self.explain(verdict, ex, redacted)
 
     def explain(self, verdict: Verdict, ex: Extracted, redacted: str) -> Diagnosis:

@@ -92,10 +92,14 @@ KNOWN_MISSES = {
         "a provider's 500 whose detail is 'Unable to process request', the words of Sora's "
         "refusal: read as the refusal (a relay's 500 around the refusal must stay one)",
     "https://github.com/BerriAI/litellm/issues/2487":
-        "LiteLLM's 'No models available' (every deployment cooling down): no rule's words",
+        "LiteLLM's 'No models available' (every deployment cooling down) inside a traceback "
+        "of connection code: the lexicon reads a connection failure",
     "https://github.com/Kong/kong/issues/12869":
         "a gateway plugin's Lua error 'path must be a string' in its log: parameter words for "
         "the gateway's own bug",
+    "https://github.com/raiyanyahya/dallecli/issues/13":
+        "a CLI's 'Failed to generate image. Please try again with a different prompt.' hides "
+        "the cause (a size); the lexicon reads the prompt words as a refusal of content",
     "https://github.com/chenyme/grok2api/issues/1014":
         "Grok web's '403: This page is out of date. Reload to continue.' to a scripted session: "
         "no block words, the 403 reads as a permission refusal",
