@@ -63,6 +63,7 @@ class Payload:
     job_failed: bool = False
     openai_shape: bool = False   # {"message","type","param","code"} or a Sora video object
     wrapped: bool = False        # found inside another error's message (a gateway relaying it)
+    raw: str | None = None       # the upstream's own error as a relay quotes it (metadata.raw)
 
 
 @dataclass(slots=True)
@@ -393,6 +394,10 @@ def _from_error_dict(err: dict[str, Any], parent: dict[str, Any]) -> Payload:
     code = err.get("code", err.get("error_code", err.get("errorCode")))
     p.error_code = _s(code)
     p.param = _s(err.get("param"))
+    meta = err.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("raw"), str):
+        # OpenRouter's "Provider returned error": the provider's own body is metadata.raw
+        p.raw = meta["raw"][:FIELD_CAP] or None
     p.openai_shape = ("message" in err and "type" in err and "param" in err) or (
         parent.get("object") == "video")
     for container in (err, parent):
@@ -615,14 +620,19 @@ def _unwrap(payload: Payload, level: int, budget: _Budget) -> Payload:
     """Errors wrapped in another error's message (gateways): take the innermost real one."""
     payload.messages.append(payload.message or "")
     message = payload.message or ""
-    if level >= MAX_UNWRAP or "{" not in message:
+    raw = payload.raw
+    if level >= MAX_UNWRAP or ("{" not in message and raw is None):
         return payload
     inner = None
-    for obj in parse_objects(message, budget):
-        found = find_payload(obj)
-        if found is not None and (found.message or found.error_code):
-            inner = found
+    for source in (message, raw):
+        if source and "{" in source:
+            for obj in parse_objects(source, budget):
+                found = find_payload(obj)
+                if found is not None and (found.message or found.error_code):
+                    inner = found
     if inner is None:
+        if raw:
+            payload.messages.append(raw)  # the upstream's words, not an object
         return payload
     inner = _unwrap(inner, level + 1, budget)
     inner.wrapped = True
@@ -801,6 +811,7 @@ _STATUS_NUMBER = re.compile(r"[1-5](?<![\d.][1-5])\d\d(?!\d|[.,:]\d)")
 STATUS_BEFORE_REVERSED = re.compile(
     r"[ \t]+(?:\d\.)?\d/PTTH"
     r"|[ \t]*:?edo[Cc] rorr[Ee]"
+    r"|[ \t]+fo edo[Cc] sutat[Ss]"  # Dio: "the response has a status code of 404"
     r"|[ \t]+rorrE(?![A-Za-z])"
     r"|[ \t:]{1,3}(?:(?:rorr[Ee]|sutat[Ss]|edo[Cc])[ _]?)?PTTH"
     r"|[\"']?\\?[ \t]{0,3}[:=]?[ \t]{0,3}[\"']?\\?"

@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bot.diagnosis import diagnose  # noqa: E402
 from bot.diagnosis.engine import DEFAULT_ENGINE  # noqa: E402
 from bot.diagnosis.extract import extract  # noqa: E402
 from bot.diagnosis.knowledge import BUILTIN_PATH  # noqa: E402
@@ -110,8 +111,11 @@ def first_look_rows(batch: str, path: Path) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for r in rows(path):
         x, _fired, category = features(str(r["text"]))
+        # "verdict" is the table's alone (what calibration fits); "said" is the whole engine's,
+        # the lexicon included (what a user would have been told)
         row: dict[str, object] = {"engine": engine, "batch": batch, "source": r["source"],
-                                  "category": r["category"], "verdict": category}
+                                  "category": r["category"], "verdict": category,
+                                  "said": diagnose(str(r["text"])).category}
         if x is not None:
             row["features"] = dict(zip(NAMES[1:], (round(v, 4) for v in x[1:]), strict=True))
         out.append(row)

@@ -97,9 +97,6 @@ KNOWN_MISSES = {
     "https://github.com/Kong/kong/issues/12869":
         "a gateway plugin's Lua error 'path must be a string' in its log: parameter words for "
         "the gateway's own bug",
-    "https://github.com/raiyanyahya/dallecli/issues/13":
-        "a CLI's 'Failed to generate image. Please try again with a different prompt.' hides "
-        "the cause (a size); the lexicon reads the prompt words as a refusal of content",
     "https://github.com/chenyme/grok2api/issues/1014":
         "Grok web's '403: This page is out of date. Reload to continue.' to a scripted session: "
         "no block words, the 403 reads as a permission refusal",

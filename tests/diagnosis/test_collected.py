@@ -41,9 +41,90 @@ def test_whole_real_corpus_is_varied() -> None:
 # Learning pastes the table does not get right, kept visible rather than fixed by a rule that
 # would only fit them (strict: the day one passes, it moves out of this list).
 KNOWN_MISSES = {
-    "https://github.com/deanxv/coze-discord-proxy/issues/207":
-        "Coze's catch-all 'Some error occurred … contact the support team': no rule fires and "
-        "the lexicon reads the support-team words as an account block",
+    "https://github.com/yokonsan/midjourney-api/issues/68":
+        "a Midjourney notification of type 'banned' with no words: a field value, not a message",
+    # round 4 batches (net, risk, video): first looks in first_looks.jsonl
+    "https://github.com/QwenLM/Qwen-Image/issues/127":
+        "'failed to fetch response status from fal-ai API' reads as a connection failure; the "
+        "thread never found the cause",
+    "https://github.com/PaddlePaddle/ERNIE-SDK/issues/348":
+        "erniebot's InvalidTokenError says '暂无权限使用' (no permission to use): the "
+        "permission words outweigh the class name",
+    "https://github.com/xLmiler/grok2api_python/issues/32":
+        "a relay's log of Grok's bare 403 (its token 'expired'): the anti-bot shield is only in "
+        "the maintainer's answer",
+    "https://github.com/lbjlaq/Antigravity-Manager/issues/1198":
+        "'All accounts are currently limited. Please wait 84152s.': a rate limit, read as "
+        "retryable; the label says a day's wait is not worth retrying",
+    "https://github.com/0x676e67/ninja/issues/109":
+        "a bare 403 from chat.openai.com for want of an Arkose token: nothing in the paste "
+        "names the captcha",
+    "https://github.com/ogkalu2/comic-translate/issues/403":
+        "Gemini's free-tier per-day request cap: a rate limit, read as retryable; the label "
+        "says a day's wait",
+    "https://github.com/anomalyco/opencode/issues/24462":
+        "an OpenRouter-style body cut off inside metadata.raw (the upstream's 'insufficient "
+        "balance' never closes): the relay's 429 and 'calls too frequent' decide",
+    "https://github.com/RoCry/grok3-api-cf/issues/1":
+        "'Grok API error: 403 Forbidden': Cloudflare's bot protection only in the thread",
+    "https://github.com/chenyme/grok2api/issues/190":
+        "a retry loop over bare 403s from grok.com: an IP ban only in the thread",
+    "https://github.com/gochendong/suno-api/issues/1":
+        "Suno's 'Token validation failed.' (a missing hCaptcha token): validation words",
+    "https://github.com/google-gemini/deprecated-generative-ai-swift/issues/82":
+        "the Swift SDK's 'RPCError error 1' hides 'User location is not supported'",
+    "https://github.com/SwiftBeta/SwiftOpenAI/issues/38":
+        "'SwiftOpenAI.OpenAIAPIError error 1' hides the billing failure the thread found",
+    "https://github.com/yihong0618/klingCreator/issues/32":
+        "Kling's 500 '内部系统繁忙' (system busy) to a client its new captcha shut out: the "
+        "500 and the busy words decide",
+    "https://errs.dmxapi.cn/detail.php?id=1874":
+        "a bare 403 reads as a permission refusal (at low confidence); the page concludes "
+        "nothing",
+    "https://github.com/Wan-Video/Wan2.2/issues/386":
+        "Wan's 'No inspiration found for this description. Try changing it.': no refusal words",
+    "https://github.com/goplus/builder/issues/2722":
+        "'There are no images in the model's response. Please optimize your prompt': a sensitive "
+        "prompt only in the maintainer's answer",
+    "https://github.com/openai/openai-openapi/issues/15":
+        "a bare 'Request failed with status code 400' on DALL-E: the safety rejection is only in "
+        "the thread",
+    "https://github.com/google-gemini/cookbook/issues/706":
+        "Veo's 404 NOT_FOUND for a key without billing: the not-found code decides",
+    "https://github.com/Taewan-P/gpt_mobile/issues/101":
+        "'The model `gpt-4` does not exist or you do not have access to it' for an account "
+        "without paid credit: read as not found",
+    "https://github.com/openai-php/laravel/issues/76":
+        "openai-php's 'UnserializableResponse Syntax error' (a non-JSON answer): a region block "
+        "only guessed in the thread",
+    "https://github.com/djeddi-yacine/brain_fusion/issues/23":
+        "'check queue code 404' in a sentence: no status form a client prints",
+    "https://github.com/djeddi-yacine/brain_fusion/issues/37":
+        "'Failed to generate the image in the server': expiring session tokens only in the "
+        "thread",
+    "https://github.com/djeddi-yacine/brain_fusion/issues/13":
+        "'run code :400' reads as a bad request (low confidence); the cause was never found",
+    "https://github.com/wlsdml1114/generate_video/issues/9":
+        "a RunPod job FAILED whose error is Korean 'video not found': no server words",
+    "https://github.com/hexthedev/OpenAi-Api-Unity/issues/53":
+        "a bare 'HTTP/1.1 400 Bad Request' reads as a bad request (the reply asks for the "
+        "body); the label says it hides the cause",
+    "https://github.com/mishl-dev/Discord-AI-Chatbot/issues/165":
+        "an unofficial endpoint that stopped working answered 400 Bad Request: read as a bad "
+        "request",
+    "https://github.com/volcengine/ai-app-lab/issues/123":
+        "a client that failed to load the raw response ('Invalid \\escape'): the wrong model "
+        "type is only in the thread",
+    "https://github.com/revodavid/copilot-for-r/issues/1":
+        "a bare 'HTTP 400 Bad Request.' reads as a bad request; the label says it hides the "
+        "cause",
+    "https://github.com/emacs-openai/codegpt/issues/9":
+        "'400 - Bad request. Please check error message and your parameters': the client's own "
+        "words for any 400; the label says it hides the cause",
+    "https://github.com/FoundationAgents/MetaGPT/issues/81":
+        "an empty body openai-python could not parse (_interpret_response_line): read as the "
+        "server's broken answer, as two round-4 pastes of it are; here the thread suspects a "
+        "local proxy and never found out",
     "https://github.com/GeorgeXie2333/LLM-Stream-Optimizer/issues/1":
         "'400 status code (no body)' reads as a bad request at low confidence (the reply asks "
         "for the body); labelled as hiding the cause",
@@ -78,9 +159,6 @@ KNOWN_MISSES = {
         "Cloudflare's 'Could not route to' (7003) inside a body the terminal wrapped mid-string",
     "https://github.com/cloudflare/cloudflare-os/issues/21":
         "a bare '403 status code (no body)' reads as a permission refusal at low confidence",
-    "https://github.com/darko-mesaros/bedrust/issues/47":
-        "'Bedrock is unable to process your request' is the risk-control wording of the seed "
-        "error; here the thread found a server fault",
     "https://github.com/aws-samples/aws-genai-llm-chatbot/issues/246 not_found":
         "a ValidationException 'Operation unknown' for a region without the API: read as a bad "
         "request",
