@@ -5,7 +5,8 @@
 Prints, each with a ratio against ``json.loads`` of the same text in the same run:
 
 * throughput on the full corpus (every paste of tests/diagnosis: corpus, realworld, collected,
-  blind, blind2, blind3, plus ../shared/fixtures/errors.jsonl), single thread;
+  blind … blind4, plus ../shared/fixtures/errors.jsonl), single thread (texts only: no
+  verdict is printed);
 * the time for a 1 MiB junk paste (random bytes decoded with errors="replace"); json.loads on
   junk fails at once, so the ratio is also given against decoding the same junk as a 1 MiB
   JSON string;
@@ -36,7 +37,7 @@ from bot.diagnosis.redact import redact  # noqa: E402
 DIAGNOSIS_TESTS = ROOT / "tests" / "diagnosis"
 CORPORA = tuple(DIAGNOSIS_TESTS / name for name in (
     "corpus.jsonl", "realworld.jsonl", "collected.jsonl", "blind.jsonl", "blind2.jsonl",
-    "blind3.jsonl"))
+    "blind3.jsonl", "blind4.jsonl"))
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "errors.jsonl"
 TARGET_RATE = 10_000
 TARGET_JUNK_MS = 50.0
