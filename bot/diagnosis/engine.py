@@ -15,7 +15,7 @@ from bot.diagnosis.explain import ask_for, explain, param_from_message
 from bot.diagnosis.extract import Extracted, extract, names_a_parameter
 from bot.diagnosis.fingerprint import fingerprint
 from bot.diagnosis.knowledge import DEFAULT, Knowledge
-from bot.diagnosis.lexicon import DEFAULT_LEXICON, Lexicon
+from bot.diagnosis.lexicon import DEFAULT_LEXICON, WEAK_SCORE, Lexicon
 from bot.diagnosis.model import Cause, Diagnosis
 from bot.diagnosis.redact import mask_values, might_hold_secret, redact, redact_collect
 
@@ -77,13 +77,14 @@ class Engine:
     def build(self, ex: Extracted, redacted: str) -> Diagnosis:
         """Weigh and explain extracted evidence (exposed for tests and re-ranking)."""
         verdict = self.classifier.weigh(ex)
-        if verdict.rule is None and self.lexicon is not None:
-            # no rule fired: the words may still say the category (bot/diagnosis/lexicon.py);
-            # never over a rule, and said at the lexicon's own, measured, confidence
+        if verdict.score < WEAK_SCORE and self.lexicon is not None:
+            # no rule fired, or only the paste's form did (a bare status, a class name): the
+            # words may still say the category (bot/diagnosis/lexicon.py). Never over a rule
+            # that names a cause; said at the lexicon's own, measured, confidence.
             guess = self.lexicon.guess(ex)
-            if guess is not None:
+            if guess is not None and guess.category != verdict.category:
                 verdict = Verdict(None, guess.category, self.kb.category_retryable[guess.category],
-                                  0.0, 0.0, False, False, self.lexicon.confidence, ())
+                                  0.0, 0.0, False, False, self.lexicon.confidence, verdict.fired)
         return self.explain(verdict, ex, redacted)
 
     def explain(self, verdict: Verdict, ex: Extracted, redacted: str) -> Diagnosis:

@@ -13,7 +13,9 @@ category contain it. The guess is a naive Bayes over word presence, with an ``un
 of its own (pastes that really hide the cause have their own words: "something went wrong").
 It speaks only when
 
-* no rule fired (it never overrides the table), and
+* no rule fired, or only weak ones: the verdict scores below ``WEAK_SCORE``, i.e. it rests on
+  the paste's form alone (a bare status, an exception class, "Forbidden"), never on a code or
+  a phrase that names the cause: precise evidence always decides; and
 * its posterior for a category other than ``unknown`` reaches ``threshold``;
 
 its verdict then carries ``confidence`` (the share of such guesses that were right on first
@@ -42,6 +44,10 @@ HEAD = 4000
 ALPHA = 0.5
 # A guess needs this many words the lexicon knows: one or two words are not evidence.
 MIN_WORDS = 3
+# A verdict scoring below this rests on form alone (the table's status and class-name
+# fallbacks weigh 31-45, "Forbidden" 45): the lexicon may replace it. Rules that name a cause
+# weigh 50 and more.
+WEAK_SCORE = 50.0
 
 _WORD = re.compile(r"[a-z][a-z_]{2,30}|[\u4e00-\u9fff]{2,40}")
 # Words every kind of paste has: they carry no category and only cost time.

@@ -6,11 +6,11 @@ The lexicon (bot/diagnosis/lexicon.py) counts, per category, the learning pastes
 (tests/diagnosis/conftest.py: LEARNING, never the held-out blind set) that contain each word.
 Whether its guesses may be said, and how sure they are, is measured where the table was not
 written for the paste: tests/diagnosis/first_looks.jsonl names, per fresh batch, the pastes the
-engine called ``unknown`` before anything was learnt from that batch. For each batch the
-lexicon is fitted on every learning paste *outside* it and asked about those pastes; the
-threshold is the one that makes the most of them right while at least PRECISION of its guesses
-are right (ties: the higher threshold), the
-confidence is the share of its guesses that were right (Laplace). The script prints that
+engine called ``unknown``, or read on form alone (a score below WEAK_SCORE), before anything
+was learnt from that batch. For each batch the lexicon is fitted on every learning paste
+*outside* it and asked about those pastes; the threshold is the one that makes the most of
+them right while at least PRECISION of the verdicts it changes are right (ties: the higher
+threshold), the confidence is the share of its changes that were right (Laplace). The script prints that
 measurement; ``--write`` stores the fit. The test (test_lexicon.py) refits and compares.
 """
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bot.diagnosis.extract import extract  # noqa: E402
-from bot.diagnosis.lexicon import LEXICON_PATH, MIN_WORDS, Lexicon, tokens  # noqa: E402
+from bot.diagnosis.lexicon import LEXICON_PATH, MIN_WORDS, WEAK_SCORE, Lexicon, tokens  # noqa: E402
 from bot.diagnosis.redact import redact  # noqa: E402
 from tests.diagnosis.conftest import HERE, LEARNING, load_jsonl  # noqa: E402
 
@@ -59,16 +59,20 @@ def fit(rows: list[tuple[str, str, frozenset[str]]]) -> tuple[dict[str, int], Co
     return dict(sorted(docs.items())), counts
 
 
-def first_look_trials(rows: list[tuple[str, str, frozenset[str]]]
-                      ) -> list[tuple[str, str, float]]:
-    """(label, best category, its posterior) for each first look that said ``unknown``, the
-    lexicon fitted without the paste's batch."""
+Trial = tuple[str, str, str, float]  # label, the table's verdict, the lexicon's best, posterior
+
+
+def first_look_trials(rows: list[tuple[str, str, frozenset[str]]]) -> list[Trial]:
+    """One trial for each first look the lexicon may speak on (the table said ``unknown``, or
+    its verdict scored below WEAK_SCORE), the lexicon fitted without the paste's batch."""
     batch_of: dict[str, str] = {}
-    asked: defaultdict[str, set[str]] = defaultdict(set)
+    asked: defaultdict[str, dict[str, str]] = defaultdict(dict)
     for r in load_jsonl(HERE / "first_looks.jsonl"):
         batch_of[r["source"]] = r["batch"]
-        if r["verdict"] == "unknown":
-            asked[r["batch"]].add(r["source"])
+        feats = r.get("features")
+        if r["verdict"] == "unknown" or (
+                isinstance(feats, dict) and 100.0 * feats["score"] < WEAK_SCORE):
+            asked[r["batch"]][r["source"]] = r["verdict"]
     trials = []
     for batch, sources in sorted(asked.items()):
         docs, counts = fit([r for r in rows if batch_of.get(r[0]) != batch])
@@ -78,33 +82,39 @@ def first_look_trials(rows: list[tuple[str, str, frozenset[str]]]
                 post = lex.posterior(feats)
                 best = max(post, key=post.__getitem__)
                 enough = lex.known(feats) >= MIN_WORDS
-                trials.append((category, best if enough else "unknown", post[best]))
+                trials.append((category, sources[source], best if enough else "unknown",
+                               post[best]))
     return trials
 
 
-def choose(trials: list[tuple[str, str, float]]) -> tuple[float, float, dict[str, int]]:
-    """The threshold that gets the most first looks right while its guesses are right at least
-    PRECISION of the time (a wrong category said is worse than "unknown", which asks for the
-    missing piece); its confidence and the counts."""
-    base = sum(label == "unknown" for label, _g, _p in trials)
+def _said(trials: list[Trial], th: float) -> list[tuple[str, str, str]]:
+    """(label, table, lexicon) where the lexicon would replace the table's verdict."""
+    return [(label, table, g) for label, table, g, p in trials
+            if g != "unknown" and p >= th and g != table]
+
+
+def choose(trials: list[Trial]) -> tuple[float, float, dict[str, int]]:
+    """The threshold that gets the most first looks right while the verdicts it changes are
+    right at least PRECISION of the time (a wrong category said is worse than a weak one or
+    "unknown", which ask for the missing piece); its confidence and the counts."""
+    base = sum(label == table for label, table, _g, _p in trials)
     best: tuple[int, float] = (-1, THRESHOLDS[-1])
     for th in THRESHOLDS:
-        said = [label == g for label, g, p in trials if g != "unknown" and p >= th]
-        if not said or sum(said) < PRECISION * len(said):
+        said = _said(trials, th)
+        hits = sum(label == g for label, _t, g in said)
+        if not said or hits < PRECISION * len(said):
             continue
-        right = sum((g if g != "unknown" and p >= th else "unknown") == label
-                    for label, g, p in trials)
+        right = base + hits - sum(label == table for label, table, _g in said)
         if right >= best[0]:
             best = (right, th)
     right, th = best
-    right = sum((g if g != "unknown" and p >= th else "unknown") == label
-                for label, g, p in trials)
-    said = [(label, g) for label, g, p in trials if g != "unknown" and p >= th]
-    hits = sum(label == g for label, g in said)
+    said = _said(trials, th)
+    hits = sum(label == g for label, _t, g in said)
+    right = base + hits - sum(label == table for label, table, _g in said)
     confidence = round((hits + 1) / (len(said) + 2), 3)
-    return th, confidence, {"first_looks": len(trials), "right_as_unknown": base,
-                            "right_with_lexicon": right, "guesses": len(said),
-                            "guesses_right": hits}
+    return th, confidence, {"first_looks": len(trials), "right_by_table": base,
+                            "right_with_lexicon": right, "changed": len(said),
+                            "changed_right": hits}
 
 
 def build() -> dict[str, object]:
@@ -127,10 +137,11 @@ def main() -> int:
     data = build()
     ev = data["evaluation"]
     assert isinstance(ev, dict)
-    print(f"first looks called unknown: {ev['first_looks']}; right as unknown "
-          f"{ev['right_as_unknown']}, right with the lexicon {ev['right_with_lexicon']} "
-          f"(threshold {data['threshold']}: {ev['guesses']} guesses, {ev['guesses_right']} "
-          f"right, confidence {data['confidence']}); {len(data['counts'])} words")  # type: ignore[arg-type]
+    print(f"first looks the lexicon may speak on (table said unknown or scored < "
+          f"{WEAK_SCORE:.0f}): {ev['first_looks']}; right by the table {ev['right_by_table']}, "
+          f"with the lexicon {ev['right_with_lexicon']} (threshold {data['threshold']}: "
+          f"{ev['changed']} verdicts changed, {ev['changed_right']} right, confidence "
+          f"{data['confidence']}); {len(data['counts'])} words")  # type: ignore[arg-type]
     if args.write:
         LEXICON_PATH.write_text(dump(data), encoding="utf-8")
         print(f"written {LEXICON_PATH}")

@@ -75,8 +75,6 @@ def test_held_out_set_is_learnt_from_nowhere(name: str) -> None:
 KNOWN_MISSES = {
     "https://github.com/stackblitz/bolt.new/issues/57":
         "only the word 'forbiden', misspelt: no family signal survives the spelling",
-    "https://github.com/acheong08/ChatGPT-to-API/issues/84":
-        "a block page cut down to its CSS ('.blocked-icon') inside a 500: no words survive",
     "https://github.com/pljhonglu/ChatGPT-T/issues/5":
         "a wrapper's own 'code:400, openai api request error!': a bare 400 reads as a bad "
         "request at low confidence (the reply asks for the body); the label says the body is "
@@ -97,9 +95,6 @@ KNOWN_MISSES = {
     "https://github.com/Kong/kong/issues/12869":
         "a gateway plugin's Lua error 'path must be a string' in its log: parameter words for "
         "the gateway's own bug",
-    "https://github.com/chenyme/grok2api/issues/1014":
-        "Grok web's '403: This page is out of date. Reload to continue.' to a scripted session: "
-        "no block words, the 403 reads as a permission refusal",
 }
 
 
