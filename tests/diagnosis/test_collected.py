@@ -41,6 +41,23 @@ def test_whole_real_corpus_is_varied() -> None:
 # Learning pastes the table does not get right, kept visible rather than fixed by a rule that
 # would only fit them (strict: the day one passes, it moves out of this list).
 KNOWN_MISSES = {
+    # round 4, batch w2b (unknown / bad_request / auth)
+    "https://github.com/GaiZhenbiao/ChuanhuChatGPT/issues/961":
+        "a generator's 'RuntimeError: generator ignored GeneratorExit' in an asyncio "
+        "traceback: the lexicon reads a broken connection; the thread never found the cause",
+    "https://github.com/kognetiks/kognetiks-chatbot/issues/65":
+        "a plugin's 'Oops! Something went wrong on our end' reads as the provider's 5xx "
+        "wording; the thread never found the cause",
+    "https://github.com/Limekiller/moodle-block_openai_chat/issues/53":
+        "a plugin's 'An error ocurred! Please try again later': the billing cause is only in "
+        "the maintainer's answer",
+    "https://github.com/GPTutor/gptutor-extension/issues/7":
+        "an app's 400 that blames the length (a bad request in its words); the reporter "
+        "says short messages fail too",
+    "https://github.com/RooCodeInc/Roo-Code/issues/9662":
+        "a bare '400 \"bad request\"' reads as a bad request; the thread never found why",
+    "https://github.com/open-webui/open-webui/issues/14613":
+        "a bare 422 Unprocessable Entity reads as a bad request; the body was dropped",
     "https://github.com/BigPizzaV3/CodexPlusPlus/issues/2126":
         "OpenAI's HTML 403 page cut down to its CSS: the lexicon reads a block page, as another "
         "paste of the same page is labelled (sub2api #2413); this thread's label is permission",
