@@ -56,6 +56,15 @@ class _Cleaner:
         return out
 
 
+def lexicon_may_speak(verdict: Verdict, ex: Extracted) -> bool:
+    """No rule fired, or only the paste's form did (a bare 4xx, a class name): never over a
+    rule that names a cause, nor over a 5xx (the server said it failed, whatever words its
+    page carries)."""
+    if verdict.rule is None:
+        return True
+    return verdict.score < WEAK_SCORE and not (ex.status is not None and ex.status >= 500)
+
+
 class Engine:
     """The pipeline for one knowledge table."""
 
@@ -77,10 +86,9 @@ class Engine:
     def build(self, ex: Extracted, redacted: str) -> Diagnosis:
         """Weigh and explain extracted evidence (exposed for tests and re-ranking)."""
         verdict = self.classifier.weigh(ex)
-        if verdict.score < WEAK_SCORE and self.lexicon is not None:
-            # no rule fired, or only the paste's form did (a bare status, a class name): the
-            # words may still say the category (bot/diagnosis/lexicon.py). Never over a rule
-            # that names a cause; said at the lexicon's own, measured, confidence.
+        if self.lexicon is not None and lexicon_may_speak(verdict, ex):
+            # the words may still say the category (bot/diagnosis/lexicon.py), said at the
+            # lexicon's own, measured, confidence
             guess = self.lexicon.guess(ex)
             if guess is not None and guess.category != verdict.category:
                 verdict = Verdict(None, guess.category, self.kb.category_retryable[guess.category],

@@ -15,7 +15,8 @@ It speaks only when
 
 * no rule fired, or only weak ones: the verdict scores below ``WEAK_SCORE``, i.e. it rests on
   the paste's form alone (a bare status, an exception class, "Forbidden"), never on a code or
-  a phrase that names the cause: precise evidence always decides; and
+  a phrase that names the cause: precise evidence always decides (nor over a 5xx status: the
+  server said it failed); and
 * its posterior for a category other than ``unknown`` reaches ``threshold``;
 
 its verdict then carries ``confidence`` (the share of such guesses that were right on first

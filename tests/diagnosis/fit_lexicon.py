@@ -79,6 +79,8 @@ def first_look_trials(rows: list[tuple[str, str, frozenset[str]]]) -> list[Trial
         lex = Lexicon(docs, counts, 0.5, 0.5)
         for source, category, feats in rows:
             if source in sources:
+                if sources[source] != "unknown" and "status:5xx" in feats:
+                    continue  # the engine keeps a 5xx verdict (engine.Engine.build)
                 post = lex.posterior(feats)
                 best = max(post, key=post.__getitem__)
                 enough = lex.known(feats) >= MIN_WORDS

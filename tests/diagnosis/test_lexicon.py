@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.diagnosis import diagnose
-from bot.diagnosis.engine import DEFAULT_ENGINE, Engine
+from bot.diagnosis.engine import DEFAULT_ENGINE, Engine, lexicon_may_speak
 from bot.diagnosis.extract import extract
 from bot.diagnosis.lexicon import (
     DEFAULT_LEXICON,
     LEXICON_PATH,
-    WEAK_SCORE,
     Lexicon,
     LexiconError,
 )
@@ -52,13 +51,14 @@ def _learning_texts() -> list[str]:
 
 
 def test_it_never_overrides_a_rule_that_names_a_cause() -> None:
-    """Wherever the table's verdict rests on more than the paste's form, the diagnosis is the
-    table's, lexicon or not."""
+    """Wherever the table's verdict rests on more than the paste's form (or on a 5xx), the
+    diagnosis is the table's, lexicon or not."""
     bare = Engine(lexicon=None)
     checked = 0
     for text in _learning_texts():
-        verdict = DEFAULT_ENGINE.classifier.weigh(extract(redact(text)))
-        if verdict.score >= WEAK_SCORE:
+        ex = extract(redact(text))
+        verdict = DEFAULT_ENGINE.classifier.weigh(ex)
+        if not lexicon_may_speak(verdict, ex):
             d = diagnose(text)
             assert (d.category, d.confidence) == (bare.diagnose(text).category,
                                                   bare.diagnose(text).confidence)
@@ -72,7 +72,7 @@ def test_a_guess_is_said_at_the_lexicons_confidence_with_the_categorys_words() -
         ex = extract(redact(text))
         verdict = DEFAULT_ENGINE.classifier.weigh(ex)
         guess = DEFAULT_LEXICON.guess(ex)
-        if verdict.score < WEAK_SCORE and guess and guess.category != verdict.category:
+        if lexicon_may_speak(verdict, ex) and guess and guess.category != verdict.category:
             d = diagnose(text)
             assert d.category != "unknown" and d.rule_id is None
             assert d.confidence == DEFAULT_LEXICON.confidence
