@@ -32,4 +32,4 @@ def test_documented_rows_are_sourced_and_labelled() -> None:
 
 def test_the_table_reads_most_documented_errors() -> None:
     right = sum(diagnose(r["text"]).category == r["category"] for r in ROWS)
-    assert right / len(ROWS) >= 0.78, f"{right}/{len(ROWS)}"  # 0.81 when written
+    assert right / len(ROWS) >= 0.84, f"{right}/{len(ROWS)}"  # 0.81 when written, 0.87 in round 4
