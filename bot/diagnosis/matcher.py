@@ -301,9 +301,9 @@ class Matcher:
             for k, rx in pattern.branches:
                 by_literal.setdefault(k, []).append(len(branch_rx))
                 branch_rx.append((rx, i))
-        self._branch_rx = tuple(branch_rx)
-        self._pattern_literals = tuple((k, tuple(v)) for k, v in by_literal.items())
-        self._pattern_always = tuple(always)
+        self._pattern_literals = tuple((k, tuple(branch_rx[n] for n in v))
+                                       for k, v in by_literal.items())
+        self._pattern_always = tuple(branch_rx[n] for n in always)
         self._bare = tuple(bare)
         self._conditional = frozenset(i for i, r in enumerate(self.rules) if r.when or r.unless)
         # the conditional rules whose facts do not hold, for every set of known facts
@@ -349,15 +349,16 @@ class Matcher:
                     for phrase, i in self._by_first[first]:
                         if i not in words and phrase in low:
                             words.add(i)
-            if self._patterns:
-                run = set(self._pattern_always)
-                for numbers in [nums for needle, nums in self._pattern_literals if needle in low]:
-                    run.update(numbers)
-                branch_rx = self._branch_rx
-                for n in run:
-                    rx, i = branch_rx[n]
-                    if i not in words and rx.search(low) is not None:
-                        words.add(i)
+            # (a branch whose rule fired already is not run; the order of the runs does not
+            # change which rules fire)
+            for rx, i in self._pattern_always:
+                if i not in words and rx.search(low) is not None:
+                    words.add(i)
+            for needle, branches in self._pattern_literals:
+                if needle in low:
+                    for rx, i in branches:
+                        if i not in words and rx.search(low) is not None:
+                            words.add(i)
         hit = set(words)
         hit.update(self._bare)
         if ev.status is not None:
