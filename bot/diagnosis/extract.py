@@ -229,10 +229,57 @@ def _py_gap(gap: str) -> str:
     return gap
 
 
+_SWAP_QUOTES = str.maketrans("'\"", "\"'")
+_PY_WORDS = {"None": "null", "True": "true", "False": "false"}
+
+
+def _repr_as_json(text: str, start: int, budget: _Budget) -> tuple[Any, int] | None:
+    """``parse_repr_at``'s result at C speed for the usual repr, or None (then the token walk
+    decides). The usual repr quotes every string with ``'`` and holds no ``"``, ``\\'`` or
+    ``\\x`` (the walk rewrites that escape wherever it sees one),
+    and no tuples: swapping the two quote characters (and spelling None/True/False between
+    the strings as JSON, a word as long as its JSON spelling) makes it the very JSON text the
+    token walk would build, so the C decoder gives the same object and end.
+    The walk's limits hold too: its tokens are counted off the budget, and at most
+    ``MAX_DEPTH`` brackets (so no deeper nesting) within ``MAX_OBJECT`` characters."""
+    segment = text[start:start + MAX_OBJECT]
+    swapped = segment.translate(_SWAP_QUOTES)
+    words = [w for w in _PY_WORDS if w in swapped]
+    for word in words:  # each as long as its JSON spelling: the offsets stay the same
+        swapped = swapped.replace(word, _PY_WORDS[word])
+    try:
+        obj, end = _SCAN(swapped, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    region = segment[:end]
+    if ('"' in region or "\\'" in region or "\\x" in region
+            or segment.count("{", 0, end) + segment.count("[", 0, end) > MAX_DEPTH):
+        return None
+    for word in words:
+        # the walk spells None/True/False as JSON only between strings; every ' here starts
+        # or ends a string, so an odd number of them before a word puts it inside one
+        quotes, counted = 0, 0
+        at = segment.find(word, 0, end)
+        while at != -1:
+            quotes += segment.count("'", counted, at)
+            if quotes % 2:
+                return None
+            counted = at
+            at = segment.find(word, at + 1, end)
+    steps = len(_REPR_TOKENS.findall(text, start, start + end))
+    if steps > budget.steps:
+        return None
+    budget.steps -= steps
+    return obj, start + end
+
+
 def parse_repr_at(text: str, start: int, budget: _Budget) -> tuple[Any, int] | None:
     """The Python repr (dict/list of str, numbers, None/True/False, tuples) starting at
     ``text[start]``, translated to JSON token by token and decoded by the C decoder;
     ``(object, end)`` or None. ``ast.literal_eval`` is the fallback for what JSON can't say."""
+    fast = _repr_as_json(text, start, budget)
+    if fast is not None:
+        return fast
     depth = 0
     pieces: list[str] = []
     last = start
