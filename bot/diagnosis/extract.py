@@ -236,38 +236,33 @@ _PY_WORDS = {"None": "null", "True": "true", "False": "false"}
 def _repr_as_json(text: str, start: int, budget: _Budget) -> tuple[Any, int] | None:
     """``parse_repr_at``'s result at C speed for the usual repr, or None (then the token walk
     decides). The usual repr quotes every string with ``'`` and holds no ``"``, ``\\'`` or
-    ``\\x`` (the walk rewrites that escape wherever it sees one),
-    and no tuples: swapping the two quote characters (and spelling None/True/False between
-    the strings as JSON, a word as long as its JSON spelling) makes it the very JSON text the
-    token walk would build, so the C decoder gives the same object and end.
-    The walk's limits hold too: its tokens are counted off the budget, and at most
-    ``MAX_DEPTH`` brackets (so no deeper nesting) within ``MAX_OBJECT`` characters."""
+    ``\\x`` (the walk rewrites that escape wherever it sees one) and no tuples: swapping the
+    two quote characters, and spelling None/True/False between the strings as JSON (each word
+    as long as its JSON spelling), makes it the very JSON text the token walk would build, so
+    the C decoder gives the same object and end. The walk's limits hold too: its tokens (the
+    strings and the brackets between them) are counted off the budget, and at most
+    ``MAX_DEPTH`` opening brackets, so no deeper nesting, within ``MAX_OBJECT`` characters."""
     segment = text[start:start + MAX_OBJECT]
     swapped = segment.translate(_SWAP_QUOTES)
     words = [w for w in _PY_WORDS if w in swapped]
-    for word in words:  # each as long as its JSON spelling: the offsets stay the same
+    for word in words:
         swapped = swapped.replace(word, _PY_WORDS[word])
     try:
         obj, end = _SCAN(swapped, 0)
     except (StopIteration, ValueError, RecursionError):
         return None
     region = segment[:end]
-    if ('"' in region or "\\'" in region or "\\x" in region
-            or segment.count("{", 0, end) + segment.count("[", 0, end) > MAX_DEPTH):
+    if '"' in region or "\\'" in region or "\\x" in region:
         return None
-    for word in words:
-        # the walk spells None/True/False as JSON only between strings; every ' here starts
-        # or ends a string, so an odd number of them before a word puts it inside one
-        quotes, counted = 0, 0
-        at = segment.find(word, 0, end)
-        while at != -1:
-            quotes += segment.count("'", counted, at)
-            if quotes % 2:
-                return None
-            counted = at
-            at = segment.find(word, at + 1, end)
-    steps = len(_REPR_TOKENS.findall(text, start, start + end))
-    if steps > budget.steps:
+    parts = region.split("'")  # every ' starts or ends a string: the odd parts are strings
+    if words:
+        strings = "'".join(parts[1::2])
+        if any(w in strings for w in words):
+            return None  # the walk leaves a None/True/False inside a string as it is
+    between = "".join(parts[::2])
+    opening = between.count("{") + between.count("[")
+    steps = (len(parts) - 1) // 2 + 2 * opening
+    if opening > MAX_DEPTH or steps > budget.steps:
         return None
     budget.steps -= steps
     return obj, start + end
@@ -1212,7 +1207,7 @@ def extract(text: str) -> Extracted:
     if not hay_parts:
         hay_parts.append(_head_tail(win, 1024))
     ex.hay = "\n".join(hay_parts)
-    ex.hay_lower = ex.hay.lower()
+    ex.hay_lower = low if ex.hay == win else ex.hay.lower()
     if "\n" in ex.hay_lower:
         ex.hay_lower = join_wrapped(ex.hay_lower)
     _add_code_segments(codes)
