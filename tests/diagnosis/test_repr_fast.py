@@ -35,6 +35,8 @@ def _value(rnd: random.Random, depth: int) -> Any:
     return tuple(_value(rnd, depth + 1) for _ in range(rnd.randrange(3)))
 
 
+# (the walk's literal_eval fallback warns about the invalid escapes these reprs are built with)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
 def test_repr_fast_path_matches_the_token_walk(monkeypatch: pytest.MonkeyPatch) -> None:
     rnd = random.Random(1)
     fast = 0
