@@ -27,6 +27,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Any, NamedTuple
 
 from bot.diagnosis.codewords import (
@@ -1059,9 +1060,33 @@ def _hinted(probe: str, needles: tuple[str, ...]) -> bool:
     return False
 
 
-# The hints of every provider but openai (asked last), in table order, as (needle, provider).
-_NAMED_HINTS: tuple[tuple[str, str], ...] = tuple(
-    (needle, name) for name, needles in PROVIDER_HINTS if name != "openai" for needle in needles)
+def _gated(needles: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``needles`` as (gate, needles that contain it): needles that share a part of at least 4
+    characters and half the shorter one are looked for only where that part is in the text
+    ("ocp-apim" and "apim-request-id" under "apim"); a needle that shares none is its own
+    gate."""
+    groups: list[tuple[str, list[str]]] = []
+    for n, needle in enumerate(needles):
+        for gate, members in groups:
+            if gate in needle:
+                members.append(needle)
+                break
+        else:
+            gate = needle
+            for other in needles[n + 1:]:
+                m = SequenceMatcher(None, needle, other, autojunk=False).find_longest_match(
+                    0, len(needle), 0, len(other))
+                if m.size >= 4 and 2 * m.size >= min(len(needle), len(other)):
+                    gate = needle[m.a:m.a + m.size]
+                    break
+            groups.append((gate, [needle]))
+    return tuple((gate, tuple(members)) for gate, members in groups)
+
+
+# The hints of every provider but openai (asked last), gated, in table order: the first
+# provider with a hint in the text wins.
+_GATED_HINTS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = tuple(
+    (name, _gated(tuple(needles))) for name, needles in PROVIDER_HINTS if name != "openai")
 
 
 def find_provider(text: str, hay: str, openai_shape: bool = False,
@@ -1069,9 +1094,10 @@ def find_provider(text: str, hay: str, openai_shape: bool = False,
     """azure, gateway, openai or unknown: hints in the text, the API host, the body's shape."""
     sample = _head_tail(text.lower() if low is None else low, 4096)
     probe = sample if len(text) <= 8192 else hay.lower() + "\n" + sample
-    for needle, name in _NAMED_HINTS:
-        if needle in probe:
-            return name
+    for name, groups in _GATED_HINTS:
+        for gate, needles in groups:
+            if gate in probe and (gate in needles or _hinted(probe, needles)):
+                return name
     if not probe.isascii() and _hinted(probe, PROVIDER_HINTS_CJK):
         return "gateway"
     for host, path, named in _hosts(sample):
