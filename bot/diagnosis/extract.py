@@ -758,11 +758,11 @@ def extract_payload(text: str) -> Payload | None:
 _EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$)|\)|'>|`)"
 # Capitalised suffixes share a two-letter start set (E, T) the regex engine skips on fast;
 # socket.gaierror / socket.timeout are looked for only when the plain text contains them.
-_EXC_SUFFIX = re.compile(r"(?:E(?:rror|xception|xceeded)|Timeout)" + _EXC_TAIL)  # shared "E"
-_EXC_SUFFIX_LOWER = re.compile(r"(?:gaierror|timeout)" + _EXC_TAIL)
+# (group 1: the suffix word, the end of the class name)
+_EXC_SUFFIX = re.compile(r"(E(?:rror|xception|xceeded)|Timeout)" + _EXC_TAIL)  # shared "E"
+_EXC_SUFFIX_LOWER = re.compile(r"(gaierror|timeout)" + _EXC_TAIL)
 _LEADING_STATUS = re.compile(r"^[1-5]\d\d\b[ \t]*")
 _NAME_BACK = re.compile(r"[A-Za-z0-9_.]*")   # matched on the reversed text before a suffix
-_SUFFIX_WORD = re.compile(r"[A-Za-z]+")
 
 
 class ExceptionLine(NamedTuple):
@@ -783,7 +783,7 @@ def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
             break
         start = m.start()
         b = start - _NAME_BACK.match(text[max(0, start - 200):start][::-1]).end()  # type: ignore[union-attr]
-        name = text[b:start] + _SUFFIX_WORD.match(m.group()).group()  # type: ignore[union-attr]
+        name = text[b:m.end(1)]
         name = name.lstrip(".")
         short = name.rsplit(".", 1)[-1]
         if not short or not (short[0].isupper() or short in ("gaierror", "timeout")):
