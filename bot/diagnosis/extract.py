@@ -232,6 +232,7 @@ def _py_gap(gap: str) -> str:
 
 _SWAP_QUOTES = str.maketrans("'\"", "\"'")
 _PY_WORDS = {"None": "null", "True": "true", "False": "false"}
+_FAST_REPR = 4096  # (below MAX_OBJECT)
 
 
 def _repr_as_json(text: str, start: int, budget: _Budget) -> tuple[Any, int] | None:
@@ -242,8 +243,10 @@ def _repr_as_json(text: str, start: int, budget: _Budget) -> tuple[Any, int] | N
     as long as its JSON spelling), makes it the very JSON text the token walk would build, so
     the C decoder gives the same object and end. The walk's limits hold too: its tokens (the
     strings and the brackets between them) are counted off the budget, and at most
-    ``MAX_DEPTH`` opening brackets, so no deeper nesting, within ``MAX_OBJECT`` characters."""
-    segment = text[start:start + MAX_OBJECT]
+    ``MAX_DEPTH`` opening brackets, so no deeper nesting. Only the first ``_FAST_REPR``
+    characters are read (a longer repr is left to the walk): each of a text's candidates
+    costs little even when none of them decodes."""
+    segment = text[start:start + _FAST_REPR]
     swapped = segment.translate(_SWAP_QUOTES)
     words = [w for w in _PY_WORDS if w in swapped]
     for word in words:
