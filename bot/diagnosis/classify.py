@@ -73,6 +73,14 @@ class Classifier:
         if not fired:
             return Verdict(None, "unknown", None, 0.0, 0.0, False, False,
                            self.kb.calibration.unknown, ())
+        if len(fired) == 1:  # the loop below for one rule: no support, no runner-up
+            rule = fired[0]
+            score = rule.weight + min(SUPPORT_CAP, SUPPORT_RATE * 0.0)
+            by_words = rule.index in worded
+            conf = confidence(self.kb.calibration, score, score - 0.0, False, has_payload,
+                              by_words)
+            return Verdict(rule, rule.category, rule.retryable, score, score - 0.0, False,
+                           by_words, conf, (rule,))
         best: dict[str, Rule] = {}
         others: dict[str, float] = {}
         for rule in fired:  # table order: on equal weight the earlier rule stays best

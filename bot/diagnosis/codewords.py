@@ -30,8 +30,8 @@ def mentioned_exceptions(text: str, prose: str | None) -> set[str]:
     given only when the paste has no exception line at all): any CamelCase word in it counts;
     unknown names simply match no rule."""
     names = set(_RAISED.findall(text)) if "raised " in text else set()
-    if "rror" in text or "xception" in text:
-        names.update(_TYPE_FIELD.findall(text))
+    if ("_type" in text or "rType" in text) and ("rror" in text or "xception" in text):
+        names.update(_TYPE_FIELD.findall(text))  # (every match holds "_type" or "rType")
     if prose:
         names.update(_CAMEL.findall(prose)[:32])
     return names

@@ -27,6 +27,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Any, NamedTuple
 
 from bot.diagnosis.codewords import (
@@ -230,10 +231,55 @@ def _py_gap(gap: str) -> str:
     return gap
 
 
+_SWAP_QUOTES = str.maketrans("'\"", "\"'")
+_PY_WORDS = {"None": "null", "True": "true", "False": "false"}
+_FAST_REPR = 4096  # (below MAX_OBJECT)
+
+
+def _repr_as_json(text: str, start: int, budget: _Budget) -> tuple[Any, int] | None:
+    """``parse_repr_at``'s result at C speed for the usual repr, or None (then the token walk
+    decides). The usual repr quotes every string with ``'`` and holds no ``"``, ``\\'`` or
+    ``\\x`` (the walk rewrites that escape wherever it sees one) and no tuples: swapping the
+    two quote characters, and spelling None/True/False between the strings as JSON (each word
+    as long as its JSON spelling), makes it the very JSON text the token walk would build, so
+    the C decoder gives the same object and end. The walk's limits hold too: its tokens (the
+    strings and the brackets between them) are counted off the budget, and at most
+    ``MAX_DEPTH`` opening brackets, so no deeper nesting. Only the first ``_FAST_REPR``
+    characters are read (a longer repr is left to the walk): each of a text's candidates
+    costs little even when none of them decodes."""
+    segment = text[start:start + _FAST_REPR]
+    swapped = segment.translate(_SWAP_QUOTES)
+    words = [w for w in _PY_WORDS if w in swapped]
+    for word in words:
+        swapped = swapped.replace(word, _PY_WORDS[word])
+    try:
+        obj, end = _SCAN(swapped, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    region = segment[:end]
+    if '"' in region or "\\'" in region or "\\x" in region:
+        return None
+    parts = region.split("'")  # every ' starts or ends a string: the odd parts are strings
+    if words:
+        strings = "'".join(parts[1::2])
+        if any(w in strings for w in words):
+            return None  # the walk leaves a None/True/False inside a string as it is
+    between = "".join(parts[::2])
+    opening = between.count("{") + between.count("[")
+    steps = (len(parts) - 1) // 2 + 2 * opening
+    if opening > MAX_DEPTH or steps > budget.steps:
+        return None
+    budget.steps -= steps
+    return obj, start + end
+
+
 def parse_repr_at(text: str, start: int, budget: _Budget) -> tuple[Any, int] | None:
     """The Python repr (dict/list of str, numbers, None/True/False, tuples) starting at
     ``text[start]``, translated to JSON token by token and decoded by the C decoder;
     ``(object, end)`` or None. ``ast.literal_eval`` is the fallback for what JSON can't say."""
+    fast = _repr_as_json(text, start, budget)
+    if fast is not None:
+        return fast
     depth = 0
     pieces: list[str] = []
     last = start
@@ -732,11 +778,11 @@ def extract_payload(text: str) -> Payload | None:
 _EXC_TAIL = r"(?:[ \t]?\[[A-Za-z_]\w{0,40}\])?(?::|[ \t]*(?:\r?\n|$)|\)|'>|`)"
 # Capitalised suffixes share a two-letter start set (E, T) the regex engine skips on fast;
 # socket.gaierror / socket.timeout are looked for only when the plain text contains them.
-_EXC_SUFFIX = re.compile(r"(?:E(?:rror|xception|xceeded)|Timeout)" + _EXC_TAIL)  # shared "E"
-_EXC_SUFFIX_LOWER = re.compile(r"(?:gaierror|timeout)" + _EXC_TAIL)
+# (group 1: the suffix word, the end of the class name)
+_EXC_SUFFIX = re.compile(r"(E(?:rror|xception|xceeded)|Timeout)" + _EXC_TAIL)  # shared "E"
+_EXC_SUFFIX_LOWER = re.compile(r"(gaierror|timeout)" + _EXC_TAIL)
 _LEADING_STATUS = re.compile(r"^[1-5]\d\d\b[ \t]*")
 _NAME_BACK = re.compile(r"[A-Za-z0-9_.]*")   # matched on the reversed text before a suffix
-_SUFFIX_WORD = re.compile(r"[A-Za-z]+")
 
 
 class ExceptionLine(NamedTuple):
@@ -757,7 +803,7 @@ def exception_lines(text: str, keep: int = 3) -> list[ExceptionLine]:
             break
         start = m.start()
         b = start - _NAME_BACK.match(text[max(0, start - 200):start][::-1]).end()  # type: ignore[union-attr]
-        name = text[b:start] + _SUFFIX_WORD.match(m.group()).group()  # type: ignore[union-attr]
+        name = text[b:m.end(1)]
         name = name.lstrip(".")
         short = name.rsplit(".", 1)[-1]
         if not short or not (short[0].isupper() or short in ("gaierror", "timeout")):
@@ -1035,9 +1081,33 @@ def _hinted(probe: str, needles: tuple[str, ...]) -> bool:
     return False
 
 
-# The hints of every provider but openai (asked last), in table order, as (needle, provider).
-_NAMED_HINTS: tuple[tuple[str, str], ...] = tuple(
-    (needle, name) for name, needles in PROVIDER_HINTS if name != "openai" for needle in needles)
+def _gated(needles: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``needles`` as (gate, needles that contain it): needles that share a part of at least 4
+    characters and half the shorter one are looked for only where that part is in the text
+    ("ocp-apim" and "apim-request-id" under "apim"); a needle that shares none is its own
+    gate."""
+    groups: list[tuple[str, list[str]]] = []
+    for n, needle in enumerate(needles):
+        for gate, members in groups:
+            if gate in needle:
+                members.append(needle)
+                break
+        else:
+            gate = needle
+            for other in needles[n + 1:]:
+                m = SequenceMatcher(None, needle, other, autojunk=False).find_longest_match(
+                    0, len(needle), 0, len(other))
+                if m.size >= 4 and 2 * m.size >= min(len(needle), len(other)):
+                    gate = needle[m.a:m.a + m.size]
+                    break
+            groups.append((gate, [needle]))
+    return tuple((gate, tuple(members)) for gate, members in groups)
+
+
+# The hints of every provider but openai (asked last), gated, in table order: the first
+# provider with a hint in the text wins.
+_GATED_HINTS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = tuple(
+    (name, _gated(tuple(needles))) for name, needles in PROVIDER_HINTS if name != "openai")
 
 
 def find_provider(text: str, hay: str, openai_shape: bool = False,
@@ -1045,9 +1115,10 @@ def find_provider(text: str, hay: str, openai_shape: bool = False,
     """azure, gateway, openai or unknown: hints in the text, the API host, the body's shape."""
     sample = _head_tail(text.lower() if low is None else low, 4096)
     probe = sample if len(text) <= 8192 else hay.lower() + "\n" + sample
-    for needle, name in _NAMED_HINTS:
-        if needle in probe:
-            return name
+    for name, groups in _GATED_HINTS:
+        for gate, needles in groups:
+            if gate in probe and (gate in needles or _hinted(probe, needles)):
+                return name
     if not probe.isascii() and _hinted(probe, PROVIDER_HINTS_CJK):
         return "gateway"
     for host, path, named in _hosts(sample):
@@ -1183,7 +1254,7 @@ def extract(text: str) -> Extracted:
     if not hay_parts:
         hay_parts.append(_head_tail(win, 1024))
     ex.hay = "\n".join(hay_parts)
-    ex.hay_lower = ex.hay.lower()
+    ex.hay_lower = low if ex.hay == win else ex.hay.lower()
     if "\n" in ex.hay_lower:
         ex.hay_lower = join_wrapped(ex.hay_lower)
     _add_code_segments(codes)

@@ -159,17 +159,24 @@ key message model not of on or please request server than that the this to type 
 your""".split())
 
 
-def phrase_key(phrase: str) -> str | None:
-    """The index key of a longer ASCII phrase: its longest complete word (one the phrase goes
+def complete_words(phrase: str) -> list[str]:
+    """The words of a phrase that it goes on after (the text must contain them whole)."""
+    return [m.group() for m in _WORD.finditer(phrase) if m.end() < len(phrase)]
+
+
+def phrase_key(phrase: str, uses: dict[str, int] | None = None) -> str | None:
+    """The index key of a longer ASCII phrase: one of its complete words (one the phrase goes
     on after, so the text must contain it whole), preferring words that are not in every
-    paste. None: look for it anywhere."""
+    paste, then (given ``uses``: in how many of the table's phrases each word is complete) the
+    word the fewest phrases share, then the longest. None: look for it anywhere."""
     if not phrase.isascii():
         return None
-    complete = [m.group() for m in _WORD.finditer(phrase) if m.end() < len(phrase)]
+    complete = complete_words(phrase)
     if not complete:
         return None
     rare = [w for w in complete if w not in _COMMON]
-    return max(rare or complete, key=len)
+    counts = uses or {}
+    return min(rare or complete, key=lambda w: (counts.get(w, 0), -len(w)))
 
 
 def phrase_in(phrase: str, low: str) -> bool:
@@ -233,6 +240,13 @@ class Matcher:
         anywhere: list[tuple[str, int]] = []
         patterns: list[tuple[Pattern, int]] = []
         bare: list[int] = []
+        # a word that many phrases share is in many pastes too: a poor key
+        uses: dict[str, int] = {}
+        for rule in self.rules:
+            for p in rule.phrases:
+                if not single_word(p) and p.isascii():
+                    for w in set(complete_words(p)):
+                        uses[w] = uses.get(w, 0) + 1
         for i, rule in enumerate(self.rules):
             for c in rule.codes:
                 by_code.setdefault(c, set()).add(i)
@@ -241,7 +255,7 @@ class Matcher:
             for e in rule.exceptions:
                 by_exception.setdefault(e, set()).add(i)
             for p in rule.phrases:
-                key = None if single_word(p) else phrase_key(p)
+                key = None if single_word(p) else phrase_key(p, uses)
                 if single_word(p):
                     by_single.setdefault(p, set()).add(i)
                 elif key is None:
@@ -301,9 +315,18 @@ class Matcher:
             for k, rx in pattern.branches:
                 by_literal.setdefault(k, []).append(len(branch_rx))
                 branch_rx.append((rx, i))
-        self._branch_rx = tuple(branch_rx)
-        self._pattern_literals = tuple((k, tuple(v)) for k, v in by_literal.items())
-        self._pattern_always = tuple(always)
+        # a literal that contains another is looked for only where that one is in the text
+        # (under the longest such literal that contains none itself)
+        outer = [k for k in by_literal if not any(o != k and o in k for o in by_literal)]
+        inner: dict[str, list[str]] = {k: [] for k in outer}
+        for k in by_literal:
+            if k not in inner:
+                inner[max((o for o in outer if o in k), key=len)].append(k)
+        self._pattern_literals = tuple(
+            (k, tuple(branch_rx[n] for n in by_literal[k]),
+             tuple((o, tuple(branch_rx[n] for n in by_literal[o])) for o in inner[k]))
+            for k in outer)
+        self._pattern_always = tuple(branch_rx[n] for n in always)
         self._bare = tuple(bare)
         self._conditional = frozenset(i for i, r in enumerate(self.rules) if r.when or r.unless)
         # the conditional rules whose facts do not hold, for every set of known facts
@@ -349,15 +372,21 @@ class Matcher:
                     for phrase, i in self._by_first[first]:
                         if i not in words and phrase in low:
                             words.add(i)
-            if self._patterns:
-                run = set(self._pattern_always)
-                for numbers in [nums for needle, nums in self._pattern_literals if needle in low]:
-                    run.update(numbers)
-                branch_rx = self._branch_rx
-                for n in run:
-                    rx, i = branch_rx[n]
-                    if i not in words and rx.search(low) is not None:
-                        words.add(i)
+            # (a branch whose rule fired already is not run; the order of the runs does not
+            # change which rules fire)
+            for rx, i in self._pattern_always:
+                if i not in words and rx.search(low) is not None:
+                    words.add(i)
+            for needle, branches, longer in self._pattern_literals:
+                if needle in low:
+                    for rx, i in branches:
+                        if i not in words and rx.search(low) is not None:
+                            words.add(i)
+                    for longer_needle, longer_branches in longer:
+                        if longer_needle in low:
+                            for rx, i in longer_branches:
+                                if i not in words and rx.search(low) is not None:
+                                    words.add(i)
         hit = set(words)
         hit.update(self._bare)
         if ev.status is not None:
