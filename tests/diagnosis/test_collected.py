@@ -39,8 +39,42 @@ def test_whole_real_corpus_is_varied() -> None:
 
 
 # Learning pastes the table does not get right, kept visible rather than fixed by a rule that
-# would only fit them (strict: the day one passes, it moves out of this list).
+# would only fit them (strict: the day one passes, it moves out of this list). Keyed by source,
+# by 'source category', by 'source "first 25 characters"' or by 'source (N chars)' where one
+# source gave several pastes.
 KNOWN_MISSES = {
+    "https://github.com/spring-projects/spring-ai/issues/2877 (515 chars)":
+        "Spring AI's bare '400 - Bad Request' in a long stack: the lexicon reads the stack's "
+        "words as not found",
+    "https://github.com/pollinations/pollinations/issues/4241":
+        "a body {'error': 'Internal Server Error', 'message': '… generation failed: No image'}: "
+        "read as the server failing; the label says the cause is hidden",
+    "https://github.com/xLmiler/grok2api_python/issues/32":
+        "a relay's log of Grok's bare 403 (its token 'expired'): the anti-bot shield is only in "
+        "the maintainer's answer",
+    "https://github.com/goplus/builder/issues/2722":
+        "'There are no images in the model's response. Please optimize your prompt': a sensitive "
+        "prompt only in the maintainer's answer",
+    # round 4, batch w3c (image and video APIs)
+    "https://github.com/basketikun/chatgpt2api/issues/75":
+        "a relay's poll log ending in image_poll_timeout: no failure words a provider prints",
+    "https://github.com/replicate/replicate-python/pull/449":
+        "the SDK's pydantic ValidationError on an unknown prediction status ('aborted'): "
+        "validation words for the provider's side",
+    "https://github.com/Wildric-Auric/MidJourney-Wrapper/issues/51":
+        "Discord's 'Invalid Form Body' (50035) around INVALID_PERMISSIONS: the form-body words "
+        "outweigh the permission sentence",
+    "https://github.com/Haidra-Org/AI-Horde-Worker/issues/306":
+        "'Worker with ID 'string' not found' for example values sent as parameters: read as "
+        "not found",
+    "https://github.com/su-kaka/gcli2api/issues/236":
+        "Google's QUOTA_EXHAUSTED reason with a reset delay: the exhausted-quota code decides "
+        "(quota); the label reads the window as a rate limit",
+    "https://github.com/GeminiGenAI/Free-Nano-Banana-Pro-API-Ultimate-AI-Image-Generator/issues/3":
+        "an app's 'Generation failed Timeout 4 minutes': no provider words",
+    "https://github.com/mouxangithub/midjourney-proxy-on-wechat/issues/22":
+        "a client's KeyError 'code' after hitting a non-API route: the wrong path is only in "
+        "the thread",
     # round 4, batch w2c (permission / risk / server / not_found / network, non-Python clients)
     "https://github.com/obiscr/ChatGPT/issues/28":
         "a bare 'Http 响应码: 403' reads as a permission refusal; the block of non-browser "
@@ -261,7 +295,8 @@ KNOWN_MISSES = {
 def _param(i: int, c: dict) -> object:
     # keyed by source, or by "source category" where one thread gave two pastes
     # (or by 'source "first words"' where they share a category too)
-    reason = (KNOWN_MISSES.get(f'{c["source"]} "{c["text"][:25]}"')
+    reason = (KNOWN_MISSES.get(f'{c["source"]} ({len(c["text"])} chars)')
+              or KNOWN_MISSES.get(f'{c["source"]} "{c["text"][:25]}"')
               or KNOWN_MISSES.get(f'{c["source"]} {c["category"]}')
               or KNOWN_MISSES.get(c["source"]))
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
