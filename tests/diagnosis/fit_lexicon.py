@@ -33,7 +33,7 @@ from tests.diagnosis.conftest import HERE, LEARNING, load_jsonl  # noqa: E402
 # A word must be in this many learning pastes to be kept: rarer words are one paste's, not a
 # family's, and would let the lexicon recite its training set.
 MIN_PASTES = 3
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999)
 PRECISION = 0.75
 Counts = dict[str, dict[str, int]]
 

@@ -43,9 +43,56 @@ def test_whole_real_corpus_is_varied() -> None:
 # by 'source category', by 'source "first 25 characters"' or by 'source (N chars)' where one
 # source gave several pastes.
 KNOWN_MISSES = {
-    "https://github.com/spring-projects/spring-ai/issues/2877 (515 chars)":
-        "Spring AI's bare '400 - Bad Request' in a long stack: the lexicon reads the stack's "
-        "words as not found",
+    "https://github.com/songquanpeng/one-api/issues/1038":
+        "a message retyped from a screenshot with typos ('user auota is not enouah'): no "
+        "family signal survives the spelling",
+    "https://github.com/replicate/replicate-javascript/issues/267":
+        "Replicate's 'Prediction failed: ' with an empty reason",
+    "https://github.com/raycast/extensions/issues/20801":
+        "Raycast's catch-all 'Gemini has decided that your prompt did not comply with its "
+        "regulations', shown for any error (another thread has it for a JSON error, labelled "
+        "unknown): not read as a refusal",
+    # round 4, batches w3a (risk_control / content_policy) and w3b (quota / permission / unknown)
+    "https://github.com/automazeio/vibeproxy/issues/335":
+        "labelled risk_control by its collector (an account shut for "
+        "a Terms-of-Service violation); the table reads Google's PERMISSION_DENIED as permission, as the project reads OpenAI's terminated access as auth: the conventions for policy bans disagree",
+    "https://github.com/badrisnarayanan/antigravity-claude-proxy/issues/277":
+        "Gemini 'disabled in this account for violation of Terms of Service' (PERMISSION_DENIED): "
+        "labelled risk_control; the table reads permission",
+    "https://github.com/NoeFabris/opencode-antigravity-auth/issues/526":
+        "'This service has been disabled in this account for violation of Terms of Service' "
+        "with Status: 403: labelled risk_control; the table reads permission",
+    "https://github.com/helallao/perplexity-ai/issues/47":
+        "a JSONDecodeError reading Perplexity's socket.io answer: the Cloudflare challenge is "
+        "only in the thread's title",
+    "https://github.com/anomalyco/opencode/issues/49972":
+        "'[user_blocked] Your access has been restricted due to repeated policy violations': "
+        "read as a content refusal; labelled as an abuse ban",
+    "https://github.com/adamrushy/OpenAISwift/issues/71":
+        "an all-nil decoded result (object: nil, choices: nil …): the expired quota is only in "
+        "the thread",
+    "https://github.com/superdesigndev/superdesign/issues/73":
+        "a bare 'Error: Forbidden' reads as a permission refusal (low confidence); the thread "
+        "never found the cause",
+    "https://github.com/kognetiks/kognetiks-chatbot/issues/105":
+        "a plugin's 'Oops! Something went wrong on our end' reads as the provider's 5xx "
+        "wording; the thread never found the cause",
+    "https://github.com/HuaYaoAI/FinGenius/issues/20":
+        "tenacity's 'raised PermissionDeniedError>' broken across a box-drawn frame",
+    "https://github.com/microsoft/semantic-kernel/issues/4282":
+        "a bare 403 (Forbidden) reads as a permission refusal; the cause was never found",
+    "https://github.com/microsoft/semantic-kernel/issues/906":
+        "'Access denied: The request is not authorized, HTTP status: 403' reads as permission; "
+        "the thread never found the cause",
+    "https://github.com/LLM-Red-Team/kimi-free-api/issues/133":
+        "an axios 'Request failed with status code 400' reads as a bad request (low "
+        "confidence); no body shown",
+    "https://github.com/axios/axios/issues/4513":
+        "'Request failed with status code 400' reads as a bad request (low confidence); no "
+        "body shown",
+    "https://github.com/kirodotdev/Kiro/issues/6593":
+        "a suspended account 'locked as a security precaution': read as risk control; the "
+        "convention says a suspended account is permission",
     "https://github.com/pollinations/pollinations/issues/4241":
         "a body {'error': 'Internal Server Error', 'message': '… generation failed: No image'}: "
         "read as the server failing; the label says the cause is hidden",
