@@ -128,12 +128,12 @@ class Lexicon:
 
     def posterior(self, features: Iterable[str]) -> dict[str, float]:
         """P(category | words) for every category (words the lexicon lacks are ignored)."""
-        scores = list(self.prior)
-        for word in features:
-            w = self.weights.get(word)
-            if w is not None:
-                for i, v in enumerate(w):
-                    scores[i] += v
+        weights = self.weights
+        return self._posterior([weights[f] for f in features if f in weights])
+
+    def _posterior(self, rows: list[tuple[float, ...]]) -> dict[str, float]:
+        scores = [p + sum(col) for p, col in zip(self.prior, zip(*rows), strict=True)] if rows \
+            else list(self.prior)
         top = max(scores)
         exp = [math.exp(s - top) for s in scores]
         z = sum(exp)
@@ -141,10 +141,11 @@ class Lexicon:
 
     def guess(self, ex: Extracted) -> Guess | None:
         """A category other than ``unknown`` when the words say it clearly enough, else None."""
-        features = tokens(ex)
-        if self.known(features) < MIN_WORDS:
+        weights = self.weights
+        rows = [weights[f] for f in tokens(ex) if f in weights]
+        if len(rows) < MIN_WORDS:
             return None
-        post = self.posterior(features)
+        post = self._posterior(rows)
         best = max(post, key=post.__getitem__)
         if best == "unknown" or post[best] < self.threshold:
             return None
