@@ -132,8 +132,10 @@ class Lexicon:
         return self._posterior([weights[f] for f in features if f in weights])
 
     def _posterior(self, rows: list[tuple[float, ...]]) -> dict[str, float]:
-        scores = [p + sum(col) for p, col in zip(self.prior, zip(*rows), strict=True)] if rows \
-            else list(self.prior)
+        scores = list(self.prior)
+        if rows:  # one column per category: summed in C
+            columns = zip(*rows, strict=True)
+            scores = [p + sum(col) for p, col in zip(scores, columns, strict=True)]
         top = max(scores)
         exp = [math.exp(s - top) for s in scores]
         z = sum(exp)
