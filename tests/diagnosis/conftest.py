@@ -30,3 +30,18 @@ LEARNING = ("realworld.jsonl", "collected.jsonl", *RETIRED_BLIND)
 # shows it: often a table row, not a paste). Learning material too, read by the words it adds;
 # kept apart from the pastes because its form is the documentation's, not a client's.
 DOCUMENTED = "documented.jsonl"
+
+# The fields of every real paste row (blind sets, collected.jsonl, documented.jsonl).
+ROW_FIELDS = frozenset({"text", "category", "retryable", "http_status", "source", "client",
+                        "lang", "gateway", "provider", "note"})
+
+
+def known_miss(misses: dict[str, str], case: dict[str, Any]) -> str | None:
+    """The listed reason a learning paste is missed, if any. Keyed by source, by 'source
+    category', by 'source "first 25 characters"' or by 'source (N chars)' where one source gave
+    several pastes (the most specific key first)."""
+    source, text = case["source"], case["text"]
+    return (misses.get(f"{source} ({len(text)} chars)")
+            or misses.get(f'{source} "{text[:25]}"')
+            or misses.get(f'{source} {case["category"]}')
+            or misses.get(source))

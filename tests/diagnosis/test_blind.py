@@ -20,11 +20,11 @@ from tests.diagnosis.conftest import (
     HERE,
     LEARNING,
     RETIRED_BLIND,
+    ROW_FIELDS,
+    known_miss,
     load_jsonl,
 )
 
-FIELDS = {"text", "category", "retryable", "http_status", "source", "client", "lang", "gateway",
-          "provider", "note"}
 ALL_BLIND = (*RETIRED_BLIND, *HELD_OUT)
 
 
@@ -41,7 +41,7 @@ def test_blind_set_is_large_sourced_and_labelled(name: str) -> None:
 @pytest.mark.parametrize("name", ("blind2.jsonl", "blind3.jsonl", *HELD_OUT))
 def test_blind_rows_are_complete(name: str) -> None:
     for c in load_jsonl(HERE / name):
-        assert set(c) == FIELDS, c["source"]
+        assert set(c) == ROW_FIELDS, c["source"]
 
 
 def _others(name: str) -> list[dict]:
@@ -108,8 +108,8 @@ def _retired() -> list[object]:
     params = []
     for name in RETIRED_BLIND:
         for i, c in enumerate(load_jsonl(HERE / name)):
-            marks = ([pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[c["source"]])]
-                     if c["source"] in KNOWN_MISSES else [])
+            reason = known_miss(KNOWN_MISSES, c)
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             params.append(pytest.param(c, id=f'{name[:-6]}-{i:03d}-{c["category"]}', marks=marks))
     return params
 

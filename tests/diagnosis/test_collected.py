@@ -11,17 +11,15 @@ from collections import Counter
 import pytest
 
 from bot.diagnosis import CATEGORIES, diagnose
-from tests.diagnosis.conftest import HELD_OUT, HERE, LEARNING, load_jsonl
+from tests.diagnosis.conftest import HELD_OUT, HERE, LEARNING, ROW_FIELDS, known_miss, load_jsonl
 
 CASES = load_jsonl(HERE / "collected.jsonl")
-FIELDS = {"text", "category", "retryable", "http_status", "source", "client", "lang", "gateway",
-          "provider", "note"}
 
 
 def test_collected_set_is_sourced_and_complete() -> None:
     assert len(CASES) >= 150
     for c in CASES:
-        assert set(c) == FIELDS, c["source"]
+        assert set(c) == ROW_FIELDS, c["source"]
         assert c["source"] and c["client"] and c["category"] in CATEGORIES
         assert (c["retryable"] is None) == (c["category"] == "unknown")
     assert len({c["text"] for c in CASES}) == len(CASES)
@@ -39,9 +37,8 @@ def test_whole_real_corpus_is_varied() -> None:
 
 
 # Learning pastes the table does not get right, kept visible rather than fixed by a rule that
-# would only fit them (strict: the day one passes, it moves out of this list). Keyed by source,
-# by 'source category', by 'source "first 25 characters"' or by 'source (N chars)' where one
-# source gave several pastes.
+# would only fit them (strict: the day one passes, it moves out of this list). Keys: see
+# conftest.known_miss.
 KNOWN_MISSES = {
     "https://github.com/raycast/extensions/issues/24649":
         "Raycast's catch-all 'Gemini has decided that your prompt did not comply with its "
@@ -367,12 +364,7 @@ KNOWN_MISSES = {
 
 
 def _param(i: int, c: dict) -> object:
-    # keyed by source, or by "source category" where one thread gave two pastes
-    # (or by 'source "first words"' where they share a category too)
-    reason = (KNOWN_MISSES.get(f'{c["source"]} ({len(c["text"])} chars)')
-              or KNOWN_MISSES.get(f'{c["source"]} "{c["text"][:25]}"')
-              or KNOWN_MISSES.get(f'{c["source"]} {c["category"]}')
-              or KNOWN_MISSES.get(c["source"]))
+    reason = known_miss(KNOWN_MISSES, c)
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
     return pytest.param(c, id=f'{i:03d}-{c["category"]}', marks=marks)
 

@@ -10,17 +10,15 @@ change from dropping a provider's vocabulary unnoticed."""
 from __future__ import annotations
 
 from bot.diagnosis import CATEGORIES, diagnose
-from tests.diagnosis.conftest import DOCUMENTED, HELD_OUT, HERE, LEARNING, load_jsonl
+from tests.diagnosis.conftest import DOCUMENTED, HELD_OUT, HERE, LEARNING, ROW_FIELDS, load_jsonl
 
 ROWS = load_jsonl(HERE / DOCUMENTED)
-FIELDS = {"text", "category", "retryable", "http_status", "source", "client", "lang", "gateway",
-          "provider", "note"}
 
 
 def test_documented_rows_are_sourced_and_labelled() -> None:
     assert len(ROWS) >= 150
     for r in ROWS:
-        assert set(r) == FIELDS, r["source"]
+        assert set(r) == ROW_FIELDS, r["source"]
         assert r["source"].startswith("https://") and r["category"] in CATEGORIES
         assert (r["retryable"] is None) == (r["category"] == "unknown")
     assert len({r["source"] for r in ROWS}) >= 30
